@@ -1,0 +1,857 @@
+//! Serial API functions: ids, the table of what each exchange looks like, and typed
+//! request/response/callback payloads.
+//!
+//! Implements the function descriptions of the Z-Wave Host API Specification (INS13954,
+//! chapter "Serial API functions"). Byte layouts were cross-checked against zwave-js
+//! (`packages/zwave-js/src/lib/serialapi`). Every exchange is one of:
+//! a request the stick ACKs and answers with a response frame of the same function id,
+//! optionally followed later by a request frame from the stick (the *callback*) whose first
+//! payload byte is the callback id the host chose (0 = no callback wanted).
+
+use bytes::Bytes;
+
+/// Declares a `u8`-backed protocol enum that keeps unknown values (`Unknown(n)`).
+macro_rules! enum_with_unknown {
+    (
+        $(#[$m:meta])* pub enum $name:ident {
+            $( $(#[$vm:meta])* $variant:ident = $value:expr ),+ $(,)?
+        }
+    ) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name {
+            $( $(#[$vm])* $variant, )+
+            /// A value this implementation does not know.
+            Unknown(u8),
+        }
+        impl From<u8> for $name {
+            fn from(v: u8) -> Self {
+                match v {
+                    $( $value => Self::$variant, )+
+                    other => Self::Unknown(other),
+                }
+            }
+        }
+        impl From<$name> for u8 {
+            fn from(v: $name) -> u8 {
+                match v {
+                    $( $name::$variant => $value, )+
+                    $name::Unknown(other) => other,
+                }
+            }
+        }
+    };
+}
+pub(crate) use enum_with_unknown;
+
+enum_with_unknown! {
+    /// Serial API function ids (FUNC_ID_* in the Host API spec).
+    pub enum FunctionId {
+        /// FUNC_ID_SERIAL_API_GET_INIT_DATA.
+        GetSerialApiInitData = 0x02,
+        /// FUNC_ID_APPLICATION_COMMAND_HANDLER: a command class frame from a node.
+        ApplicationCommandHandler = 0x04,
+        /// FUNC_ID_ZW_GET_CONTROLLER_CAPABILITIES.
+        GetControllerCapabilities = 0x05,
+        /// FUNC_ID_SERIAL_API_GET_CAPABILITIES.
+        GetSerialApiCapabilities = 0x07,
+        /// FUNC_ID_SERIAL_API_SOFT_RESET.
+        SoftReset = 0x08,
+        /// FUNC_ID_SERIAL_API_STARTED: sent by 7xx sticks after a reset.
+        SerialApiStarted = 0x0A,
+        /// FUNC_ID_SERIAL_API_SETUP.
+        SerialApiSetup = 0x0B,
+        /// FUNC_ID_ZW_SEND_DATA.
+        SendData = 0x13,
+        /// FUNC_ID_ZW_GET_VERSION.
+        GetVersion = 0x15,
+        /// FUNC_ID_MEMORY_GET_ID: home id and own node id.
+        MemoryGetId = 0x20,
+        /// FUNC_ID_ZW_GET_NODE_PROTOCOL_INFO.
+        GetNodeProtocolInfo = 0x41,
+        /// FUNC_ID_ZW_APPLICATION_UPDATE: node information and other events.
+        ApplicationUpdate = 0x49,
+        /// FUNC_ID_ZW_ADD_NODE_TO_NETWORK: inclusion.
+        AddNodeToNetwork = 0x4A,
+        /// FUNC_ID_ZW_REMOVE_NODE_FROM_NETWORK: exclusion.
+        RemoveNodeFromNetwork = 0x4B,
+        /// FUNC_ID_ZW_REQUEST_NODE_INFO.
+        RequestNodeInfo = 0x60,
+        /// FUNC_ID_ZW_REMOVE_FAILED_NODE_ID.
+        RemoveFailedNode = 0x61,
+        /// FUNC_ID_ZW_IS_FAILED_NODE_ID.
+        IsFailedNode = 0x62,
+        /// FUNC_ID_ZW_REPLACE_FAILED_NODE.
+        ReplaceFailedNode = 0x63,
+        /// FUNC_ID_APPLICATION_COMMAND_HANDLER_BRIDGE (bridge controller library).
+        BridgeApplicationCommandHandler = 0xA8,
+    }
+}
+
+/// How one function's exchange looks on the wire.
+#[derive(Debug, Clone, Copy)]
+pub struct FunctionSpec {
+    /// The function.
+    pub id: FunctionId,
+    /// The stick answers the request with a response frame.
+    pub response: bool,
+    /// The stick later sends a callback carrying the request's callback id.
+    pub callback: bool,
+    /// Whether a response payload means "accepted"; `false` ends the exchange early.
+    pub response_ok: fn(&[u8]) -> bool,
+}
+
+fn first_nonzero(p: &[u8]) -> bool {
+    p.first().is_some_and(|b| *b != 0)
+}
+
+fn first_zero(p: &[u8]) -> bool {
+    // RemoveFailedNode/ReplaceFailedNode answer 0 when the operation started.
+    p.first() == Some(&0)
+}
+
+fn always(_: &[u8]) -> bool {
+    true
+}
+
+const fn spec(
+    id: FunctionId,
+    response: bool,
+    callback: bool,
+    ok: fn(&[u8]) -> bool,
+) -> FunctionSpec {
+    FunctionSpec {
+        id,
+        response,
+        callback,
+        response_ok: ok,
+    }
+}
+
+/// The host-initiated functions this implementation uses.
+pub const FUNCTIONS: &[FunctionSpec] = &[
+    spec(FunctionId::SoftReset, false, false, always),
+    spec(FunctionId::GetSerialApiCapabilities, true, false, always),
+    spec(FunctionId::GetVersion, true, false, always),
+    spec(FunctionId::MemoryGetId, true, false, always),
+    spec(FunctionId::GetControllerCapabilities, true, false, always),
+    spec(FunctionId::GetSerialApiInitData, true, false, always),
+    spec(FunctionId::GetNodeProtocolInfo, true, false, always),
+    spec(FunctionId::SerialApiSetup, true, false, always),
+    spec(FunctionId::SendData, true, true, first_nonzero),
+    spec(FunctionId::AddNodeToNetwork, false, true, always),
+    spec(FunctionId::RemoveNodeFromNetwork, false, true, always),
+    spec(FunctionId::RemoveFailedNode, true, true, first_zero),
+    spec(FunctionId::ReplaceFailedNode, true, true, first_zero),
+    spec(FunctionId::IsFailedNode, true, false, always),
+    spec(FunctionId::RequestNodeInfo, true, false, first_nonzero),
+];
+
+/// The table entry for `id`; unknown functions are treated as request + response.
+pub fn spec_of(id: FunctionId) -> FunctionSpec {
+    FUNCTIONS
+        .iter()
+        .copied()
+        .find(|s| s.id == id)
+        .unwrap_or(spec(id, true, false, always))
+}
+
+/// A payload was shorter than its layout or otherwise malformed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("malformed {function:?} payload")]
+pub struct PayloadError {
+    /// Function whose payload failed to parse.
+    pub function: FunctionId,
+}
+
+fn need(p: &[u8], n: usize, function: FunctionId) -> Result<(), PayloadError> {
+    if p.len() < n {
+        Err(PayloadError { function })
+    } else {
+        Ok(())
+    }
+}
+
+/// A request the host sends, with the payload already encoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostRequest {
+    /// The function.
+    pub function: FunctionId,
+    /// Encoded payload (callback id included where the function carries one).
+    pub payload: Vec<u8>,
+    /// Callback id, 0 when no callback is wanted.
+    pub callback_id: u8,
+}
+
+impl HostRequest {
+    /// A request with no payload and no callback.
+    pub fn simple(function: FunctionId) -> Self {
+        Self {
+            function,
+            payload: Vec::new(),
+            callback_id: 0,
+        }
+    }
+
+    /// GetNodeProtocolInfo / RequestNodeInfo / IsFailedNode for one node.
+    pub fn for_node(function: FunctionId, node: u8) -> Self {
+        Self {
+            function,
+            payload: vec![node],
+            callback_id: 0,
+        }
+    }
+
+    /// SendData: `command` (a CC frame) to `node` with transmit options and callback id.
+    pub fn send_data(node: u8, command: &[u8], tx_options: u8, callback_id: u8) -> Self {
+        let mut payload = Vec::with_capacity(command.len() + 4);
+        payload.push(node);
+        // A CC frame never exceeds a Serial API frame; callers bound it, this clamps.
+        let len = command.len().min(usize::from(u8::MAX));
+        payload.push(len as u8);
+        payload.extend_from_slice(&command[..len]);
+        payload.push(tx_options);
+        payload.push(callback_id);
+        Self {
+            function: FunctionId::SendData,
+            payload,
+            callback_id,
+        }
+    }
+
+    /// AddNodeToNetwork / RemoveNodeFromNetwork with `mode` (see [`AddNodeMode`]).
+    pub fn node_mode(function: FunctionId, mode: u8, callback_id: u8) -> Self {
+        Self {
+            function,
+            payload: vec![mode, callback_id],
+            callback_id,
+        }
+    }
+
+    /// RemoveFailedNode / ReplaceFailedNode for `node`.
+    pub fn failed_node(function: FunctionId, node: u8, callback_id: u8) -> Self {
+        Self {
+            function,
+            payload: vec![node, callback_id],
+            callback_id,
+        }
+    }
+
+    /// SerialApiSetup SetTxStatusReport (sub-command 0x02).
+    pub fn set_tx_status_report(enable: bool) -> Self {
+        Self {
+            function: FunctionId::SerialApiSetup,
+            payload: vec![0x02, if enable { 0xFF } else { 0x00 }],
+            callback_id: 0,
+        }
+    }
+}
+
+/// Transmit options for SendData: ACK | AUTO_ROUTE | EXPLORE.
+pub const TX_OPTIONS_DEFAULT: u8 = 0x01 | 0x04 | 0x20;
+
+/// AddNodeToNetwork / RemoveNodeFromNetwork modes.
+pub mod mode {
+    /// Include/exclude any node type.
+    pub const ANY: u8 = 0x01;
+    /// Stop inclusion/exclusion.
+    pub const STOP: u8 = 0x05;
+    /// Flag: transmit at normal power.
+    pub const HIGH_POWER: u8 = 0x80;
+    /// Flag: network-wide inclusion.
+    pub const NETWORK_WIDE: u8 = 0x40;
+}
+
+/// GetVersion response: library version string and library type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionInfo {
+    /// E.g. "Z-Wave 7.17".
+    pub version: String,
+    /// Library type (1 = static controller, 7 = bridge controller, ...).
+    pub library_type: u8,
+}
+
+impl VersionInfo {
+    /// Parses the 12-byte NUL-terminated string and the library type byte.
+    pub fn parse(p: &[u8]) -> Result<Self, PayloadError> {
+        need(p, 13, FunctionId::GetVersion)?;
+        let text = &p[..12];
+        let end = text.iter().position(|b| *b == 0).unwrap_or(text.len());
+        Ok(Self {
+            version: String::from_utf8_lossy(&text[..end]).into_owned(),
+            library_type: p[12],
+        })
+    }
+
+    /// Encodes the response payload (simulator side).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = vec![0u8; 13];
+        let n = self.version.len().min(11);
+        out[..n].copy_from_slice(&self.version.as_bytes()[..n]);
+        out[12] = self.library_type;
+        out
+    }
+}
+
+/// GetSerialApiCapabilities response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SerialApiCapabilities {
+    /// Firmware version and revision.
+    pub firmware: (u8, u8),
+    /// Manufacturer id.
+    pub manufacturer_id: u16,
+    /// Product type.
+    pub product_type: u16,
+    /// Product id.
+    pub product_id: u16,
+    /// Supported function ids (bit n-1 = function n).
+    pub supported: [u8; 32],
+}
+
+impl SerialApiCapabilities {
+    /// Parses the 8-byte header and a function bitmask of up to 32 bytes.
+    pub fn parse(p: &[u8]) -> Result<Self, PayloadError> {
+        need(p, 8, FunctionId::GetSerialApiCapabilities)?;
+        let mut supported = [0u8; 32];
+        let mask = &p[8..p.len().min(40)];
+        supported[..mask.len()].copy_from_slice(mask);
+        Ok(Self {
+            firmware: (p[0], p[1]),
+            manufacturer_id: u16::from_be_bytes([p[2], p[3]]),
+            product_type: u16::from_be_bytes([p[4], p[5]]),
+            product_id: u16::from_be_bytes([p[6], p[7]]),
+            supported,
+        })
+    }
+
+    /// Encodes the response payload.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = vec![self.firmware.0, self.firmware.1];
+        out.extend_from_slice(&self.manufacturer_id.to_be_bytes());
+        out.extend_from_slice(&self.product_type.to_be_bytes());
+        out.extend_from_slice(&self.product_id.to_be_bytes());
+        out.extend_from_slice(&self.supported);
+        out
+    }
+
+    /// Whether the stick implements `f`.
+    pub fn supports(&self, f: FunctionId) -> bool {
+        bitmask_has(&self.supported, u8::from(f))
+    }
+}
+
+/// Whether a 1-based bitmask (bit 0 of byte 0 = value 1) contains `n`.
+pub fn bitmask_has(mask: &[u8], n: u8) -> bool {
+    if n == 0 {
+        return false;
+    }
+    let i = usize::from(n - 1);
+    mask.get(i / 8).is_some_and(|b| b & (1 << (i % 8)) != 0)
+}
+
+/// Builds a 1-based bitmask of `len` bytes from the values in `items`.
+pub fn bitmask_from(items: impl IntoIterator<Item = u8>, len: usize) -> Vec<u8> {
+    let mut mask = vec![0u8; len];
+    for n in items.into_iter().filter(|n| *n > 0) {
+        let i = usize::from(n - 1);
+        if let Some(b) = mask.get_mut(i / 8) {
+            *b |= 1 << (i % 8);
+        }
+    }
+    mask
+}
+
+/// Values present in a 1-based bitmask.
+pub fn bitmask_values(mask: &[u8]) -> Vec<u8> {
+    (1..=u8::MAX).filter(|n| bitmask_has(mask, *n)).collect()
+}
+
+/// MemoryGetId response: the network's home id and the controller's node id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryId {
+    /// Home id.
+    pub home_id: u32,
+    /// The controller's own node id.
+    pub node_id: u8,
+}
+
+impl MemoryId {
+    /// Parses home id (4 bytes big-endian) and node id.
+    pub fn parse(p: &[u8]) -> Result<Self, PayloadError> {
+        need(p, 5, FunctionId::MemoryGetId)?;
+        Ok(Self {
+            home_id: u32::from_be_bytes([p[0], p[1], p[2], p[3]]),
+            node_id: p[4],
+        })
+    }
+
+    /// Encodes the response payload.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = self.home_id.to_be_bytes().to_vec();
+        out.push(self.node_id);
+        out
+    }
+}
+
+/// GetSerialApiInitData response: the node list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InitData {
+    /// Serial API version.
+    pub api_version: u8,
+    /// Capability flags (0x01 end node, 0x04 secondary, 0x08 SIS).
+    pub capabilities: u8,
+    /// Node ids present in the network (controller included).
+    pub nodes: Vec<u8>,
+    /// Chip type and version.
+    pub chip: (u8, u8),
+}
+
+/// Bytes of the node bitmask in GetSerialApiInitData (232 nodes).
+pub const NODE_BITMASK_LEN: usize = 29;
+
+impl InitData {
+    /// Parses version, capabilities, the length-prefixed node bitmask and the chip bytes.
+    pub fn parse(p: &[u8]) -> Result<Self, PayloadError> {
+        let f = FunctionId::GetSerialApiInitData;
+        need(p, 3, f)?;
+        let len = usize::from(p[2]);
+        need(p, 3 + len, f)?;
+        let mask = &p[3..3 + len];
+        let chip = (
+            p.get(3 + len).copied().unwrap_or(0),
+            p.get(4 + len).copied().unwrap_or(0),
+        );
+        Ok(Self {
+            api_version: p[0],
+            capabilities: p[1],
+            nodes: bitmask_values(mask),
+            chip,
+        })
+    }
+
+    /// Encodes the response payload.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = vec![self.api_version, self.capabilities, NODE_BITMASK_LEN as u8];
+        out.extend(bitmask_from(self.nodes.iter().copied(), NODE_BITMASK_LEN));
+        out.push(self.chip.0);
+        out.push(self.chip.1);
+        out
+    }
+}
+
+/// GetNodeProtocolInfo response (also the first bytes of a node information frame).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct NodeProtocolInfo {
+    /// Capability byte: bit 7 listening, bit 6 routing, bits 0-2 protocol version.
+    pub capability: u8,
+    /// Security byte: bit 7 optional functionality, bits 5-6 FLiRS (250/1000 ms).
+    pub security: u8,
+    /// Reserved/speed extension byte.
+    pub reserved: u8,
+    /// Basic device class.
+    pub basic: u8,
+    /// Generic device class.
+    pub generic: u8,
+    /// Specific device class.
+    pub specific: u8,
+}
+
+impl NodeProtocolInfo {
+    /// Parses the six bytes; a missing node answers generic class 0.
+    pub fn parse(p: &[u8]) -> Result<Self, PayloadError> {
+        need(p, 6, FunctionId::GetNodeProtocolInfo)?;
+        Ok(Self {
+            capability: p[0],
+            security: p[1],
+            reserved: p[2],
+            basic: p[3],
+            generic: p[4],
+            specific: p[5],
+        })
+    }
+
+    /// Encodes the response payload.
+    pub fn encode(&self) -> Vec<u8> {
+        vec![
+            self.capability,
+            self.security,
+            self.reserved,
+            self.basic,
+            self.generic,
+            self.specific,
+        ]
+    }
+
+    /// Always listening (mains powered).
+    pub fn is_listening(&self) -> bool {
+        self.capability & 0x80 != 0
+    }
+
+    /// Frequently listening (FLiRS, woken by a beam).
+    pub fn is_frequent_listening(&self) -> bool {
+        self.security & 0x60 != 0
+    }
+
+    /// Sleeps between Wake Up Notifications: neither listening nor FLiRS.
+    pub fn is_sleeping(&self) -> bool {
+        !self.is_listening() && !self.is_frequent_listening()
+    }
+}
+
+/// SendData callback: how the transmission ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendDataCallback {
+    /// The callback id from the request.
+    pub callback_id: u8,
+    /// Transmit status.
+    pub status: TxStatus,
+}
+
+enum_with_unknown! {
+    /// Transmit status of a SendData callback.
+    pub enum TxStatus {
+        /// The node acknowledged the frame.
+        Ok = 0x00,
+        /// No acknowledgement from the node.
+        NoAck = 0x01,
+        /// Transmission failed (network busy).
+        Fail = 0x02,
+        /// Routing not idle.
+        NotIdle = 0x03,
+        /// No route to the node.
+        NoRoute = 0x04,
+    }
+}
+
+impl SendDataCallback {
+    /// Parses callback id and status (a trailing TX report is ignored).
+    pub fn parse(p: &[u8]) -> Result<Self, PayloadError> {
+        need(p, 2, FunctionId::SendData)?;
+        Ok(Self {
+            callback_id: p[0],
+            status: TxStatus::from(p[1]),
+        })
+    }
+}
+
+/// An ApplicationCommandHandler (or its bridge variant): a CC frame from a node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplicationCommand {
+    /// Receive status flags.
+    pub rx_status: u8,
+    /// Sending node.
+    pub source: u8,
+    /// The command class frame (CC id, command, parameters).
+    pub command: Bytes,
+}
+
+impl ApplicationCommand {
+    /// Parses 0x04 (rxStatus, source, len, cmd) or 0xA8 (rxStatus, dest, source, len, cmd).
+    pub fn parse(function: FunctionId, p: &Bytes) -> Result<Self, PayloadError> {
+        let (src_at, len_at) = match function {
+            FunctionId::BridgeApplicationCommandHandler => (2, 3),
+            _ => (1, 2),
+        };
+        need(p, len_at + 1, function)?;
+        let len = usize::from(p[len_at]);
+        need(p, len_at + 1 + len, function)?;
+        Ok(Self {
+            rx_status: p[0],
+            source: p[src_at],
+            command: p.slice(len_at + 1..len_at + 1 + len),
+        })
+    }
+
+    /// Encodes a 0x04 payload (simulator side).
+    pub fn encode(source: u8, command: &[u8]) -> Vec<u8> {
+        let mut out = vec![0x00, source, command.len().min(255) as u8];
+        out.extend_from_slice(&command[..command.len().min(255)]);
+        out
+    }
+}
+
+enum_with_unknown! {
+    /// ApplicationUpdate event types.
+    pub enum UpdateType {
+        /// Node information received (after RequestNodeInfo or unsolicited).
+        NodeInfoReceived = 0x84,
+        /// RequestNodeInfo completed.
+        NodeInfoRequestDone = 0x82,
+        /// RequestNodeInfo failed.
+        NodeInfoRequestFailed = 0x81,
+        /// A node was added by another controller.
+        NodeAdded = 0x40,
+        /// A node was removed by another controller.
+        NodeRemoved = 0x20,
+    }
+}
+
+/// A node information frame as carried by ApplicationUpdate and AddNode/RemoveNode callbacks.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NodeInfo {
+    /// Node id.
+    pub node_id: u8,
+    /// Basic, generic and specific device class.
+    pub classes: (u8, u8, u8),
+    /// Command classes listed in the NIF (support marks only, before 0xEF).
+    pub command_classes: Vec<u8>,
+}
+
+impl NodeInfo {
+    /// Parses `node, len, basic, generic, specific, CCs...` (len counts classes + CCs).
+    pub fn parse_at(p: &[u8], function: FunctionId) -> Result<Self, PayloadError> {
+        need(p, 2, function)?;
+        let node_id = p[0];
+        let len = usize::from(p[1]);
+        if len == 0 {
+            return Ok(Self {
+                node_id,
+                ..Self::default()
+            });
+        }
+        need(p, 2 + len, function)?;
+        if len < 3 {
+            return Err(PayloadError { function });
+        }
+        let body = &p[2..2 + len];
+        let command_classes = body[3..]
+            .iter()
+            .copied()
+            .take_while(|cc| *cc != 0xEF)
+            .collect();
+        Ok(Self {
+            node_id,
+            classes: (body[0], body[1], body[2]),
+            command_classes,
+        })
+    }
+
+    /// Encodes `node, len, classes, CCs`.
+    pub fn encode(&self) -> Vec<u8> {
+        let ccs = &self.command_classes[..self.command_classes.len().min(250)];
+        let mut out = vec![self.node_id, (3 + ccs.len()) as u8];
+        out.extend_from_slice(&[self.classes.0, self.classes.1, self.classes.2]);
+        out.extend_from_slice(ccs);
+        out
+    }
+}
+
+/// An ApplicationUpdate request from the stick.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplicationUpdate {
+    /// Event type.
+    pub update: UpdateType,
+    /// Node information (node id only for events without a NIF).
+    pub info: NodeInfo,
+}
+
+impl ApplicationUpdate {
+    /// Parses update type and node information.
+    pub fn parse(p: &[u8]) -> Result<Self, PayloadError> {
+        let f = FunctionId::ApplicationUpdate;
+        need(p, 2, f)?;
+        Ok(Self {
+            update: UpdateType::from(p[0]),
+            info: NodeInfo::parse_at(&p[1..], f)?,
+        })
+    }
+}
+
+enum_with_unknown! {
+    /// AddNodeToNetwork / RemoveNodeFromNetwork callback status.
+    pub enum NodeStatus {
+        /// Ready: waiting for a node to press its button.
+        LearnReady = 0x01,
+        /// A node was found.
+        NodeFound = 0x02,
+        /// Adding/removing an end node.
+        AddingEndNode = 0x03,
+        /// Adding/removing a controller.
+        AddingController = 0x04,
+        /// Protocol part done (inclusion only): send Stop next.
+        ProtocolDone = 0x05,
+        /// Done.
+        Done = 0x06,
+        /// Failed.
+        Failed = 0x07,
+    }
+}
+
+/// An AddNodeToNetwork or RemoveNodeFromNetwork status callback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeStatusCallback {
+    /// The callback id from the request.
+    pub callback_id: u8,
+    /// Progress.
+    pub status: NodeStatus,
+    /// The node (and its NIF, while adding).
+    pub info: NodeInfo,
+}
+
+impl NodeStatusCallback {
+    /// Parses `callback, status, node, len, classes, CCs`.
+    pub fn parse(function: FunctionId, p: &[u8]) -> Result<Self, PayloadError> {
+        need(p, 2, function)?;
+        let info = if p.len() >= 4 {
+            NodeInfo::parse_at(&p[2..], function)?
+        } else {
+            NodeInfo {
+                node_id: p.get(2).copied().unwrap_or(0),
+                ..NodeInfo::default()
+            }
+        };
+        Ok(Self {
+            callback_id: p[0],
+            status: NodeStatus::from(p[1]),
+            info,
+        })
+    }
+
+    /// Encodes the callback payload.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = vec![self.callback_id, self.status.into()];
+        if self.info.command_classes.is_empty() && self.info.classes == (0, 0, 0) {
+            out.extend_from_slice(&[self.info.node_id, 0]);
+        } else {
+            out.extend(self.info.encode());
+        }
+        out
+    }
+}
+
+enum_with_unknown! {
+    /// RemoveFailedNode / ReplaceFailedNode callback status.
+    pub enum FailedNodeStatus {
+        /// The node answered: it is not failed.
+        NodeOk = 0x00,
+        /// The failed node was removed.
+        NodeRemoved = 0x01,
+        /// The failed node was not removed.
+        NodeNotRemoved = 0x02,
+        /// Replace: ready for the new node.
+        Replace = 0x03,
+        /// Replace: done.
+        ReplaceDone = 0x04,
+        /// Replace: failed.
+        ReplaceFailed = 0x05,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn function_ids_round_trip_and_unknown_survives() {
+        for s in FUNCTIONS {
+            assert_eq!(FunctionId::from(u8::from(s.id)), s.id);
+        }
+        assert_eq!(FunctionId::from(0xEE), FunctionId::Unknown(0xEE));
+        assert_eq!(u8::from(FunctionId::Unknown(0xEE)), 0xEE);
+        assert_eq!(u8::from(FunctionId::SendData), 0x13);
+        assert_eq!(u8::from(FunctionId::BridgeApplicationCommandHandler), 0xA8);
+    }
+
+    #[test]
+    fn send_data_table_entry_expects_response_and_callback() {
+        let s = spec_of(FunctionId::SendData);
+        assert!(s.response && s.callback);
+        assert!((s.response_ok)(&[0x01]));
+        assert!(!(s.response_ok)(&[0x00]));
+        assert!(!spec_of(FunctionId::SoftReset).response);
+        assert!((spec_of(FunctionId::RemoveFailedNode).response_ok)(&[0x00]));
+    }
+
+    #[test]
+    fn version_response_parses_zwave_js_mock_answer() {
+        let mut p = b"Z-Wave 7.17\0".to_vec();
+        p.push(0x01);
+        let v = VersionInfo::parse(&p).unwrap();
+        assert_eq!(v.version, "Z-Wave 7.17");
+        assert_eq!(v.library_type, 1);
+        assert_eq!(VersionInfo::parse(&v.encode()).unwrap(), v);
+        assert!(VersionInfo::parse(&p[..5]).is_err());
+    }
+
+    #[test]
+    fn init_data_node_bitmask_decodes_node_ids() {
+        // Nodes 1, 2 and 9.
+        let mut p = vec![0x08, 0x00, 29, 0b0000_0011, 0b0000_0001];
+        p.extend_from_slice(&[0u8; 27]);
+        p.extend_from_slice(&[0x07, 0x00]);
+        let d = InitData::parse(&p).unwrap();
+        assert_eq!(d.nodes, vec![1, 2, 9]);
+        assert_eq!(InitData::parse(&d.encode()).unwrap(), d);
+        assert!(InitData::parse(&[0x08, 0x00, 29, 0x01]).is_err());
+    }
+
+    #[test]
+    fn memory_get_id_reads_big_endian_home_id() {
+        let m = MemoryId::parse(&[0xC0, 0xFF, 0xEE, 0x01, 0x01]).unwrap();
+        assert_eq!(m.home_id, 0xC0FF_EE01);
+        assert_eq!(m.node_id, 1);
+    }
+
+    #[test]
+    fn node_protocol_info_classifies_listening_flirs_and_sleeping() {
+        let switch = NodeProtocolInfo::parse(&[0xD3, 0x9C, 0x01, 0x04, 0x10, 0x01]).unwrap();
+        assert!(switch.is_listening() && !switch.is_sleeping());
+        let lock = NodeProtocolInfo::parse(&[0x53, 0xDC, 0x01, 0x04, 0x40, 0x03]).unwrap();
+        assert!(lock.is_frequent_listening() && !lock.is_sleeping());
+        let sensor = NodeProtocolInfo::parse(&[0x53, 0x9C, 0x01, 0x04, 0x07, 0x01]).unwrap();
+        assert!(sensor.is_sleeping());
+    }
+
+    #[test]
+    fn application_command_handler_extracts_cc_frame() {
+        // Node 5 sends Binary Switch Report 0xFF.
+        let p = Bytes::from_static(&[0x00, 0x05, 0x03, 0x25, 0x03, 0xFF]);
+        let a = ApplicationCommand::parse(FunctionId::ApplicationCommandHandler, &p).unwrap();
+        assert_eq!(a.source, 5);
+        assert_eq!(&a.command[..], &[0x25, 0x03, 0xFF]);
+        let b = Bytes::from_static(&[0x00, 0x01, 0x05, 0x03, 0x25, 0x03, 0xFF, 0x00, 0x7F]);
+        let a = ApplicationCommand::parse(FunctionId::BridgeApplicationCommandHandler, &b).unwrap();
+        assert_eq!(a.source, 5);
+        let short = Bytes::from_static(&[0x00, 0x05, 0x09, 0x25]);
+        assert!(ApplicationCommand::parse(FunctionId::ApplicationCommandHandler, &short).is_err());
+    }
+
+    #[test]
+    fn application_update_nif_lists_command_classes_before_mark() {
+        let p = [0x84, 0x07, 0x06, 0x04, 0x10, 0x01, 0x25, 0x32, 0xEF, 0x20];
+        let u = ApplicationUpdate::parse(&p).unwrap();
+        assert_eq!(u.update, UpdateType::NodeInfoReceived);
+        assert_eq!(u.info.node_id, 7);
+        assert_eq!(u.info.classes, (0x04, 0x10, 0x01));
+        assert_eq!(u.info.command_classes, vec![0x25, 0x32]);
+    }
+
+    #[test]
+    fn add_node_callbacks_parse_with_and_without_nif() {
+        let ready =
+            NodeStatusCallback::parse(FunctionId::AddNodeToNetwork, &[0x03, 0x01, 0x00, 0x00])
+                .unwrap();
+        assert_eq!(ready.status, NodeStatus::LearnReady);
+        let cb = NodeStatusCallback {
+            callback_id: 3,
+            status: NodeStatus::AddingEndNode,
+            info: NodeInfo {
+                node_id: 4,
+                classes: (4, 0x10, 1),
+                command_classes: vec![0x25, 0x86],
+            },
+        };
+        assert_eq!(
+            NodeStatusCallback::parse(FunctionId::AddNodeToNetwork, &cb.encode()).unwrap(),
+            cb
+        );
+    }
+
+    #[test]
+    fn send_data_request_layout_matches_spec() {
+        let r = HostRequest::send_data(2, &[0x20, 0x01, 0xFF], 0x25, 1);
+        assert_eq!(r.payload, vec![0x02, 0x03, 0x20, 0x01, 0xFF, 0x25, 0x01]);
+        let cb = SendDataCallback::parse(&[0x01, 0x01]).unwrap();
+        assert_eq!(cb.status, TxStatus::NoAck);
+    }
+}

@@ -1,0 +1,5 @@
+//! The Z-Wave Serial API host side: framing, functions and the transport.
+
+pub mod codec;
+pub mod frame;
+pub mod functions;
