@@ -199,6 +199,13 @@ impl<T: AsRef<[u8]>> Frame<T> {
     }
 }
 
+impl Frame<Bytes> {
+    /// The payload as a zero-copy slice of the frame's buffer.
+    pub fn payload_bytes(&self) -> Bytes {
+        self.buffer.slice(field::PAYLOAD..self.total_len() - 1)
+    }
+}
+
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Frame<T> {
     /// Sets SOF and `LEN` for a payload of `payload_len` bytes.
     pub fn set_header(&mut self, payload_len: u8) {
@@ -412,7 +419,7 @@ mod tests {
 
     #[test]
     fn unknown_frame_type_survives_as_value() {
-        let mut raw = vec![0x01, 0x03, 0x07, 0x15, 0x00];
+        let mut raw = [0x01, 0x03, 0x07, 0x15, 0x00];
         raw[4] = checksum(&raw[1..4]);
         let frame = Frame::new_checked(&raw[..]).unwrap();
         assert_eq!(frame.frame_type(), FrameType::Unknown(7));

@@ -3,3 +3,5 @@
 pub mod codec;
 pub mod frame;
 pub mod functions;
+pub mod port;
+pub mod transport;
