@@ -1,0 +1,4 @@
+//! Zigbee bridge: a radio-neutral core (network, interview, ZCL, capability mapping) with
+//! coordinator backends below it; TI Z-Stack ZNP is in [`znp`].
+
+pub mod znp;

@@ -1,0 +1,4 @@
+//! TI Z-Stack ZNP backend: MT framing, command tables, transport and a dongle simulator.
+
+pub mod commands;
+pub mod frame;
