@@ -2,3 +2,8 @@
 
 pub mod commands;
 pub mod frame;
+pub mod link;
+pub mod transaction;
+
+#[cfg(test)]
+mod link_tests;
