@@ -37,4 +37,5 @@ mod macros {
     }
 }
 
+pub mod cc;
 pub mod serial;
