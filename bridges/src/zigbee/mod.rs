@@ -1,4 +1,5 @@
 //! Zigbee bridge: a radio-neutral core (network, interview, ZCL, capability mapping) with
 //! coordinator backends below it; TI Z-Stack ZNP is in [`znp`].
 
+pub mod zcl;
 pub mod znp;
