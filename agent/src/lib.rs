@@ -1,0 +1,3 @@
+//! usphub: a USP (TR-369) agent for smart-home hubs.
+
+pub mod mtp;

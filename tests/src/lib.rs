@@ -1,0 +1,3 @@
+//! End-to-end tests
+
+pub mod mosquitto;

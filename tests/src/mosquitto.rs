@@ -1,0 +1,201 @@
+//! A real mosquitto broker for tests: started on 127.0.0.1 with a free port, stopped on
+//! drop, and restartable on the same port to test broker restarts.
+//!
+//! The configuration enables `set_tcp_nodelay` (without it every round trip gains ~40 ms of
+//! Nagle/delayed-ACK delay) and disables persistence, so a restart loses every session and
+//! queued message: what an MQTT client must survive. No `pid_file`: running as root,
+//! mosquitto drops to its own user and could not write one in a root-owned temp dir.
+//!
+//! The binary is `$MOSQUITTO`, else `/usr/sbin/mosquitto`, else `mosquitto` on `PATH`. If it
+//! is missing the harness panics: run `scripts/test` (or `scripts/setup`) to install it.
+//! Tests never skip silently.
+
+use std::fs::File;
+use std::io::Read;
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long a start may take before the harness gives up.
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A running mosquitto; killed when dropped.
+#[derive(Debug)]
+pub struct Mosquitto {
+    port: u16,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+    starts: u32,
+}
+
+impl Mosquitto {
+    /// Starts a broker on a free loopback port and waits until it accepts connections.
+    pub fn start() -> Mosquitto {
+        // Another process may take the port between our probe and mosquitto's bind: retry.
+        for _ in 0..5 {
+            let dir = tempfile::Builder::new()
+                .prefix("usphub-mosquitto-")
+                .tempdir()
+                .unwrap_or_else(|e| panic!("cannot create a temp dir for mosquitto: {e}"));
+            let mut m = Mosquitto {
+                port: free_port(),
+                dir,
+                child: None,
+                starts: 0,
+            };
+            match m.try_start() {
+                Ok(()) => return m,
+                Err(e) => eprintln!("mosquitto on port {} failed: {e}", m.port),
+            }
+        }
+        panic!("mosquitto did not start on any of 5 free ports (see the errors above)");
+    }
+
+    /// The host to connect to.
+    pub fn host(&self) -> &'static str {
+        "127.0.0.1"
+    }
+
+    /// The port it listens on (the same across restarts).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// True while the broker process runs.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
+    }
+
+    /// Kills the broker (as a crash or power loss would) and waits for it to exit.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Stops the broker and starts a fresh one on the same port.
+    pub fn restart(&mut self) {
+        self.stop();
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            match self.try_start() {
+                Ok(()) => return,
+                Err(e) if Instant::now() < deadline => {
+                    eprintln!(
+                        "mosquitto restart on port {} failed ({e}); retrying",
+                        self.port
+                    );
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(e) => panic!("mosquitto did not restart on port {}: {e}", self.port),
+            }
+        }
+    }
+
+    fn try_start(&mut self) -> Result<(), String> {
+        let bin = binary();
+        self.starts += 1;
+        let conf = self.dir.path().join("mosquitto.conf");
+        let text = format!(
+            "listener {} 127.0.0.1\nallow_anonymous true\npersistence false\n\
+             set_tcp_nodelay true\nlog_dest stderr\nlog_type error\nlog_type warning\n",
+            self.port
+        );
+        std::fs::write(&conf, text).map_err(|e| format!("write {}: {e}", conf.display()))?;
+        let log_path = self
+            .dir
+            .path()
+            .join(format!("mosquitto-{}.log", self.starts));
+        let log = File::create(&log_path).map_err(|e| format!("log file: {e}"))?;
+        let child = Command::new(&bin)
+            .arg("-c")
+            .arg(&conf)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
+        self.child = Some(child);
+        let deadline = Instant::now() + START_TIMEOUT;
+        while Instant::now() < deadline {
+            if !self.is_running() {
+                self.child = None;
+                return Err(format!("mosquitto exited: {}", read_log(&log_path)));
+            }
+            let addr = (Ipv4Addr::LOCALHOST, self.port);
+            if TcpStream::connect_timeout(&addr.into(), Duration::from_millis(200)).is_ok() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.stop();
+        Err(format!(
+            "mosquitto did not accept connections: {}",
+            read_log(&log_path)
+        ))
+    }
+}
+
+impl Drop for Mosquitto {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn read_log(p: &Path) -> String {
+    let mut s = String::new();
+    if let Ok(mut f) = File::open(p) {
+        let _ = f.read_to_string(&mut s);
+    }
+    s
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("no free loopback port: {e}"))
+}
+
+/// The mosquitto binary, or a panic that says how to install it.
+fn binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("MOSQUITTO") {
+        return PathBuf::from(p);
+    }
+    let sbin = PathBuf::from("/usr/sbin/mosquitto");
+    if sbin.exists() {
+        return sbin;
+    }
+    if let Some(path) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&path) {
+            let p = dir.join("mosquitto");
+            if p.exists() {
+                return p;
+            }
+        }
+    }
+    panic!(
+        "mosquitto is not installed (looked at $MOSQUITTO, /usr/sbin/mosquitto and PATH). \
+         Run scripts/test, which installs it (Debian package `mosquitto`)."
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broker_accepts_connections_and_restarts_on_the_same_port() {
+        let mut m = Mosquitto::start();
+        let port = m.port();
+        assert!(TcpStream::connect((m.host(), port)).is_ok());
+        m.stop();
+        assert!(TcpStream::connect((m.host(), port)).is_err());
+        m.restart();
+        assert_eq!(m.port(), port);
+        assert!(m.is_running());
+        assert!(TcpStream::connect((m.host(), port)).is_ok());
+    }
+}
