@@ -93,6 +93,8 @@ pub enum DecodeError {
         what: &'static str,
         /// The Msg's msg_id when the header was present.
         msg_id: String,
+        /// The Record's from_id ("" when the Msg was checked without its Record).
+        from_id: String,
     },
     /// The header's `msg_type` disagrees with the body.
     #[error("msg {msg_id:?}: header says {header:?} but the body is {body:?}")]
@@ -103,6 +105,8 @@ pub enum DecodeError {
         header: i32,
         /// What the body carries.
         body: MsgType,
+        /// The Record's from_id ("" when the Msg was checked without its Record).
+        from_id: String,
     },
 }
 
@@ -132,8 +136,24 @@ impl DecodeError {
             | DecodeError::SessionContextNotAllowed { from_id }
             | DecodeError::EmptyPayload { from_id }
             | DecodeError::MsgUndecodable { from_id, .. } => Some(from_id),
+            DecodeError::MsgIncomplete { from_id, .. }
+            | DecodeError::MsgTypeMismatch { from_id, .. }
+                if !from_id.is_empty() =>
+            {
+                Some(from_id)
+            }
             _ => None,
         }
+    }
+
+    /// Sets the sender of a Msg-level error found by [`check_msg`].
+    fn with_from_id(mut self, sender: &str) -> Self {
+        if let DecodeError::MsgIncomplete { from_id, .. }
+        | DecodeError::MsgTypeMismatch { from_id, .. } = &mut self
+        {
+            *from_id = sender.to_string();
+        }
+        self
     }
 
     /// The Msg's msg_id, when the Msg header was readable: an Error reply can then be sent.
@@ -199,7 +219,8 @@ pub fn decode_record(bytes: &[u8], limits: &DecodeLimits) -> Result<DecodedRecor
                     reason: e.to_string(),
                     from_id: rec.from_id.clone(),
                 })?;
-            check_msg(&msg)?;
+            // The reply to a bad Msg goes to the Record's sender: keep it in the error.
+            check_msg(&msg).map_err(|e| e.with_from_id(&rec.from_id))?;
             rec.record_type = Some(record::RecordType::NoSessionContext(nsc));
             Ok(DecodedRecord::Msg { record: rec, msg })
         }
@@ -233,6 +254,7 @@ pub fn check_msg(msg: &Msg) -> Result<(), DecodeError> {
         return Err(DecodeError::MsgIncomplete {
             what: "no header",
             msg_id: String::new(),
+            from_id: String::new(),
         });
     };
     let msg_id = header.msg_id.clone();
@@ -240,6 +262,7 @@ pub fn check_msg(msg: &Msg) -> Result<(), DecodeError> {
         return Err(DecodeError::MsgIncomplete {
             what: "no body or an empty body",
             msg_id,
+            from_id: String::new(),
         });
     };
     if header.msg_type != body_type as i32 {
@@ -247,6 +270,7 @@ pub fn check_msg(msg: &Msg) -> Result<(), DecodeError> {
             msg_id,
             header: header.msg_type,
             body: body_type,
+            from_id: String::new(),
         });
     }
     Ok(())
