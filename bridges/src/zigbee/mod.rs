@@ -1,5 +1,7 @@
 //! Zigbee bridge: a radio-neutral core (network, interview, ZCL, capability mapping) with
 //! coordinator backends below it; TI Z-Stack ZNP is in [`znp`].
 
+pub mod backend;
 pub mod zcl;
+pub mod zdo;
 pub mod znp;
