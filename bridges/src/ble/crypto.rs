@@ -51,7 +51,7 @@ pub struct DecryptError;
 type Ccm13 = Ccm<Aes128, U4, U13>;
 type Ccm12 = Ccm<Aes128, U4, U12>;
 
-fn decrypt_with<C: AeadInOut + KeyInit>(
+fn decrypt_with<C>(
     key: &BindKey,
     nonce: &[u8],
     aad: &[u8],
@@ -59,7 +59,7 @@ fn decrypt_with<C: AeadInOut + KeyInit>(
     mic: &[u8],
 ) -> Result<Vec<u8>, DecryptError>
 where
-    C: ccm::aead::AeadCore<TagSize = U4>,
+    C: AeadInOut + KeyInit + ccm::aead::AeadCore<TagSize = U4>,
 {
     let cipher = C::new_from_slice(&key.0).map_err(|_| DecryptError)?;
     let nonce: &ccm::aead::Nonce<C> = nonce.try_into().map_err(|_| DecryptError)?;
@@ -71,14 +71,14 @@ where
     Ok(buf)
 }
 
-fn encrypt_with<C: AeadInOut + KeyInit>(
+fn encrypt_with<C>(
     key: &BindKey,
     nonce: &[u8],
     aad: &[u8],
     plaintext: &[u8],
 ) -> Option<(Vec<u8>, [u8; MIC_LEN])>
 where
-    C: ccm::aead::AeadCore<TagSize = U4>,
+    C: AeadInOut + KeyInit + ccm::aead::AeadCore<TagSize = U4>,
 {
     let cipher = C::new_from_slice(&key.0).ok()?;
     let nonce: &ccm::aead::Nonce<C> = nonce.try_into().ok()?;

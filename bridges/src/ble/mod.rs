@@ -2,4 +2,5 @@
 
 pub mod bthome;
 pub mod crypto;
+pub mod mibeacon;
 pub mod reading;
