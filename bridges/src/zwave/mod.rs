@@ -39,3 +39,4 @@ mod macros {
 
 pub mod cc;
 pub mod serial;
+pub mod sim;

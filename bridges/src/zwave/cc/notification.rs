@@ -24,7 +24,13 @@ pub const SUPPORTED_REPORT: u8 = 0x08;
 
 /// One notification state: (type, events that set it, events that clear it, property,
 /// TR-181 Type).
-pub type State = (u8, &'static [u8], &'static [u8], &'static str, BinarySensorType);
+pub type State = (
+    u8,
+    &'static [u8],
+    &'static [u8],
+    &'static str,
+    BinarySensorType,
+);
 
 /// The notification states mapped to BinarySensors.
 pub const STATES: &[State] = &[

@@ -238,23 +238,26 @@ pub struct VersionInfo {
 }
 
 impl VersionInfo {
-    /// Parses the 12-byte NUL-terminated string and the library type byte.
+    /// Parses the NUL-terminated version string and the final library type byte.
+    ///
+    /// The spec shows a 12-byte field ("Z-Wave x.yy\0"); sticks and the zwave-js mock send
+    /// longer strings ("Z-Wave 7.17.99"), so the library type is taken from the last byte.
     pub fn parse(p: &[u8]) -> Result<Self, PayloadError> {
-        need(p, 13, FunctionId::GetVersion)?;
-        let text = &p[..12];
+        need(p, 2, FunctionId::GetVersion)?;
+        let (text, last) = p.split_at(p.len() - 1);
         let end = text.iter().position(|b| *b == 0).unwrap_or(text.len());
         Ok(Self {
             version: String::from_utf8_lossy(&text[..end]).into_owned(),
-            library_type: p[12],
+            library_type: last[0],
         })
     }
 
-    /// Encodes the response payload (simulator side).
+    /// Encodes the response payload: the string padded with NULs to at least 12 bytes.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = vec![0u8; 13];
-        let n = self.version.len().min(11);
-        out[..n].copy_from_slice(&self.version.as_bytes()[..n]);
-        out[12] = self.library_type;
+        let text = &self.version.as_bytes()[..self.version.len().min(64)];
+        let mut out = text.to_vec();
+        out.resize(text.len().max(11) + 1, 0);
+        out.push(self.library_type);
         out
     }
 }
@@ -736,7 +739,11 @@ mod tests {
         assert_eq!(v.version, "Z-Wave 7.17");
         assert_eq!(v.library_type, 1);
         assert_eq!(VersionInfo::parse(&v.encode()).unwrap(), v);
-        assert!(VersionInfo::parse(&p[..5]).is_err());
+        assert_eq!(v.encode().len(), 13);
+        let mock = VersionInfo::parse(b"Z-Wave 7.17.99\0\x07").unwrap();
+        assert_eq!(mock.version, "Z-Wave 7.17.99");
+        assert_eq!(mock.library_type, 7);
+        assert!(VersionInfo::parse(&p[..1]).is_err());
     }
 
     #[test]

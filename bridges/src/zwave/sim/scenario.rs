@@ -1,0 +1,143 @@
+//! Simulator scenarios (TOML): the network's home id and its virtual nodes.
+//!
+//! ```toml
+//! home_id = 0xc0ffee01
+//!
+//! [[node]]
+//! id = 2
+//! kind = "binary_switch"      # binary_switch | dimmer | multisensor | double_switch | button
+//!
+//! [[node]]
+//! id = 5
+//! kind = "dimmer"
+//! included = false            # joins at the next inclusion instead of at start
+//! ```
+
+use serde::Deserialize;
+
+use super::node::{NodeKind, VirtualNode};
+
+/// Largest scenario file accepted.
+pub const MAX_SCENARIO_BYTES: usize = 64 * 1024;
+
+/// A scenario as read from TOML.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// The network's home id.
+    #[serde(default = "default_home_id")]
+    pub home_id: u32,
+    /// Virtual nodes.
+    #[serde(default, rename = "node")]
+    pub nodes: Vec<NodeSpec>,
+}
+
+/// One virtual node.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeSpec {
+    /// Node id (2-232; 1 is the controller).
+    pub id: u8,
+    /// What it is.
+    pub kind: NodeKind,
+    /// In the network at start (`true`) or waiting for inclusion (`false`).
+    #[serde(default = "yes")]
+    pub included: bool,
+}
+
+fn default_home_id() -> u32 {
+    0xC0FF_EE01
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A scenario that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// Not valid TOML or not the expected shape.
+    #[error("scenario: {0}")]
+    Toml(#[from] toml::de::Error),
+    /// Bigger than [`MAX_SCENARIO_BYTES`].
+    #[error("scenario larger than {MAX_SCENARIO_BYTES} bytes")]
+    TooLarge,
+    /// A node id outside 2-232 or used twice.
+    #[error("scenario: invalid or duplicate node id {0}")]
+    NodeId(u8),
+}
+
+impl Scenario {
+    /// Parses and checks a TOML scenario.
+    pub fn from_toml(text: &str) -> Result<Self, ScenarioError> {
+        if text.len() > MAX_SCENARIO_BYTES {
+            return Err(ScenarioError::TooLarge);
+        }
+        let s: Scenario = toml::from_str(text)?;
+        let mut seen = std::collections::BTreeSet::new();
+        for n in &s.nodes {
+            if !(2..=232).contains(&n.id) || !seen.insert(n.id) {
+                return Err(ScenarioError::NodeId(n.id));
+            }
+        }
+        Ok(s)
+    }
+
+    /// The built-in demo: a switch with meter, a multisensor that sleeps, a dimmer, a
+    /// double switch and a scene button; a second dimmer waits for inclusion.
+    pub fn demo() -> Self {
+        let node = |id, kind, included| NodeSpec { id, kind, included };
+        Self {
+            home_id: default_home_id(),
+            nodes: vec![
+                node(2, NodeKind::BinarySwitch, true),
+                node(3, NodeKind::Multisensor, true),
+                node(4, NodeKind::Dimmer, true),
+                node(5, NodeKind::DoubleSwitch, true),
+                node(6, NodeKind::Button, true),
+                node(7, NodeKind::Dimmer, false),
+            ],
+        }
+    }
+
+    /// Virtual nodes in the network at start, and those waiting for inclusion.
+    pub fn build(&self) -> (Vec<VirtualNode>, Vec<VirtualNode>) {
+        let (inc, pending): (Vec<_>, Vec<_>) = self.nodes.iter().partition(|n| n.included);
+        let make = |v: Vec<&NodeSpec>| {
+            v.into_iter()
+                .map(|n| VirtualNode::new(n.id, n.kind))
+                .collect()
+        };
+        (make(inc), make(pending))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_scenario_parses_with_defaults() {
+        let s = Scenario::from_toml(
+            "home_id = 0x11223344\n[[node]]\nid = 2\nkind = \"binary_switch\"\n[[node]]\nid = 9\nkind = \"multisensor\"\nincluded = false\n",
+        )
+        .unwrap();
+        assert_eq!(s.home_id, 0x1122_3344);
+        let (inc, pending) = s.build();
+        assert_eq!(inc.len(), 1);
+        assert_eq!(pending[0].id, 9);
+    }
+
+    #[test]
+    fn bad_scenarios_are_rejected() {
+        assert!(Scenario::from_toml("[[node]]\nid = 1\nkind = \"dimmer\"\n").is_err());
+        assert!(Scenario::from_toml("[[node]]\nid = 2\nkind = \"toaster\"\n").is_err());
+        assert!(
+            Scenario::from_toml(
+                "[[node]]\nid = 2\nkind = \"dimmer\"\n[[node]]\nid = 2\nkind = \"dimmer\"\n"
+            )
+            .is_err()
+        );
+        assert!(Scenario::from_toml(&"#".repeat(MAX_SCENARIO_BYTES + 1)).is_err());
+    }
+}
