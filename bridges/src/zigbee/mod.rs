@@ -2,6 +2,7 @@
 //! coordinator backends below it; TI Z-Stack ZNP is in [`znp`].
 
 pub mod backend;
+pub mod sim;
 pub mod zcl;
 pub mod zdo;
 pub mod znp;
