@@ -75,6 +75,20 @@ impl Mosquitto {
         }
     }
 
+    /// Freezes the broker (SIGSTOP): connections stay open but nothing is read or answered,
+    /// so a client's publishes stay unacknowledged. [`Mosquitto::stop`] still kills it.
+    pub fn pause(&mut self) {
+        let Some(child) = self.child.as_ref() else {
+            panic!("mosquitto is not running");
+        };
+        let status = Command::new("kill")
+            .arg("-STOP")
+            .arg(child.id().to_string())
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run kill: {e}"));
+        assert!(status.success(), "kill -STOP failed: {status}");
+    }
+
     /// Stops the broker and starts a fresh one on the same port.
     pub fn restart(&mut self) {
         self.stop();
@@ -193,6 +207,9 @@ mod tests {
         assert!(TcpStream::connect((m.host(), port)).is_ok());
         m.stop();
         assert!(TcpStream::connect((m.host(), port)).is_err());
+        m.restart();
+        m.pause();
+        assert!(m.is_running());
         m.restart();
         assert_eq!(m.port(), port);
         assert!(m.is_running());

@@ -378,11 +378,9 @@ impl Actor {
                 }
             }
             Event::Incoming(Packet::Publish(p)) => self.on_publish(p),
-            Event::Incoming(Packet::PubAck(ack)) => {
-                // Dropping the Pending releases the sender's slot.
-                if self.inflight.remove(&ack.pkid).is_none() {
-                    debug!(mtp = %self.id, pkid = ack.pkid, "PUBACK for no known record");
-                }
+            // Removing (dropping) the Pending releases the sender's slot.
+            Event::Incoming(Packet::PubAck(ack)) if self.inflight.remove(&ack.pkid).is_none() => {
+                debug!(mtp = %self.id, pkid = ack.pkid, "PUBACK for no known record");
             }
             Event::Outgoing(Outgoing::Publish(pkid)) => {
                 let p = match self.collided.take() {
@@ -551,5 +549,32 @@ async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connect_carries_endpoint_id_and_asks_for_response_information() {
+        let cfg = MqttConfig::new("127.0.0.1", 1883, "os::012345-hub", "usp/agent/hub");
+        let o = cfg.options();
+        let props = o.connect_properties().expect("connect properties");
+        assert!(props.user_properties.contains(&(
+            ENDPOINT_ID_PROPERTY.to_string(),
+            "os::012345-hub".to_string()
+        )));
+        assert_eq!(props.request_response_info, Some(1));
+        assert_eq!(props.max_packet_size, Some(cfg.max_packet_size));
+        assert!(o.clean_start());
+        assert_eq!(o.client_id(), "os::012345-hub");
+    }
+
+    #[test]
+    fn keep_alive_below_rumqttc_minimum_is_raised_not_a_panic() {
+        let mut cfg = MqttConfig::new("127.0.0.1", 1883, "e", "t");
+        cfg.keep_alive = Duration::ZERO;
+        assert_eq!(cfg.options().keep_alive(), Duration::from_secs(5));
     }
 }

@@ -241,6 +241,8 @@ async fn serve(stream: TcpStream, peer: SocketAddr, mut ctx: ConnCtx) {
     }
     let mut eid: Option<String> = None;
     let cfg = Arc::clone(&ctx.cfg);
+    // The error type is tungstenite's `Callback` contract, not ours to shrink.
+    #[allow(clippy::result_large_err)]
     let callback = |req: &Request, resp: Response| handshake(&cfg, req, resp, &mut eid);
     let accept = tokio_tungstenite::accept_hdr_async_with_config(
         stream,
@@ -289,6 +291,7 @@ fn refuse(status: StatusCode, why: &str) -> ErrorResponse {
 }
 
 /// Checks the opening handshake and completes the response (see the module docs).
+#[allow(clippy::result_large_err)] // tungstenite's `Callback` signature
 fn handshake(
     cfg: &WsServerConfig,
     req: &Request,

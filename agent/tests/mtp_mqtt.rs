@@ -1,0 +1,329 @@
+//! The MQTT MTP against a real mosquitto: the MQTTConnect greeting, PUBLISH properties,
+//! request/response routing by Response Topic, and no loss across a broker restart.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use rumqttc::v5::mqttbytes::QoS;
+use rumqttc::v5::mqttbytes::v5::{Packet, PublishProperties};
+use rumqttc::v5::{AsyncClient, Event, MqttOptions};
+use tokio::sync::mpsc;
+use usp_proto::decode::{DecodeLimits, DecodedRecord, decode_record};
+use usp_proto::usp_record::record::RecordType;
+use usphub::mtp::controller_client::ControllerClient;
+use usphub::mtp::mqtt::{self, MqttConfig, MqttPeer};
+use usphub::mtp::retry::RetryPolicy;
+use usphub::mtp::{Address, Inbound, LinkState, MtpHandle, MtpId, MtpStatus};
+use usphub_tests::mosquitto::Mosquitto;
+
+const AGENT: &str = "os::agent-mqtt";
+const AGENT_TOPIC: &str = "usp/agent/os::agent-mqtt";
+const CTRL: &str = "self::ctrl-mqtt";
+const CTRL_TOPIC: &str = "usp/controller/ctrl";
+const T: Duration = Duration::from_secs(15);
+
+fn record(msg_id: &str, from: &str, to: &str) -> Vec<u8> {
+    let msg = usp_proto::builder::get(msg_id, &["Device.LocalAgent."], 0);
+    usp_proto::builder::encode_record(&usp_proto::builder::no_session_record(to, from, &msg))
+}
+
+fn msg_id_of(bytes: &[u8]) -> String {
+    match decode_record(bytes, &DecodeLimits::default()).expect("valid record") {
+        DecodedRecord::Msg { msg, .. } => usp_proto::builder::msg_id(&msg).to_string(),
+        DecodedRecord::Control(r) => panic!("expected a Msg record, got {r:?}"),
+    }
+}
+
+fn expect_mqtt_connect(bytes: &[u8], subscribed: &str) {
+    match decode_record(bytes, &DecodeLimits::default()).expect("valid record") {
+        DecodedRecord::Control(r) => {
+            assert_eq!(r.from_id, AGENT);
+            assert_eq!(r.to_id, CTRL);
+            match r.record_type {
+                Some(RecordType::MqttConnect(c)) => assert_eq!(c.subscribed_topic, subscribed),
+                other => panic!("expected MQTTConnect, got {other:?}"),
+            }
+        }
+        other => panic!("expected a connect record, got {other:?}"),
+    }
+}
+
+fn agent_config(broker: &Mosquitto) -> MqttConfig {
+    let mut cfg = MqttConfig::new(broker.host(), broker.port(), AGENT, AGENT_TOPIC);
+    cfg.controllers = vec![MqttPeer {
+        endpoint_id: CTRL.into(),
+        topic: CTRL_TOPIC.into(),
+    }];
+    cfg
+}
+
+async fn controller(broker: &Mosquitto) -> ControllerClient {
+    let cfg = MqttConfig::new(broker.host(), broker.port(), CTRL, CTRL_TOPIC);
+    ControllerClient::connect_mqtt(cfg, AGENT_TOPIC, T)
+        .await
+        .expect("controller connects")
+}
+
+async fn start_agent(cfg: MqttConfig) -> (MtpHandle, mpsc::Receiver<Inbound>) {
+    let (tx, rx) = mpsc::channel(256);
+    let mut h = mqtt::spawn(MtpId(1), cfg, tx);
+    h.wait_for(LinkState::Up, T)
+        .await
+        .expect("agent subscribed");
+    (h, rx)
+}
+
+async fn recv(rx: &mut mpsc::Receiver<Inbound>) -> Inbound {
+    tokio::time::timeout(T, rx.recv())
+        .await
+        .expect("record in time")
+        .expect("channel open")
+}
+
+#[tokio::test]
+async fn agent_greets_controller_and_answers_on_the_response_topic() {
+    let broker = Mosquitto::start();
+    let mut ctl = controller(&broker).await;
+    let (agent, mut agent_rx) = start_agent(agent_config(&broker)).await;
+    assert_eq!(
+        agent.status.borrow().response_topic.as_deref(),
+        Some(AGENT_TOPIC)
+    );
+
+    let hello = ctl.recv(T).await.expect("MQTTConnect");
+    expect_mqtt_connect(&hello.bytes, AGENT_TOPIC);
+    assert_eq!(hello.reply_to.to, Address::MqttTopic(AGENT_TOPIC.into()));
+
+    ctl.send(record("get-1", CTRL, AGENT)).unwrap();
+    let req = recv(&mut agent_rx).await;
+    assert_eq!(msg_id_of(&req.bytes), "get-1");
+    assert_eq!(req.reply_to.to, Address::MqttTopic(CTRL_TOPIC.into()));
+    agent
+        .sender
+        .send(req.reply_to.to.clone(), record("get-1", AGENT, CTRL))
+        .unwrap();
+    let resp = ctl.recv(T).await.expect("response");
+    assert_eq!(msg_id_of(&resp.bytes), "get-1");
+    agent.shutdown().await;
+    assert_eq!(agent_rx.recv().await.map(|m| m.bytes), None);
+}
+
+/// A plain rumqttc client that subscribes to `topic` and forwards every PUBLISH.
+async fn raw_subscriber(
+    broker: &Mosquitto,
+    id: &str,
+    topic: &str,
+) -> (
+    AsyncClient,
+    mpsc::UnboundedReceiver<rumqttc::v5::mqttbytes::v5::Publish>,
+) {
+    let opts = MqttOptions::new(id, broker.host(), broker.port());
+    let (client, mut el) = AsyncClient::new(opts, 16);
+    client.subscribe(topic, QoS::AtLeastOnce).await.unwrap();
+    let (tx, rx) = mpsc::unbounded_channel();
+    let (sub_tx, sub_rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let mut sub_tx = Some(sub_tx);
+        while let Ok(ev) = el.poll().await {
+            match ev {
+                Event::Incoming(Packet::SubAck(_)) => {
+                    if let Some(s) = sub_tx.take() {
+                        let _ = s.send(());
+                    }
+                }
+                Event::Incoming(Packet::Publish(p)) => {
+                    let _ = tx.send(p);
+                }
+                _ => {}
+            }
+        }
+    });
+    tokio::time::timeout(T, sub_rx).await.unwrap().unwrap();
+    (client, rx)
+}
+
+#[tokio::test]
+async fn publishes_carry_content_type_and_response_topic_and_no_reply_topic_is_reported() {
+    let broker = Mosquitto::start();
+    let (raw, mut seen) = raw_subscriber(&broker, "raw-observer", CTRL_TOPIC).await;
+    let (agent, mut agent_rx) = start_agent(agent_config(&broker)).await;
+
+    let p = tokio::time::timeout(T, seen.recv()).await.unwrap().unwrap();
+    let props = p.properties.expect("PUBLISH properties");
+    assert_eq!(props.content_type.as_deref(), Some("usp.msg"));
+    assert_eq!(props.response_topic.as_deref(), Some(AGENT_TOPIC));
+    expect_mqtt_connect(&p.payload, AGENT_TOPIC);
+
+    // A PUBLISH without Response Topic: the handler must use the Controller's topic.
+    raw.publish(
+        AGENT_TOPIC,
+        QoS::AtLeastOnce,
+        false,
+        record("bare", CTRL, AGENT),
+    )
+    .await
+    .unwrap();
+    let req = recv(&mut agent_rx).await;
+    assert_eq!(msg_id_of(&req.bytes), "bare");
+    assert_eq!(req.reply_to.to, Address::MqttNoReplyTopic);
+    assert!(agent.sender.send(req.reply_to.to, vec![1]).is_err());
+
+    // A PUBLISH of another content type is not a USP Record and is dropped.
+    let other = PublishProperties {
+        content_type: Some("text/plain".into()),
+        response_topic: Some(CTRL_TOPIC.into()),
+        ..Default::default()
+    };
+    raw.publish_with_properties(
+        AGENT_TOPIC,
+        QoS::AtLeastOnce,
+        false,
+        b"hello".to_vec(),
+        other,
+    )
+    .await
+    .unwrap();
+    let usp = PublishProperties {
+        content_type: Some("application/vnd.bbf.usp.msg".into()),
+        response_topic: Some(CTRL_TOPIC.into()),
+        ..Default::default()
+    };
+    raw.publish_with_properties(
+        AGENT_TOPIC,
+        QoS::AtLeastOnce,
+        false,
+        record("mime", CTRL, AGENT),
+        usp,
+    )
+    .await
+    .unwrap();
+    let next = recv(&mut agent_rx).await;
+    assert_eq!(msg_id_of(&next.bytes), "mime");
+    agent.shutdown().await;
+}
+
+#[tokio::test]
+async fn records_queued_while_the_broker_is_down_are_delivered_after_restart() {
+    let mut broker = Mosquitto::start();
+    let mut ctl = controller(&broker).await;
+    let mut cfg = agent_config(&broker);
+    // The agent comes back after the Controller (which retries within 0.2-2 s), so nothing
+    // it publishes finds the broker without a subscriber.
+    cfg.retry = RetryPolicy {
+        min_wait: Duration::from_secs(3),
+        multiplier_permille: 1000,
+        max_wait: None,
+    };
+    let (mut agent, _agent_rx) = start_agent(cfg).await;
+    expect_mqtt_connect(&ctl.recv(T).await.unwrap().bytes, AGENT_TOPIC);
+
+    broker.stop();
+    agent
+        .status
+        .wait_for(|s: &MtpStatus| s.state == LinkState::Down)
+        .await
+        .unwrap();
+    let to = Address::MqttTopic(CTRL_TOPIC.into());
+    for i in 0..50 {
+        agent
+            .sender
+            .send(to.clone(), record(&format!("n{i}"), AGENT, CTRL))
+            .unwrap();
+    }
+    broker.restart();
+    agent.wait_for(LinkState::Up, T).await.expect("agent back");
+
+    // MQTTConnect again, then every queued Record, in order, none lost.
+    expect_mqtt_connect(&ctl.recv(T).await.unwrap().bytes, AGENT_TOPIC);
+    let mut got = Vec::new();
+    while got.len() < 50 {
+        got.push(msg_id_of(&ctl.recv(T).await.expect("queued record").bytes));
+    }
+    let want: Vec<String> = (0..50).map(|i| format!("n{i}")).collect();
+    assert_eq!(got, want);
+    assert_eq!(got.iter().collect::<BTreeSet<_>>().len(), 50);
+    agent.shutdown().await;
+    ctl.close().await;
+}
+
+#[tokio::test]
+async fn agent_without_any_topic_reports_error() {
+    let broker = Mosquitto::start();
+    let (tx, _rx) = mpsc::channel(4);
+    let cfg = MqttConfig::new(broker.host(), broker.port(), AGENT, "");
+    let mut agent = mqtt::spawn(MtpId(2), cfg, tx);
+    let st = agent
+        .wait_for(LinkState::Error, T)
+        .await
+        .expect("error state");
+    assert_eq!(st.mqtt_client_status(), "Error_Misconfigured");
+    agent.shutdown().await;
+}
+
+#[tokio::test]
+async fn unreachable_broker_reports_down_and_send_still_queues() {
+    let mut broker = Mosquitto::start();
+    let port = broker.port();
+    broker.stop();
+    let (tx, _rx) = mpsc::channel(4);
+    let mut cfg = MqttConfig::new("127.0.0.1", port, AGENT, AGENT_TOPIC);
+    cfg.queue_capacity = 2;
+    let mut agent = mqtt::spawn(MtpId(3), cfg, tx);
+    let st = agent.wait_for(LinkState::Down, T).await.expect("down");
+    assert_eq!(st.mqtt_client_status(), "Error_BrokerUnreachable");
+    assert_eq!(st.local_agent_mtp_status(), "Down");
+    let to = Address::MqttTopic(CTRL_TOPIC.into());
+    agent.sender.send(to.clone(), vec![1]).unwrap();
+    agent.sender.send(to.clone(), vec![2]).unwrap();
+    assert!(matches!(
+        agent.sender.send(to, vec![3]),
+        Err(usphub::mtp::MtpError::QueueFull(_))
+    ));
+    agent.shutdown().await;
+}
+
+#[tokio::test]
+async fn unacknowledged_publishes_are_sent_again_after_the_broker_dies() {
+    let mut broker = Mosquitto::start();
+    let mut ctl = controller(&broker).await;
+    let mut cfg = agent_config(&broker);
+    cfg.retry = RetryPolicy {
+        min_wait: Duration::from_secs(3),
+        multiplier_permille: 1000,
+        max_wait: None,
+    };
+    let (mut agent, _agent_rx) = start_agent(cfg).await;
+    expect_mqtt_connect(&ctl.recv(T).await.unwrap().bytes, AGENT_TOPIC);
+
+    // A frozen broker reads nothing and acknowledges nothing: these publishes are written
+    // to the socket (or still queued) but never PUBACKed when the broker is killed.
+    broker.pause();
+    let to = Address::MqttTopic(CTRL_TOPIC.into());
+    for i in 0..30 {
+        agent
+            .sender
+            .send(to.clone(), record(&format!("u{i}"), AGENT, CTRL))
+            .unwrap();
+    }
+    // Gives the actor time to hand the Records to the socket; whether it has or not, every
+    // Record must arrive below, so this wait cannot make the test pass wrongly.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    broker.stop();
+    agent
+        .status
+        .wait_for(|s: &MtpStatus| s.state == LinkState::Down)
+        .await
+        .unwrap();
+    broker.restart();
+    agent.wait_for(LinkState::Up, T).await.expect("agent back");
+
+    expect_mqtt_connect(&ctl.recv(T).await.unwrap().bytes, AGENT_TOPIC);
+    let mut got = Vec::new();
+    while got.len() < 30 {
+        got.push(msg_id_of(&ctl.recv(T).await.expect("re-sent record").bytes));
+    }
+    let want: Vec<String> = (0..30).map(|i| format!("u{i}")).collect();
+    assert_eq!(got, want);
+    agent.shutdown().await;
+    ctl.close().await;
+}
