@@ -1,0 +1,81 @@
+//! usp-datamodel: the TR-369 / TR-181 data model engine of usphub.
+//!
+//! Every USP message the agent answers is answered from a [`DataModel`]; every bridged
+//! radio device lives in it under `Device.ProxiedDevice.{i}.`.
+//!
+//! # Pieces
+//! - [`schema`]: the supported data model, declared in Rust with a [`SchemaBuilder`]
+//!   (objects, tables with unique keys and Add/Delete rights, parameters with TR-181
+//!   types, access and constraints, commands, events). [`schema::iot`] declares
+//!   TR-181's `Device.ProxiedDevice.{i}.` IoT subtree.
+//! - [`path`]: the full TR-369 path grammar (instance numbers, `*`, `[a==1&&b>2]`
+//!   searches, unique-key addressing, `+`/`#n+` reference following).
+//! - [`value`]: typed values with their TR-181 string forms.
+//! - [`DataModel`]: the shared handle (cheap `Clone`) with the operations the USP
+//!   handlers call — [`DataModel::get`], [`DataModel::set`], [`DataModel::add`],
+//!   [`DataModel::delete`], [`DataModel::operate`], [`DataModel::get_instances`],
+//!   [`DataModel::get_supported_dm`] — and the in-process API: [`DataModel::set_value`],
+//!   [`DataModel::set_values`], [`DataModel::create_instance`],
+//!   [`DataModel::delete_instance`], [`DataModel::create_object`],
+//!   [`DataModel::mount`] / [`DataModel::unmount`], [`DataModel::emit_event`],
+//!   [`DataModel::attach_provider`].
+//! - [`Provider`]: backs live parameters, write-through Sets and commands of a
+//!   subtree; called with no lock held.
+//! - [`Change`]: the stream ([`DataModel::changes`]) subscriptions are built on;
+//!   [`DataModel::compile`] + [`DataModel::matches`] test a ReferenceList entry
+//!   against a change cheaply.
+//! - [`Store`]: redb persistence of persistent tables and parameters.
+//! - [`DmError`]: every failure, typed; [`DmError::usp_code`] is the one mapping to
+//!   USP error codes.
+//! - [`fixture`]: the benchmark tree of proxied devices (also used by the agent's bench).
+//!
+//! # Example
+//! ```
+//! use usp_datamodel::{DataModel, Schema, Obj, ParamDef, ParamType};
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let mut b = Schema::builder();
+//! b.object("Device.DeviceInfo.", Obj::single())
+//!     .param(ParamDef::new("Manufacturer", ParamType::String));
+//! let dm = DataModel::new(b.build().unwrap());
+//! dm.set_value("Device.DeviceInfo.Manufacturer", "usphub").await.unwrap();
+//! let res = dm.get(&["Device.DeviceInfo.Manufacturer"], 0).await;
+//! assert_eq!(res[0].as_ref().unwrap()[0].params[0].1, "usphub");
+//! # });
+//! ```
+
+pub mod change;
+pub mod error;
+pub mod fixture;
+mod model;
+mod mount;
+pub mod ops;
+pub mod path;
+pub mod provider;
+pub mod schema;
+pub mod store;
+mod tree;
+pub mod value;
+
+pub use change::Change;
+pub use error::{DmError, DmResult, ErrorKind};
+pub use model::DataModel;
+pub use mount::{InitValue, Subtree, Unmount};
+pub use ops::{
+    AddObject, AddObjectResult, AddRequest, CreatedInstance, DeleteObjectResult, DeleteRequest,
+    Deleted, GetPathResult, InstanceFailure, InstanceInfo, ObjectFailure, OperateOutcome,
+    OperateResult, ParamError, ParamSetting, PendingOperation, RequestFailure, ResolvedObject,
+    SetObject, SetObjectResult, SetRequest, SupportedCommand, SupportedDmOptions, SupportedEvent,
+    SupportedObject, SupportedParam, UpdatedInstance,
+};
+pub use path::PathExpr;
+pub use provider::{Args, BoxFuture, CommandCall, FnProvider, LiveGet, LiveSet, Provider};
+pub use schema::{
+    Access, ArgDef, Backing, CommandDef, EventDef, Obj, ObjAccess, ParamDef, Schema, SchemaBuilder,
+    SchemaError, ValueChangeMode,
+};
+pub use store::{Store, StoreError};
+pub use value::{DateTime, Decimal, ParamType, Value};
+
+/// The vendor prefix of every parameter, object, command and event usphub adds to
+/// TR-181 (TR-106 section 3.3 vendor extensions).
+pub const VENDOR_PREFIX: &str = "X_USPHUB_";

@@ -1,0 +1,192 @@
+//! Add (TR-369 section "Add"): creates one row per `CreateObject` with its initial
+//! values, fills unique keys the Controller left out (`cpe-` values), enforces unique
+//! keys, and reports the instance path and its unique keys. With `allow_partial=false`
+//! any failure removes every row the request created.
+
+use super::set::param_error;
+use super::write::{self, Writer};
+use super::{AddObject, AddObjectResult, AddRequest, CreatedInstance, ParamError, RequestFailure};
+use crate::error::{DmError, DmResult, ErrorKind};
+use crate::model::{DataModel, Effects};
+use crate::path;
+use crate::tree::{NodeId, Target, Tree};
+
+impl DataModel {
+    /// Add, as a Controller sends it.
+    pub async fn add(&self, req: AddRequest) -> Result<Vec<AddObjectResult>, RequestFailure> {
+        let _gate = self.gate().await;
+        let mut fx = Effects::default();
+        let mut created_nodes = Vec::new();
+        let results = {
+            let mut tree = self.write();
+            let mut results = Vec::with_capacity(req.objects.len());
+            for obj in &req.objects {
+                let mut local = Effects::default();
+                let outcome = add_one(&mut tree, obj, &mut local);
+                match &outcome {
+                    Ok((node, _)) => {
+                        created_nodes.push(*node);
+                        fx.batch.put_values.append(&mut local.batch.put_values);
+                        fx.batch
+                            .put_instances
+                            .append(&mut local.batch.put_instances);
+                        fx.batch.put_counters.append(&mut local.batch.put_counters);
+                        fx.changes.append(&mut local.changes);
+                    }
+                    Err((e, param_errs)) if !req.allow_partial => {
+                        for n in created_nodes {
+                            let gone = tree.remove(n);
+                            tree.free(&gone);
+                        }
+                        return Err(RequestFailure {
+                            error: e.clone(),
+                            param_errs: param_errs.clone(),
+                        });
+                    }
+                    Err(_) => {}
+                }
+                results.push(AddObjectResult {
+                    requested_path: obj.obj_path.clone(),
+                    outcome: outcome.map(|(_, c)| c).map_err(|(e, _)| e),
+                });
+            }
+            results
+        };
+        if let Err(e) = self.commit(fx).await {
+            return Err(RequestFailure {
+                error: e,
+                param_errs: Vec::new(),
+            });
+        }
+        Ok(results)
+    }
+}
+
+/// Resolves the table an Add (or an in-process create) targets: exactly one table.
+pub(crate) fn resolve_table(tree: &Tree, obj_path: &str) -> DmResult<(NodeId, usize)> {
+    let expr = path::parse(obj_path)?;
+    if !matches!(expr.leaf, path::Leaf::Object) {
+        return Err(DmError::new(
+            ErrorKind::NotATable,
+            obj_path,
+            "an object path ends with '.'",
+        ));
+    }
+    let targets = tree.resolve(&expr, obj_path)?;
+    match targets.as_slice() {
+        [Target::Table { parent, slot, .. }] => Ok((*parent, *slot)),
+        [] => Err(DmError::new(
+            ErrorKind::InstanceNotFound,
+            obj_path,
+            format!("{obj_path} matches no table"),
+        )),
+        [Target::Table { .. }, ..] => Err(DmError::new(
+            ErrorKind::WrongPathKind,
+            obj_path,
+            format!("{obj_path} matches more than one table"),
+        )),
+        _ => Err(DmError::new(
+            ErrorKind::NotATable,
+            obj_path,
+            format!("{obj_path} is not a multi-instance object"),
+        )),
+    }
+}
+
+type AddOutcome = Result<(NodeId, CreatedInstance), (DmError, Vec<ParamError>)>;
+
+fn add_one(tree: &mut Tree, obj: &AddObject, fx: &mut Effects) -> AddOutcome {
+    let (parent, slot) = resolve_table(tree, &obj.obj_path).map_err(|e| (e, Vec::new()))?;
+    let def = tree
+        .node(parent)
+        .and_then(|p| tree.schema.obj(p.def).children().get(slot).copied())
+        .ok_or_else(|| (DmError::internal(&obj.obj_path, "stale table"), Vec::new()))?;
+    if !tree.schema.obj(def).access().can_add() {
+        return Err((
+            DmError::new(
+                ErrorKind::NotCreatable,
+                &obj.obj_path,
+                format!("{} does not allow Add", tree.schema.obj(def).path()),
+            ),
+            Vec::new(),
+        ));
+    }
+    let node = tree.create_row(parent, slot, None).map_err(|e| {
+        (
+            DmError::new(ErrorKind::NotCreatable, &obj.obj_path, e.message),
+            Vec::new(),
+        )
+    })?;
+    let path = tree.path(node);
+    let mut param_errs = Vec::new();
+    let mut required_errs = Vec::new();
+    for s in &obj.params {
+        match write::validate(tree, node, &s.name, &s.value, Writer::ControllerCreate) {
+            Ok((idx, value)) => {
+                write::apply(tree, node, idx, value, fx, false);
+            }
+            Err(e) => {
+                let pe = param_error(&path, &s.name, e);
+                if s.required {
+                    required_errs.push(pe);
+                } else {
+                    param_errs.push(pe);
+                }
+            }
+        }
+    }
+    let fail = |tree: &mut Tree, e: DmError, errs: Vec<ParamError>| {
+        let gone = tree.remove(node);
+        tree.free(&gone);
+        Err((e, errs))
+    };
+    if let Some(first) = required_errs.first() {
+        let e = DmError::new(
+            ErrorKind::RequiredParamFailed,
+            &obj.obj_path,
+            format!("required parameter failed: {}", first.error.message),
+        );
+        return fail(tree, e, required_errs);
+    }
+    write::assign_keys(tree, node, fx);
+    if let Err(e) = write::check_unique(tree, node) {
+        return fail(tree, e, Vec::new());
+    }
+    write::created(tree, node, fx);
+    persist_initial(tree, node, fx);
+    Ok((
+        node,
+        CreatedInstance {
+            instantiated_path: path,
+            param_errs,
+            unique_keys: tree.unique_keys(node),
+        },
+    ))
+}
+
+/// Persists the initial values of a new row's persistent parameters that were not
+/// explicitly set (so a restart restores the row exactly).
+pub(crate) fn persist_initial(tree: &Tree, node: NodeId, fx: &mut Effects) {
+    let Some(n) = tree.node(node) else { return };
+    let def = tree.schema.obj(n.def);
+    if !def.is_persistent() {
+        return;
+    }
+    let path = tree.path(node);
+    for (idx, p) in def.params().iter().enumerate() {
+        if !p.is_persistent() || p.counts_table().is_some() {
+            continue;
+        }
+        let key = format!("{path}{}", p.name());
+        if fx.batch.put_values.iter().any(|(k, _)| *k == key) {
+            continue;
+        }
+        let mut text = String::new();
+        tree.write_value(node, idx, &mut text);
+        if let Some(Some(v)) = n.values.get(idx) {
+            text.clear();
+            v.write_to(&mut text);
+        }
+        fx.batch.put_values.push((key, text));
+    }
+}

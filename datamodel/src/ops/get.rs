@@ -1,0 +1,189 @@
+//! Get (TR-369 section "Get"): parameter paths give that parameter, object paths
+//! every parameter at and below the object (limited by `max_depth`), searches that
+//! match nothing an empty result. Live parameters are read from their providers after
+//! the tree's lock is released.
+
+use std::sync::Arc;
+
+use super::{GetPathResult, ResolvedObject};
+use crate::error::{DmError, ErrorKind};
+use crate::model::DataModel;
+use crate::path;
+use crate::provider::{LiveGet, Provider};
+use crate::schema::Backing;
+use crate::tree::{NodeId, Target, Tree};
+
+/// Live values to fetch for one object of the result.
+struct Fetch {
+    result: usize,
+    object: usize,
+    provider: Option<Arc<dyn Provider>>,
+    /// (position in the object's params, parameter name)
+    params: Vec<(usize, String)>,
+}
+
+impl DataModel {
+    /// Get: one result per requested path, in order. `max_depth` 0 means unlimited; 1
+    /// returns only the requested object's own parameters (rows of a requested table
+    /// count as that first level).
+    pub async fn get<S: AsRef<str>>(&self, paths: &[S], max_depth: u32) -> Vec<GetPathResult> {
+        let mut results = Vec::with_capacity(paths.len());
+        let mut fetches = Vec::new();
+        {
+            let tree = self.read();
+            for (i, p) in paths.iter().enumerate() {
+                results.push(collect(&tree, p.as_ref(), max_depth, i, &mut fetches));
+            }
+        }
+        for f in fetches {
+            let Ok(objects) = &mut results[f.result] else {
+                continue;
+            };
+            let Some(obj) = objects.get_mut(f.object) else {
+                continue;
+            };
+            let outcome = match &f.provider {
+                Some(p) => {
+                    p.get(LiveGet {
+                        obj_path: obj.path.clone(),
+                        params: f.params.iter().map(|(_, n)| n.clone()).collect(),
+                    })
+                    .await
+                }
+                None => Err(DmError::new(
+                    ErrorKind::ParameterActionFailed,
+                    obj.path.clone(),
+                    "no provider for live parameters",
+                )),
+            };
+            match outcome {
+                Ok(values) if values.len() == f.params.len() => {
+                    for ((pos, _), v) in f.params.iter().zip(values) {
+                        if let Some(slot) = obj.params.get_mut(*pos) {
+                            slot.1 = v.to_string();
+                        }
+                    }
+                }
+                Ok(_) | Err(_) => {
+                    let single = paths
+                        .get(f.result)
+                        .is_some_and(|p| !p.as_ref().ends_with('.'));
+                    tracing::warn!(path = %obj.path, "live parameters could not be read");
+                    if single {
+                        results[f.result] = Err(DmError::new(
+                            ErrorKind::ParameterActionFailed,
+                            paths[f.result].as_ref(),
+                            "the parameter's value could not be read from the device",
+                        ));
+                    } else {
+                        let drop: Vec<usize> = f.params.iter().map(|(p, _)| *p).collect();
+                        let mut i = 0;
+                        obj.params.retain(|_| {
+                            i += 1;
+                            !drop.contains(&(i - 1))
+                        });
+                    }
+                }
+            }
+        }
+        results
+    }
+}
+
+fn collect(
+    tree: &Tree,
+    path: &str,
+    max_depth: u32,
+    result: usize,
+    fetches: &mut Vec<Fetch>,
+) -> GetPathResult {
+    let expr = path::parse(path)?;
+    let targets = tree.resolve(&expr, path)?;
+    let mut out = Vec::new();
+    for t in targets {
+        match t {
+            Target::Param(n, idx) => {
+                let mut name = String::new();
+                let mut value = String::new();
+                let Some(def) = tree.param_def(n, idx) else {
+                    continue;
+                };
+                name.push_str(def.name());
+                let live = def.backing() == Backing::Live;
+                if !live {
+                    tree.write_value(n, idx, &mut value);
+                }
+                out.push(ResolvedObject {
+                    path: tree.path(n),
+                    params: vec![(name.clone(), value)],
+                });
+                if live {
+                    fetches.push(Fetch {
+                        result,
+                        object: out.len() - 1,
+                        provider: tree.provider_for(n),
+                        params: vec![(0, name)],
+                    });
+                }
+            }
+            Target::Object(n) => walk(tree, n, 1, max_depth, result, &mut out, fetches),
+            Target::Table { parent, slot, .. } => {
+                if let Some(rows) = tree.rows(parent, slot) {
+                    for row in rows.rows.values() {
+                        walk(tree, *row, 1, max_depth, result, &mut out, fetches);
+                    }
+                }
+            }
+            Target::Command(..) | Target::Event(..) => {
+                return Err(DmError::new(
+                    ErrorKind::WrongPathKind,
+                    path,
+                    "Get takes object and parameter paths, not commands or events",
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn walk(
+    tree: &Tree,
+    node: NodeId,
+    depth: u32,
+    max_depth: u32,
+    result: usize,
+    out: &mut Vec<ResolvedObject>,
+    fetches: &mut Vec<Fetch>,
+) {
+    let Some(n) = tree.node(node) else { return };
+    let def = tree.schema.obj(n.def);
+    let mut params = Vec::with_capacity(def.params().len());
+    let mut live = Vec::new();
+    for (idx, p) in def.params().iter().enumerate() {
+        let mut value = String::new();
+        if p.backing() == Backing::Live {
+            live.push((params.len(), p.name().to_owned()));
+        } else {
+            tree.write_value(node, idx, &mut value);
+        }
+        params.push((p.name().to_owned(), value));
+    }
+    out.push(ResolvedObject {
+        path: tree.path(node),
+        params,
+    });
+    if !live.is_empty() {
+        fetches.push(Fetch {
+            result,
+            object: out.len() - 1,
+            provider: tree.provider_for(node),
+            params: live,
+        });
+    }
+    if max_depth != 0 && depth >= max_depth {
+        return;
+    }
+    tree.for_each_child(node, |c| {
+        walk(tree, c, depth + 1, max_depth, result, out, fetches)
+    });
+}
