@@ -2,5 +2,8 @@
 
 pub mod bthome;
 pub mod crypto;
+pub mod decode;
+pub mod mapping;
 pub mod mibeacon;
 pub mod reading;
+pub mod registry;
