@@ -1,3 +1,11 @@
 //! usphub: a USP (TR-369) agent for smart-home hubs.
 
+pub mod agent;
+pub mod config;
+pub mod ctl;
+pub mod dispatch;
+pub mod handlers;
+pub mod localagent;
 pub mod mtp;
+pub mod session;
+pub mod subscriptions;

@@ -1,0 +1,204 @@
+//! The running agent: builds the data model, starts the MTPs, and dispatches every
+//! inbound Record on its own task (bounded), so one slow request (a radio round trip)
+//! never holds up the others.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+
+use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tracing::{error, info};
+use usp_datamodel::DataModel;
+use usp_datamodel::schema::Schema;
+use usp_datamodel::store::Store;
+use usp_proto::DecodeLimits;
+
+use crate::config::Config;
+use crate::dispatch::Dispatcher;
+use crate::localagent::{self, Identity};
+use crate::mtp::{self, Address, Inbound, MtpHandle, MtpId, MtpRouter, Route};
+use crate::session::Controllers;
+
+/// Requests handled at the same time, at most; further Records wait in the inbound queue.
+const MAX_IN_FLIGHT: usize = 256;
+/// Inbound Records queued before MTPs stop reading their sockets.
+const INBOUND_QUEUE: usize = 1024;
+
+/// Why the agent could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The data model or its store.
+    #[error("data model: {0}")]
+    DataModel(String),
+    /// An MTP.
+    #[error("MTP: {0}")]
+    Mtp(#[from] mtp::MtpError),
+    /// Configuration.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+}
+
+/// The MTP ids the agent uses.
+pub const MTP_WEBSOCKET: MtpId = MtpId(1);
+/// The MQTT MTP.
+pub const MTP_MQTT: MtpId = MtpId(2);
+
+/// A running agent.
+pub struct RunningAgent {
+    /// The data model (tests and the demo inspect it).
+    pub dm: DataModel,
+    /// Where the WebSocket server listens, when enabled.
+    pub ws_addr: Option<SocketAddr>,
+    /// The agent's EndpointID.
+    pub endpoint_id: String,
+    mtps: Vec<MtpHandle>,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+impl RunningAgent {
+    /// Stops the MTPs and the dispatcher.
+    pub async fn shutdown(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        for m in self.mtps.drain(..) {
+            m.shutdown().await;
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+/// Builds the supported data model of the agent itself.
+pub fn build_schema() -> Result<Schema, StartError> {
+    let mut b = Schema::builder();
+    localagent::schema::declare(&mut b);
+    b.build().map_err(|e| StartError::DataModel(e.to_string()))
+}
+
+fn open_data_model(cfg: &Config) -> Result<DataModel, StartError> {
+    let schema = build_schema()?;
+    if let Some(dir) = cfg.db.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StartError::DataModel(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    let store = Store::open(&cfg.db).map_err(|e| StartError::DataModel(e.to_string()))?;
+    DataModel::with_store(schema, store).map_err(|e| StartError::DataModel(e.to_string()))
+}
+
+/// Starts the agent described by `cfg`.
+pub async fn start(cfg: Config) -> Result<RunningAgent, StartError> {
+    cfg.check()?;
+    let dm = open_data_model(&cfg)?;
+    let (inbound_tx, inbound_rx) = mpsc::channel::<Inbound>(INBOUND_QUEUE);
+    let mut router = MtpRouter::new();
+    let mut mtps = Vec::new();
+    let mut protocols = Vec::new();
+    let mut ws_addr = None;
+    let controllers = Controllers::default();
+
+    if let Some(ws) = &cfg.websocket {
+        let mut wcfg = mtp::websocket::server::WsServerConfig::new(ws.listen, &cfg.endpoint_id);
+        wcfg.path = Some(ws.path.clone());
+        wcfg.max_record_size = cfg.max_record_size;
+        let handle = mtp::websocket::server::spawn(MTP_WEBSOCKET, wcfg, inbound_tx.clone()).await?;
+        ws_addr = handle.status.borrow().local_addr;
+        router.insert(handle.sender.clone());
+        mtps.push(handle);
+        protocols.push("WebSocket");
+    }
+    if let Some(m) = &cfg.mqtt {
+        let topic = cfg.agent_topic().unwrap_or_default();
+        let mut mcfg = mtp::mqtt::MqttConfig::new(&m.host, m.port, &cfg.endpoint_id, &topic);
+        if !m.client_id.is_empty() {
+            mcfg.client_id = m.client_id.clone();
+        }
+        mcfg.username = m.username.clone();
+        mcfg.password = m.password.clone();
+        mcfg.keep_alive = std::time::Duration::from_secs(u64::from(m.keepalive_s.max(5)));
+        mcfg.controllers = cfg
+            .controllers
+            .iter()
+            .filter_map(|c| {
+                Some(mtp::mqtt::MqttPeer {
+                    endpoint_id: c.endpoint_id.clone(),
+                    topic: c.mqtt_topic.clone()?,
+                })
+            })
+            .collect();
+        let handle = mtp::mqtt::spawn(MTP_MQTT, mcfg, inbound_tx.clone());
+        router.insert(handle.sender.clone());
+        mtps.push(handle);
+        protocols.push("MQTT");
+    }
+    for c in &cfg.controllers {
+        let configured = c
+            .mqtt_topic
+            .as_ref()
+            .filter(|_| cfg.mqtt.is_some())
+            .map(|t| Route {
+                mtp: MTP_MQTT,
+                to: Address::MqttTopic(t.clone()),
+            });
+        controllers.insert(&c.endpoint_id, c.role, configured);
+    }
+    drop(inbound_tx);
+
+    let identity = Identity {
+        endpoint_id: cfg.endpoint_id.clone(),
+        mtps: protocols,
+    };
+    localagent::populate(&dm, &cfg, &identity)
+        .await
+        .map_err(|e| StartError::DataModel(e.to_string()))?;
+
+    let dispatcher = Arc::new(Dispatcher {
+        dm: dm.clone(),
+        endpoint_id: cfg.endpoint_id.clone(),
+        limits: DecodeLimits {
+            max_record_size: cfg.max_record_size,
+        },
+        controllers,
+        router: Arc::new(RwLock::new(router)),
+        on_notify_resp: None,
+    });
+    let (stop_tx, stop_rx) = oneshot::channel();
+    let task = tokio::spawn(run_dispatch(dispatcher, inbound_rx, stop_rx));
+    info!(endpoint_id = %cfg.endpoint_id, "agent started");
+    Ok(RunningAgent {
+        dm,
+        ws_addr,
+        endpoint_id: cfg.endpoint_id,
+        mtps,
+        stop: Some(stop_tx),
+        task,
+    })
+}
+
+async fn run_dispatch(
+    dispatcher: Arc<Dispatcher>,
+    mut inbound: mpsc::Receiver<Inbound>,
+    mut stop: oneshot::Receiver<()>,
+) {
+    let slots = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+    loop {
+        let next = tokio::select! {
+            _ = &mut stop => break,
+            next = inbound.recv() => next,
+        };
+        let Some(record) = next else { break };
+        let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
+            break;
+        };
+        let d = Arc::clone(&dispatcher);
+        tokio::spawn(async move {
+            d.dispatch(record).await;
+            drop(permit);
+        });
+    }
+    if slots.available_permits() < MAX_IN_FLIGHT {
+        error!("dispatcher stopping with requests in flight");
+    }
+}

@@ -1,0 +1,293 @@
+//! The agent's configuration: a TOML file (every key documented in docs/CONFIG.md) with
+//! defaults that run, overridden by command-line flags so an agent can start with no file.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Errors reading or checking the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this schema.
+    #[error("invalid config {path}: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: Box<toml::de::Error>,
+    },
+    /// A value is present but unusable.
+    #[error("invalid config value {key}: {reason}")]
+    Invalid {
+        /// The key.
+        key: &'static str,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// The agent's USP EndpointID.
+    pub endpoint_id: String,
+    /// The redb database file (configuration, subscriptions, device registry).
+    pub db: PathBuf,
+    /// Largest USP Record accepted, in bytes.
+    pub max_record_size: usize,
+    /// MQTT 5 client MTP, when set.
+    pub mqtt: Option<MqttConfig>,
+    /// WebSocket server MTP, when set.
+    pub websocket: Option<WsServerConfig>,
+    /// Controllers this agent trusts.
+    #[serde(rename = "controller")]
+    pub controllers: Vec<ControllerConfig>,
+}
+
+/// The MQTT client MTP.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MqttConfig {
+    /// Broker host name or address.
+    pub host: String,
+    /// Broker port.
+    pub port: u16,
+    /// MQTT client id; empty lets the agent derive one from its EndpointID.
+    pub client_id: String,
+    /// User name, if the broker wants one.
+    pub username: Option<String>,
+    /// Password, if the broker wants one.
+    pub password: Option<String>,
+    /// Keep-alive in seconds.
+    pub keepalive_s: u16,
+    /// The topic the agent subscribes to; empty derives `usp/agent/<EndpointID>`.
+    pub agent_topic: String,
+}
+
+impl Default for MqttConfig {
+    fn default() -> Self {
+        MqttConfig {
+            host: "127.0.0.1".into(),
+            port: 1883,
+            client_id: String::new(),
+            username: None,
+            password: None,
+            keepalive_s: 60,
+            agent_topic: String::new(),
+        }
+    }
+}
+
+/// The WebSocket server MTP.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct WsServerConfig {
+    /// Address to listen on (loopback by default).
+    pub listen: SocketAddr,
+    /// The HTTP path Controllers connect to.
+    pub path: String,
+}
+
+impl Default for WsServerConfig {
+    fn default() -> Self {
+        WsServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 5683)),
+            path: "/usp".into(),
+        }
+    }
+}
+
+/// A trusted Controller.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ControllerConfig {
+    /// The Controller's EndpointID.
+    pub endpoint_id: String,
+    /// Its role: `full` (full access) or `untrusted`.
+    #[serde(default = "default_role")]
+    pub role: Role,
+    /// The MQTT topic it receives on, when it uses MQTT.
+    #[serde(default)]
+    pub mqtt_topic: Option<String>,
+    /// The WebSocket URL the agent connects to, when the Controller is a WebSocket server.
+    #[serde(default)]
+    pub ws_url: Option<String>,
+}
+
+fn default_role() -> Role {
+    Role::Full
+}
+
+/// A Controller's trust role (Device.LocalAgent.ControllerTrust.Role).
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Every operation on every path.
+    Full,
+    /// Only GetSupportedProtocol; everything else is refused with 7006.
+    Untrusted,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            endpoint_id: default_endpoint_id(),
+            db: PathBuf::from("/var/lib/usphub/usphub.redb"),
+            max_record_size: usp_proto::DecodeLimits::default().max_record_size,
+            mqtt: None,
+            websocket: Some(WsServerConfig::default()),
+            controllers: Vec::new(),
+        }
+    }
+}
+
+/// `self::usphub-<hostname>`: a self-assigned EndpointID (TR-369 authority scheme `self`).
+pub fn default_endpoint_id() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    format!("self::usphub-{host}")
+}
+
+impl Config {
+    /// Reads a TOML file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|e| match e {
+            ConfigError::Parse { source, .. } => ConfigError::Parse {
+                path: path.to_path_buf(),
+                source,
+            },
+            other => other,
+        })
+    }
+
+    /// Parses TOML text and checks it.
+    pub fn parse(text: &str) -> Result<Config, ConfigError> {
+        let cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: PathBuf::new(),
+            source: Box::new(e),
+        })?;
+        cfg.check()?;
+        Ok(cfg)
+    }
+
+    /// Checks values that the types alone cannot.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if !valid_endpoint_id(&self.endpoint_id) {
+            return Err(ConfigError::Invalid {
+                key: "endpoint_id",
+                reason: format!(
+                    "{:?} is not `authority-scheme::instance-id` (e.g. self::usphub-hub1)",
+                    self.endpoint_id
+                ),
+            });
+        }
+        if self.max_record_size < 1024 {
+            return Err(ConfigError::Invalid {
+                key: "max_record_size",
+                reason: "must be at least 1024 bytes".into(),
+            });
+        }
+        for c in &self.controllers {
+            if !valid_endpoint_id(&c.endpoint_id) {
+                return Err(ConfigError::Invalid {
+                    key: "controller.endpoint_id",
+                    reason: format!("{:?} is not a USP EndpointID", c.endpoint_id),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The MQTT topic the agent subscribes to.
+    pub fn agent_topic(&self) -> Option<String> {
+        self.mqtt.as_ref().map(|m| {
+            if m.agent_topic.is_empty() {
+                format!("usp/agent/{}", self.endpoint_id)
+            } else {
+                m.agent_topic.clone()
+            }
+        })
+    }
+}
+
+/// TR-369 EndpointID shape: `authority-scheme::[authority-id::]instance-id`, printable, no spaces.
+pub fn valid_endpoint_id(id: &str) -> bool {
+    const SCHEMES: [&str; 12] = [
+        "oui", "cid", "pen", "self", "user", "os", "ops", "uuid", "imei", "proto", "doc", "fqdn",
+    ];
+    let Some((scheme, rest)) = id.split_once("::") else {
+        return false;
+    };
+    SCHEMES.contains(&scheme)
+        && !rest.is_empty()
+        && id.len() <= 64
+        && id.bytes().all(|b| b.is_ascii_graphic())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_defaults_that_run() {
+        let c = Config::parse("").unwrap();
+        assert!(c.endpoint_id.starts_with("self::usphub-"));
+        assert!(c.websocket.is_some());
+        assert_eq!(c.max_record_size, 65536);
+    }
+
+    #[test]
+    fn controllers_and_mqtt_are_read() {
+        let c = Config::parse(
+            r#"
+endpoint_id = "proto::agent-1"
+[mqtt]
+host = "127.0.0.1"
+port = 1884
+[[controller]]
+endpoint_id = "proto::ctrl"
+mqtt_topic = "usp/ctrl"
+[[controller]]
+endpoint_id = "proto::guest"
+role = "untrusted"
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.mqtt.as_ref().unwrap().port, 1884);
+        assert_eq!(c.agent_topic().unwrap(), "usp/agent/proto::agent-1");
+        assert_eq!(c.controllers.len(), 2);
+        assert_eq!(c.controllers[1].role, Role::Untrusted);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_endpoint_ids_are_refused() {
+        assert!(matches!(
+            Config::parse("bogus = 1"),
+            Err(ConfigError::Parse { .. })
+        ));
+        assert!(matches!(
+            Config::parse("endpoint_id = \"no-scheme\""),
+            Err(ConfigError::Invalid {
+                key: "endpoint_id",
+                ..
+            })
+        ));
+    }
+}

@@ -1,0 +1,163 @@
+//! From Record bytes to an answer: decode and check the Record (usp-proto), check who sent
+//! it and to whom (TP-469 2.1/2.2: ignore our own Records and those addressed elsewhere),
+//! check the sender's role, run the handler, wrap the answer in a Record and send it back
+//! on the route the request came on.
+//!
+//! Every failure is logged; a reply is sent only where TR-369 asks for one (a request we
+//! could read far enough to know its msg_id); nothing here can panic on input.
+
+use std::sync::Arc;
+
+use tracing::{debug, info, warn};
+use usp_datamodel::DataModel;
+use usp_proto::decode::{DecodeError, DecodeLimits, DecodedRecord, decode_record};
+use usp_proto::usp::{Msg, body, response};
+use usp_proto::{ErrorCode, builder};
+
+use crate::config::Role;
+use crate::handlers::{self, Ctx};
+use crate::mtp::{Address, Inbound, MtpRouter, Route};
+use crate::session::{Controllers, Session};
+
+/// Receives each NotifyResp with the sending Controller's EndpointID.
+pub type NotifyRespHook = Arc<dyn Fn(&str, &Msg) + Send + Sync>;
+
+/// What the dispatcher needs; shared by every in-flight request.
+pub struct Dispatcher {
+    /// The data model.
+    pub dm: DataModel,
+    /// Our EndpointID.
+    pub endpoint_id: String,
+    /// Decode limits.
+    pub limits: DecodeLimits,
+    /// Known Controllers and their routes.
+    pub controllers: Controllers,
+    /// The MTPs.
+    pub router: Arc<std::sync::RwLock<MtpRouter>>,
+    /// Where NotifyResp messages go (the notification engine).
+    pub on_notify_resp: Option<NotifyRespHook>,
+}
+
+impl Dispatcher {
+    /// Handles one inbound Record to the end, answering it when there is an answer.
+    pub async fn dispatch(&self, inbound: Inbound) {
+        let (record, msg) = match decode_record(&inbound.bytes, &self.limits) {
+            Ok(DecodedRecord::Msg { record, msg }) => (record, msg),
+            Ok(DecodedRecord::Control(rec)) => {
+                debug!(from = %rec.from_id, "control record received");
+                return;
+            }
+            Err(e) => return self.refuse_record(&inbound, e),
+        };
+        if record.from_id == self.endpoint_id {
+            debug!("dropping a record from our own EndpointID");
+            return;
+        }
+        if record.to_id != self.endpoint_id {
+            info!(to = %record.to_id, from = %record.from_id, "dropping a record addressed to another endpoint");
+            return;
+        }
+        let msg_id = builder::msg_id(&msg).to_string();
+        let Some(reply_to) = self.reply_route(&record.from_id, &inbound.reply_to) else {
+            warn!(from = %record.from_id, %msg_id, "no way to answer: MQTT publish without Response Topic from an unconfigured Controller");
+            return;
+        };
+        let from = record.from_id;
+        let session = Session {
+            role: self.controllers.role(&from),
+            controller: from,
+            reply_to,
+        };
+        let Some(body::MsgBody::Request(req)) = msg.body.as_ref().and_then(|b| b.msg_body.clone())
+        else {
+            return self.on_non_request(&session, &msg);
+        };
+        let Some(req) = req.req_type else { return };
+        if self.controllers.is_known(&session.controller) {
+            self.controllers
+                .learn(&session.controller, &session.reply_to);
+        }
+        let answer = if permitted(session.role, &req) {
+            let ctx = Ctx {
+                dm: &self.dm,
+                msg_id: &msg_id,
+                session: &session,
+            };
+            match handlers::handle(&ctx, req).await {
+                Some(answer) => answer,
+                None => return,
+            }
+        } else {
+            info!(controller = %session.controller, %msg_id, "request refused: permission denied");
+            builder::error(
+                &msg_id,
+                ErrorCode::PermissionDenied,
+                format!(
+                    "controller {} is not allowed to do this",
+                    session.controller
+                ),
+                Vec::new(),
+            )
+        };
+        self.send(&session.controller, &session.reply_to, &answer);
+    }
+
+    fn reply_route(&self, from: &str, reply_to: &Route) -> Option<Route> {
+        match reply_to.to {
+            Address::MqttNoReplyTopic => self.controllers.configured_route(from),
+            _ => Some(reply_to.clone()),
+        }
+    }
+
+    fn on_non_request(&self, session: &Session, msg: &Msg) {
+        let msg_id = builder::msg_id(msg);
+        match msg.body.as_ref().and_then(|b| b.msg_body.as_ref()) {
+            Some(body::MsgBody::Response(r))
+                if matches!(r.resp_type, Some(response::RespType::NotifyResp(_))) =>
+            {
+                if let Some(f) = &self.on_notify_resp {
+                    f(&session.controller, msg);
+                }
+            }
+            Some(body::MsgBody::Error(e)) => {
+                warn!(controller = %session.controller, %msg_id, code = e.err_code, err = %e.err_msg, "controller answered with an Error");
+            }
+            _ => debug!(controller = %session.controller, %msg_id, "unexpected response ignored"),
+        }
+    }
+
+    fn refuse_record(&self, inbound: &Inbound, e: DecodeError) {
+        warn!(error = %e, code = e.usp_code().code(), "record refused");
+        // An Error message needs a msg_id to answer and an EndpointID to address.
+        let (Some(msg_id), Some(from)) = (e.msg_id(), e.from_id()) else {
+            return;
+        };
+        let Some(route) = self.reply_route(from, &inbound.reply_to) else {
+            return;
+        };
+        let answer = builder::error(msg_id, e.usp_code(), e.to_string(), Vec::new());
+        self.send(from, &route, &answer);
+    }
+
+    /// Wraps a Msg into a Record for `to` and sends it on `route`.
+    pub fn send(&self, to: &str, route: &Route, msg: &Msg) {
+        let rec = builder::no_session_record(to, &self.endpoint_id, msg);
+        let bytes = builder::encode_record(&rec);
+        let result = match self.router.read() {
+            Ok(r) => r.send(route, bytes),
+            Err(_) => return,
+        };
+        if let Err(e) = result {
+            warn!(to, msg_id = builder::msg_id(msg), error = %e, "answer could not be sent");
+        }
+    }
+}
+
+/// What a role allows: `full` everything, `untrusted` only GetSupportedProtocol.
+fn permitted(role: Role, req: &usp_proto::usp::request::ReqType) -> bool {
+    use usp_proto::usp::request::ReqType;
+    match role {
+        Role::Full => true,
+        Role::Untrusted => matches!(req, ReqType::GetSupportedProtocol(_)),
+    }
+}

@@ -1,0 +1,77 @@
+//! Add (TR-369 "The Add Message"): creates rows with initial values; the response names
+//! each created instance and its unique keys. Subscriptions get their Recipient here: the
+//! Controller that created the row.
+
+use usp_datamodel::ops::{AddObject, AddRequest, ParamSetting};
+use usp_proto::usp::{Add, AddResp, Msg, add_resp};
+
+use super::set::request_failure;
+use super::{Ctx, to_map};
+
+/// Answers an Add; `Err` is the Error message.
+pub async fn handle(ctx: &Ctx<'_>, req: Add) -> Result<AddResp, Msg> {
+    let dm_req = AddRequest {
+        allow_partial: req.allow_partial,
+        objects: req
+            .create_objs
+            .into_iter()
+            .map(|o| AddObject {
+                obj_path: o.obj_path,
+                params: o
+                    .param_settings
+                    .into_iter()
+                    .map(|p| ParamSetting {
+                        name: p.param,
+                        value: p.value,
+                        required: p.required,
+                    })
+                    .collect(),
+            })
+            .collect(),
+    };
+    let results = ctx
+        .dm
+        .add(dm_req)
+        .await
+        .map_err(|f| request_failure(ctx.msg_id, f))?;
+    let mut created_obj_results = Vec::with_capacity(results.len());
+    for r in results {
+        use add_resp::created_object_result::{OperationStatus, operation_status as os};
+        let status = match r.outcome {
+            Ok(created) => {
+                crate::localagent::on_instance_added(
+                    ctx.dm,
+                    &created.instantiated_path,
+                    ctx.session,
+                )
+                .await;
+                os::OperStatus::OperSuccess(os::OperationSuccess {
+                    instantiated_path: created.instantiated_path,
+                    param_errs: created
+                        .param_errs
+                        .into_iter()
+                        .map(|e| add_resp::ParameterError {
+                            param: e.name,
+                            err_code: e.error.usp_code().code(),
+                            err_msg: e.error.message,
+                        })
+                        .collect(),
+                    unique_keys: to_map(created.unique_keys),
+                })
+            }
+            Err(e) => os::OperStatus::OperFailure(os::OperationFailure {
+                err_code: e.usp_code().code(),
+                err_msg: e.to_string(),
+            }),
+        };
+        created_obj_results.push(add_resp::CreatedObjectResult {
+            requested_path: r.requested_path,
+            oper_status: Some(OperationStatus {
+                oper_status: Some(status),
+            }),
+        });
+    }
+    Ok(AddResp {
+        created_obj_results,
+    })
+}

@@ -1,0 +1,186 @@
+//! The `usphub` command: the agent daemon (`run`), the embedded default (`demo`), and a
+//! Controller for humans and scripts (`ctl`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tracing::{error, info};
+use usphub::config::{Config, ControllerConfig, MqttConfig, Role, WsServerConfig};
+
+#[derive(Parser)]
+#[command(
+    name = "usphub",
+    version,
+    about = "USP (TR-369) agent for smart-home hubs"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Runs the agent (daemon).
+    Run(RunArgs),
+    /// Runs the agent on its embedded default: WebSocket on loopback, a local state file.
+    Demo {
+        /// WebSocket server address.
+        #[arg(long, default_value = "127.0.0.1:5683")]
+        ws_listen: SocketAddr,
+    },
+    /// A USP Controller on the command line.
+    Ctl(usphub::ctl::CtlArgs),
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// TOML configuration file (docs/CONFIG.md).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// The agent's EndpointID.
+    #[arg(long)]
+    endpoint_id: Option<String>,
+    /// The database file.
+    #[arg(long)]
+    db: Option<PathBuf>,
+    /// MQTT broker, `mqtt://HOST:PORT`.
+    #[arg(long)]
+    mqtt: Option<String>,
+    /// The MQTT topic the agent subscribes to.
+    #[arg(long)]
+    agent_topic: Option<String>,
+    /// WebSocket server address (ADDR:PORT).
+    #[arg(long)]
+    ws_listen: Option<SocketAddr>,
+    /// A trusted Controller (full access): `ENDPOINT_ID[=MQTT_REPLY_TOPIC]`; repeatable.
+    #[arg(long = "controller")]
+    controllers: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("usphub: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    rt.block_on(async move {
+        match cli.cmd {
+            Cmd::Run(args) => match run_config(args) {
+                Ok(cfg) => serve(cfg).await,
+                Err(e) => {
+                    eprintln!("usphub: {e}");
+                    ExitCode::from(2)
+                }
+            },
+            Cmd::Demo { ws_listen } => serve(demo_config(ws_listen)).await,
+            Cmd::Ctl(args) => usphub::ctl::main(args).await,
+        }
+    })
+}
+
+fn run_config(a: RunArgs) -> Result<Config, String> {
+    let mut cfg = match &a.config {
+        Some(path) => Config::load(path).map_err(|e| e.to_string())?,
+        None => Config::default(),
+    };
+    if let Some(id) = a.endpoint_id {
+        cfg.endpoint_id = id;
+    }
+    if let Some(db) = a.db {
+        cfg.db = db;
+    }
+    if let Some(url) = a.mqtt {
+        let rest = url
+            .strip_prefix("mqtt://")
+            .ok_or_else(|| format!("--mqtt {url}: expected mqtt://HOST:PORT"))?;
+        let (host, port) = rest
+            .rsplit_once(':')
+            .ok_or_else(|| format!("--mqtt {url}: expected mqtt://HOST:PORT"))?;
+        let port = port
+            .parse()
+            .map_err(|_| format!("--mqtt {url}: bad port"))?;
+        let m = cfg.mqtt.get_or_insert_with(MqttConfig::default);
+        m.host = host.to_string();
+        m.port = port;
+    }
+    if let Some(topic) = a.agent_topic {
+        cfg.mqtt.get_or_insert_with(MqttConfig::default).agent_topic = topic;
+    }
+    if let Some(addr) = a.ws_listen {
+        cfg.websocket
+            .get_or_insert_with(WsServerConfig::default)
+            .listen = addr;
+    }
+    for c in a.controllers {
+        let (eid, topic) = match c.split_once('=') {
+            Some((e, t)) => (e.to_string(), Some(t.to_string())),
+            None => (c, None),
+        };
+        cfg.controllers.push(ControllerConfig {
+            endpoint_id: eid,
+            role: Role::Full,
+            mqtt_topic: topic,
+            ws_url: None,
+        });
+    }
+    cfg.check().map_err(|e| e.to_string())?;
+    Ok(cfg)
+}
+
+/// The embedded default: loopback WebSocket, state under the temp directory, and the
+/// `usphub ctl` Controller trusted with full access.
+fn demo_config(ws_listen: SocketAddr) -> Config {
+    Config {
+        endpoint_id: "self::usphub-demo".into(),
+        db: std::env::temp_dir().join("usphub-demo").join("usphub.redb"),
+        websocket: Some(WsServerConfig {
+            listen: ws_listen,
+            path: "/usp".into(),
+        }),
+        controllers: vec![ControllerConfig {
+            endpoint_id: usphub::ctl::DEFAULT_CONTROLLER_ID.into(),
+            role: Role::Full,
+            mqtt_topic: None,
+            ws_url: None,
+        }],
+        ..Config::default()
+    }
+}
+
+async fn serve(cfg: Config) -> ExitCode {
+    let agent = match usphub::agent::start(cfg).await {
+        Ok(a) => a,
+        Err(e) => {
+            error!(error = %e, "agent could not start");
+            eprintln!("usphub: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("EndpointID: {}", agent.endpoint_id);
+    println!("Data model root: Device.");
+    if let Some(addr) = agent.ws_addr {
+        println!("WebSocket: ws://{addr}/usp (subprotocol v1.usp)");
+        println!("Try: usphub ctl --url ws://{addr}/usp get Device.DeviceInfo.");
+    }
+    if tokio::signal::ctrl_c().await.is_err() {
+        error!("cannot wait for Ctrl-C");
+    }
+    info!("stopping");
+    agent.shutdown().await;
+    ExitCode::SUCCESS
+}
