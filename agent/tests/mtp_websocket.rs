@@ -163,9 +163,8 @@ async fn controller_client_and_server_exchange_records_with_eid_from_query() {
     ctl.close().await;
 }
 
-#[tokio::test]
-async fn text_frame_closes_the_session_with_1003() {
-    let (_h, _rx, addr) = agent_server().await;
+async fn frame_closes_the_session_with_1003(frame: Message) {
+    let (_h, mut rx, addr) = agent_server().await;
     let mut req = format!("ws://{addr}/?eid={CTRL}")
         .into_client_request()
         .unwrap();
@@ -176,7 +175,7 @@ async fn text_frame_closes_the_session_with_1003() {
     let (mut ws, _) = tokio_tungstenite::connect_async(req)
         .await
         .expect("handshake");
-    ws.send(Message::text("not a record")).await.unwrap();
+    ws.send(frame).await.unwrap();
     loop {
         match tokio::time::timeout(T, ws.next())
             .await
@@ -190,6 +189,18 @@ async fn text_frame_closes_the_session_with_1003() {
             other => panic!("expected a Close frame, got {other:?}"),
         }
     }
+    assert!(rx.try_recv().is_err(), "nothing reaches the handlers");
+}
+
+#[tokio::test]
+async fn text_frame_closes_the_session_with_1003() {
+    frame_closes_the_session_with_1003(Message::text("not a record")).await;
+}
+
+#[tokio::test]
+async fn binary_frame_that_is_not_a_record_closes_the_session_with_1003() {
+    // 0xFF starts a field with wire type 7, which protobuf does not have.
+    frame_closes_the_session_with_1003(Message::Binary(vec![0xff, 0xff, 0xff].into())).await;
 }
 
 fn expect_websocket_connect(bytes: &[u8]) {

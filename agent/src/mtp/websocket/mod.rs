@@ -5,8 +5,8 @@
 //! - The client names itself with `eid=` in the request URI's query (R-WS.10b) and, for
 //!   older servers, with the `bbf-usp-protocol; eid="..."` extension (R-WS.10a, deprecated
 //!   but harmless); a server echoes the extension with its own EndpointID (R-WS.11a).
-//! - Records travel in binary frames (R-WS.14); a text frame closes the connection with
-//!   status 1003 (R-WS.16).
+//! - Records travel in binary frames (R-WS.14); a text frame, or a binary frame that does not
+//!   parse as a Record, closes the connection with status 1003 (R-WS.16).
 //! - Ping frames keep the session alive (R-WS.17/18); a peer that does not answer one ping
 //!   before the next is due is considered gone.
 //!
@@ -130,6 +130,14 @@ fn ws_config(max_record_size: usize) -> WebSocketConfig {
         .max_frame_size(Some(max_record_size))
 }
 
+/// True when `bytes` parse as a protobuf USP Record (R-WS.16 asks to close the session on
+/// a frame whose Record "cannot be extracted"; checks of the Record's contents are the
+/// handler's, answered with USP errors).
+fn is_record(bytes: &[u8]) -> bool {
+    use prost::Message as _;
+    usp_proto::usp_record::Record::decode(bytes).is_ok()
+}
+
 /// Why a connection's pump ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PumpEnd {
@@ -172,6 +180,10 @@ where
                 }
             }
             frame = ws.next(), if stalled.is_none() => match frame {
+                Some(Ok(Message::Binary(bytes))) if !is_record(&bytes) => {
+                    warn!(%mtp, conn = conn.0, len = bytes.len(), "binary frame is not a USP record; closing with 1003");
+                    return close(ws, CloseCode::Unsupported, PumpEnd::Unsupported).await;
+                }
                 Some(Ok(Message::Binary(bytes))) => {
                     let msg = Inbound { bytes, reply_to: Route { mtp, to: Address::WebSocketConn(conn) } };
                     match inbound.try_send(msg) {
