@@ -1,5 +1,6 @@
 //! The BLE bridge: sensors heard by advertisement (BTHome v2, Xiaomi MiBeacon).
 
+pub mod bridge;
 pub mod bthome;
 pub mod crypto;
 pub mod decode;

@@ -154,6 +154,14 @@ impl BleRegistry {
         self.tracked.len()
     }
 
+    /// The descriptor of one paired device.
+    pub fn device(&self, id: &DeviceId) -> Option<&DeviceDescriptor> {
+        match id {
+            DeviceId::Ble(a) => self.devices.get(a).map(|d| &d.descriptor),
+            _ => None,
+        }
+    }
+
     /// Descriptors of every paired device.
     pub fn devices(&self) -> Vec<DeviceDescriptor> {
         self.devices
