@@ -1,0 +1,221 @@
+//! A ZNP coordinator simulator: the dongle side of the MT protocol on a loopback TCP port,
+//! byte for byte (framing by [`MtCodec`], behaviour in [`state`]), with NV items, network
+//! formation and resume, permit join and the scenario's virtual devices.
+//!
+//! Concurrency: the simulator state sits behind a `std::sync::Mutex` that is only held while
+//! one frame or timed event is handled (never across an `.await`); frames for the host go
+//! through an unbounded channel to the task owning the current connection. A new connection
+//! replaces the old one; the state survives, as a powered dongle's does across host restarts.
+
+pub mod nv;
+pub mod state;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+use bytes::BytesMut;
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::AsyncReadExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, mpsc};
+use tokio::task::{JoinHandle, JoinSet};
+use tokio_util::codec::{Framed, FramedParts};
+
+use super::frame::{MtCodec, MtFrame};
+use super::link::BOOTLOADER_SKIP_BYTE;
+use crate::zigbee::sim::Scenario;
+use crate::zigbee::zcl::{TypedValue, ZclValue};
+use state::{Out, SimState};
+
+/// Simulator settings.
+#[derive(Debug, Clone, Default)]
+pub struct ZnpSimConfig {
+    /// Coordinator IEEE address.
+    pub ieee: u64,
+    /// Virtual devices.
+    pub scenario: Scenario,
+    /// Ignore every byte of a new connection until the boot loader skip byte (0xEF) arrives,
+    /// as a CC26xx stick sitting in its serial boot loader does.
+    pub require_bootloader_skip: bool,
+}
+
+struct Shared {
+    state: Mutex<SimState>,
+    conn: Mutex<Option<mpsc::UnboundedSender<MtFrame>>>,
+    unplugged: Mutex<bool>,
+    kick: Notify,
+    require_skip: bool,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock only happens in a test that already failed.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A running simulator; dropping it stops it.
+pub struct ZnpSim {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for ZnpSim {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl ZnpSim {
+    /// Listens on `127.0.0.1:port` (0 picks a free port).
+    pub async fn start_tcp(config: ZnpSimConfig, port: u16) -> std::io::Result<ZnpSim> {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            state: Mutex::new(SimState::new(config.ieee, config.scenario)),
+            conn: Mutex::new(None),
+            unplugged: Mutex::new(false),
+            kick: Notify::new(),
+            require_skip: config.require_bootloader_skip,
+        });
+        let task = tokio::spawn(accept_loop(listener, shared.clone()));
+        tracing::info!(%addr, "ZNP simulator listening");
+        Ok(ZnpSim { addr, shared, task })
+    }
+
+    /// The listening address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The port as a `tcp://` URL.
+    pub fn url(&self) -> String {
+        format!("tcp://{}", self.addr)
+    }
+
+    /// Drops the current connection and refuses new ones until [`ZnpSim::replug`].
+    pub fn unplug(&self) {
+        *lock(&self.shared.unplugged) = true;
+        self.shared.kick.notify_waiters();
+    }
+
+    /// Accepts connections again.
+    pub fn replug(&self) {
+        *lock(&self.shared.unplugged) = false;
+    }
+
+    /// Reads the simulator state (NV, devices) under its lock.
+    pub fn with_state<R>(&self, f: impl FnOnce(&mut SimState) -> R) -> R {
+        f(&mut lock(&self.shared.state))
+    }
+
+    /// The current value of a virtual device's attribute.
+    pub fn attribute(&self, ieee: u64, ep: u8, cluster: u16, attr: u16) -> Option<TypedValue> {
+        self.with_state(|s| {
+            s.devices
+                .iter()
+                .find(|d| d.device.ieee == ieee)
+                .and_then(|d| d.device.attribute(ep, cluster, attr).cloned())
+        })
+    }
+
+    /// Makes a joined device report a new attribute value; false if it cannot.
+    pub fn report(&self, ieee: u64, ep: u8, cluster: u16, attr: u16, value: ZclValue) -> bool {
+        let out = self.with_state(|s| s.report_now(ieee, ep, cluster, attr, value));
+        let sent = out.is_some();
+        deliver(&self.shared, out.into_iter().collect());
+        sent
+    }
+
+    /// Makes a device stop (or resume) answering.
+    pub fn set_responsive(&self, ieee: u64, responsive: bool) {
+        self.with_state(|s| {
+            for d in s.devices.iter_mut().filter(|d| d.device.ieee == ieee) {
+                d.device.responsive = responsive;
+            }
+        });
+    }
+}
+
+fn deliver(shared: &Arc<Shared>, outs: Vec<Out>) {
+    for o in outs {
+        match o {
+            Out::Frame(f) => {
+                if let Some(tx) = lock(&shared.conn).as_ref() {
+                    let _ = tx.send(f);
+                }
+            }
+            Out::Later(after, timed) => {
+                let weak: Weak<Shared> = Arc::downgrade(shared);
+                tokio::spawn(async move {
+                    tokio::time::sleep(after).await;
+                    if let Some(shared) = weak.upgrade() {
+                        let outs = lock(&shared.state).timed(timed);
+                        deliver(&shared, outs);
+                    }
+                });
+            }
+        }
+    }
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    let mut conns = JoinSet::new();
+    loop {
+        let Ok((stream, peer)) = listener.accept().await else {
+            continue;
+        };
+        if *lock(&shared.unplugged) {
+            drop(stream);
+            continue;
+        }
+        let _ = stream.set_nodelay(true);
+        tracing::debug!(%peer, "ZNP simulator: host connected");
+        shared.kick.notify_waiters();
+        while conns.try_join_next().is_some() {}
+        conns.spawn(serve(stream, shared.clone()));
+    }
+}
+
+async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let kicked = shared.kick.notified();
+    tokio::pin!(kicked);
+    kicked.as_mut().enable();
+    let mut leftover = BytesMut::new();
+    if shared.require_skip {
+        let mut buf = [0u8; 512];
+        loop {
+            let n = tokio::select! {
+                n = stream.read(&mut buf) => match n { Ok(0) | Err(_) => return, Ok(n) => n },
+                () = &mut kicked => return,
+            };
+            if let Some(p) = buf[..n].iter().position(|&b| b == BOOTLOADER_SKIP_BYTE) {
+                leftover.extend_from_slice(&buf[p..n]);
+                break;
+            }
+        }
+    }
+    *lock(&shared.conn) = Some(tx);
+    // from_parts marks a non-empty read buffer readable, so bytes that came with the skip
+    // byte are decoded without waiting for more input.
+    let mut parts = FramedParts::new::<MtFrame>(stream, MtCodec::new());
+    parts.read_buf = leftover;
+    let mut port = Framed::from_parts(parts);
+    loop {
+        tokio::select! {
+            frame = port.next() => match frame {
+                Some(Ok(f)) => {
+                    let outs = lock(&shared.state).handle(&f);
+                    deliver(&shared, outs);
+                }
+                _ => break,
+            },
+            f = rx.recv() => match f {
+                Some(f) => if port.send(f).await.is_err() { break },
+                None => break,
+            },
+            () = &mut kicked => break,
+        }
+    }
+    tracing::debug!("ZNP simulator: connection closed");
+}
