@@ -74,6 +74,7 @@ pub use schema::{
     SchemaError, ValueChangeMode,
 };
 pub use store::{Store, StoreError};
+pub use usp_proto::ErrorCode;
 pub use value::{DateTime, Decimal, ParamType, Value};
 
 /// The vendor prefix of every parameter, object, command and event usphub adds to

@@ -120,18 +120,13 @@ impl Op {
 }
 
 impl PathExpr {
-    /// Whether the path can match more than one thing (wildcards, searches, reference
-    /// following of a list, or a partial path).
+    /// Whether the path may legitimately match nothing: it has wildcards, searches or
+    /// reference following (an empty or dangling reference leads nowhere).
     pub fn is_search(&self) -> bool {
         self.segments.iter().any(|s| {
             matches!(
                 s,
-                Segment::Wildcard
-                    | Segment::Search(_)
-                    | Segment::Follow {
-                        index: Some(ListIndex::All),
-                        ..
-                    }
+                Segment::Wildcard | Segment::Search(_) | Segment::Follow { .. }
             )
         })
     }

@@ -1,0 +1,653 @@
+//! The operations API with TR-369 message semantics: Get, Set, Add, Delete,
+//! GetInstances, GetSupportedDM.
+
+mod common;
+
+use usp_datamodel::{
+    Access, AddObject, AddRequest, Change, DeleteRequest, ErrorCode, ObjAccess, ParamSetting,
+    ParamType, SetObject, SetRequest, SupportedDmOptions, ValueChangeMode,
+};
+
+fn set_req(allow_partial: bool, objs: &[(&str, Vec<ParamSetting>)]) -> SetRequest {
+    SetRequest {
+        allow_partial,
+        objects: objs
+            .iter()
+            .map(|(p, params)| SetObject {
+                obj_path: p.to_string(),
+                params: params.clone(),
+            })
+            .collect(),
+    }
+}
+
+fn add_req(allow_partial: bool, objs: &[(&str, Vec<ParamSetting>)]) -> AddRequest {
+    AddRequest {
+        allow_partial,
+        objects: objs
+            .iter()
+            .map(|(p, params)| AddObject {
+                obj_path: p.to_string(),
+                params: params.clone(),
+            })
+            .collect(),
+    }
+}
+
+fn req(n: &str, v: &str) -> ParamSetting {
+    ParamSetting::required(n, v)
+}
+
+#[tokio::test]
+async fn get_param_path_returns_its_object_and_relative_name() {
+    let dm = common::populated().await;
+    let r = dm.get(&["Device.IP.Interface.1.Name"], 0).await;
+    let objs = r[0].as_ref().unwrap();
+    assert_eq!(objs.len(), 1);
+    assert_eq!(objs[0].path, "Device.IP.Interface.1.");
+    assert_eq!(
+        objs[0].params,
+        vec![("Name".to_string(), "eth0".to_string())]
+    );
+}
+
+#[tokio::test]
+async fn get_object_path_returns_every_object_below_limited_by_max_depth() {
+    let dm = common::populated().await;
+    let all = dm
+        .get(&["Device.IP.Interface."], 0)
+        .await
+        .remove(0)
+        .unwrap();
+    let paths: Vec<&str> = all.iter().map(|o| o.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "Device.IP.Interface.1.",
+            "Device.IP.Interface.1.Stats.",
+            "Device.IP.Interface.2.",
+            "Device.IP.Interface.2.Stats."
+        ]
+    );
+    assert!(
+        all[0]
+            .params
+            .contains(&("MTU".to_string(), "1500".to_string()))
+    );
+    let shallow = dm
+        .get(&["Device.IP.Interface."], 1)
+        .await
+        .remove(0)
+        .unwrap();
+    assert_eq!(
+        shallow.len(),
+        2,
+        "rows of the requested table are the first level"
+    );
+    let one = dm.get(&["Device.IP."], 1).await.remove(0).unwrap();
+    assert_eq!(one.len(), 1);
+    assert_eq!(
+        one[0].params,
+        vec![("InterfaceNumberOfEntries".to_string(), "2".to_string())]
+    );
+    let two = dm.get(&["Device.IP."], 2).await.remove(0).unwrap();
+    assert_eq!(two.len(), 3);
+}
+
+#[tokio::test]
+async fn get_errors_are_per_path_and_searches_may_be_empty() {
+    let dm = common::populated().await;
+    let r = dm
+        .get(
+            &[
+                "Device.IP.Interface.9.Name",
+                "Device.IP.Interface.[Name==\"x\"].",
+                "Device.Nope",
+                "Device.IP.Interface.1.MTU",
+            ],
+            0,
+        )
+        .await;
+    assert_eq!(
+        r[0].as_ref().unwrap_err().usp_code(),
+        ErrorCode::InvalidPath
+    );
+    assert!(r[1].as_ref().unwrap().is_empty());
+    assert_eq!(
+        r[2].as_ref().unwrap_err().usp_code(),
+        ErrorCode::InvalidPath
+    );
+    assert_eq!(r[3].as_ref().unwrap()[0].params[0].1, "1500");
+}
+
+#[tokio::test]
+async fn write_only_values_read_back_empty() {
+    let dm = common::populated().await;
+    let r = dm
+        .add(add_req(
+            false,
+            &[(
+                "Device.LocalAgent.Subscription.",
+                vec![req("Secret", "hunter2")],
+            )],
+        ))
+        .await
+        .unwrap();
+    let path = r[0].outcome.as_ref().unwrap().instantiated_path.clone();
+    let got = dm
+        .get(&[format!("{path}Secret")], 0)
+        .await
+        .remove(0)
+        .unwrap();
+    assert_eq!(got[0].params[0].1, "");
+}
+
+#[tokio::test]
+async fn set_updates_all_matched_instances_and_publishes_value_changes() {
+    let dm = common::populated().await;
+    let mut rx = dm.changes();
+    let r = dm
+        .set(set_req(
+            false,
+            &[("Device.IP.Interface.*.", vec![req("MTU", "1280")])],
+        ))
+        .await
+        .unwrap();
+    let done = r[0].outcome.as_ref().unwrap();
+    assert_eq!(done.len(), 2);
+    assert_eq!(
+        done[0].updated_params,
+        vec![("MTU".to_string(), "1280".to_string())]
+    );
+    for i in 1..=2 {
+        match rx.recv().await.unwrap() {
+            Change::ValueChange { path, value } => {
+                assert_eq!(path, format!("Device.IP.Interface.{i}.MTU"));
+                assert_eq!(value, "1280");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    // Setting the same value again changes nothing and publishes nothing.
+    dm.set(set_req(
+        false,
+        &[("Device.IP.Interface.1.", vec![req("MTU", "1280")])],
+    ))
+    .await
+    .unwrap();
+    assert!(rx.try_recv().is_err());
+}
+
+#[tokio::test]
+async fn set_failures_carry_the_exact_parameter_and_code() {
+    let dm = common::populated().await;
+    for (name, value, code) in [
+        ("MTU", "huge", ErrorCode::InvalidType),
+        ("MTU", "10", ErrorCode::InvalidValue),
+        ("Name", "a-name-longer-than-16", ErrorCode::InvalidValue),
+        ("MACAddress", "00:11:22:33:44", ErrorCode::InvalidValue),
+        ("Updated", "2024-13-01T00:00:00Z", ErrorCode::InvalidType),
+        ("Weight", "1.2.3", ErrorCode::InvalidType),
+        ("Enable", "yes", ErrorCode::InvalidType),
+        ("Nope", "1", ErrorCode::UnsupportedParameter),
+        ("Alias", "", ErrorCode::ObjectExistsWithDuplicateKey),
+    ] {
+        let value = if name == "Alias" { "cpe-2" } else { value };
+        let r = dm
+            .set(set_req(
+                true,
+                &[("Device.IP.Interface.1.", vec![req(name, value)])],
+            ))
+            .await
+            .unwrap();
+        let f = r[0].outcome.as_ref().expect_err(name);
+        if code == ErrorCode::ObjectExistsWithDuplicateKey {
+            assert_eq!(f.error.usp_code(), code);
+            continue;
+        }
+        assert_eq!(f.error.usp_code(), ErrorCode::RequiredParameterFailed);
+        let pe = &f.instance_failures[0].param_errs[0];
+        assert_eq!(pe.param_path, format!("Device.IP.Interface.1.{name}"));
+        assert_eq!(pe.error.usp_code(), code, "{name}={value}");
+    }
+    let ro = dm
+        .set(set_req(
+            true,
+            &[("Device.IP.Interface.1.Stats.", vec![req("BytesSent", "1")])],
+        ))
+        .await
+        .unwrap();
+    let pe = &ro[0].outcome.as_ref().unwrap_err().instance_failures[0].param_errs[0];
+    assert_eq!(pe.error.usp_code(), ErrorCode::ParameterNotWritable);
+    let counter = dm
+        .set(set_req(
+            true,
+            &[("Device.IP.", vec![req("InterfaceNumberOfEntries", "5")])],
+        ))
+        .await
+        .unwrap();
+    assert!(counter[0].outcome.is_err());
+}
+
+#[tokio::test]
+async fn set_is_atomic_per_object_and_reports_non_required_failures() {
+    let dm = common::populated().await;
+    let r = dm
+        .set(set_req(
+            true,
+            &[
+                (
+                    "Device.IP.Interface.1.",
+                    vec![req("MTU", "1000"), req("Enable", "nah")],
+                ),
+                (
+                    "Device.IP.Interface.2.",
+                    vec![req("MTU", "1001"), ParamSetting::optional("Enable", "nah")],
+                ),
+            ],
+        ))
+        .await
+        .unwrap();
+    assert!(r[0].outcome.is_err());
+    assert_eq!(
+        dm.stored_value("Device.IP.Interface.1.MTU").unwrap(),
+        "1500",
+        "failed object untouched"
+    );
+    let ok = r[1].outcome.as_ref().unwrap();
+    assert_eq!(ok[0].param_errs.len(), 1);
+    assert_eq!(ok[0].param_errs[0].name, "Enable");
+    assert_eq!(
+        dm.stored_value("Device.IP.Interface.2.MTU").unwrap(),
+        "1001"
+    );
+}
+
+#[tokio::test]
+async fn set_without_allow_partial_fails_whole_request_and_applies_nothing() {
+    let dm = common::populated().await;
+    let e = dm
+        .set(set_req(
+            false,
+            &[
+                ("Device.IP.Interface.1.", vec![req("MTU", "1000")]),
+                ("Device.IP.Interface.2.", vec![req("MTU", "5")]),
+            ],
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.error.usp_code(), ErrorCode::InvalidArguments);
+    assert_eq!(e.param_errs[0].param_path, "Device.IP.Interface.2.MTU");
+    assert_eq!(e.param_errs[0].error.usp_code(), ErrorCode::InvalidValue);
+    assert_eq!(
+        dm.stored_value("Device.IP.Interface.1.MTU").unwrap(),
+        "1500"
+    );
+    // A duplicate key discovered while applying also rolls back earlier objects.
+    let e = dm
+        .set(set_req(
+            false,
+            &[
+                ("Device.IP.Interface.1.", vec![req("MTU", "1000")]),
+                ("Device.IP.Interface.2.", vec![req("Alias", "cpe-1")]),
+            ],
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.error.usp_code(), ErrorCode::ObjectExistsWithDuplicateKey);
+    assert_eq!(
+        dm.stored_value("Device.IP.Interface.1.MTU").unwrap(),
+        "1500"
+    );
+    let e = dm
+        .set(set_req(false, &[("Device.Nope.", vec![req("X", "1")])]))
+        .await
+        .unwrap_err();
+    assert_eq!(e.error.usp_code(), ErrorCode::InvalidPath);
+}
+
+#[tokio::test]
+async fn add_creates_rows_with_cpe_aliases_unique_keys_and_creation_changes() {
+    let dm = common::populated().await;
+    let mut rx = dm.changes();
+    let r = dm
+        .add(add_req(
+            false,
+            &[(
+                "Device.LocalAgent.Subscription.",
+                vec![
+                    req("ID", "sub-1"),
+                    req("NotifType", "ValueChange"),
+                    req("ReferenceList", "Device.IP.,Device.NAT."),
+                ],
+            )],
+        ))
+        .await
+        .unwrap();
+    let c = r[0].outcome.as_ref().unwrap();
+    assert_eq!(c.instantiated_path, "Device.LocalAgent.Subscription.1.");
+    assert_eq!(
+        c.unique_keys,
+        vec![
+            ("Alias".to_string(), "cpe-1".to_string()),
+            ("ID".to_string(), "sub-1".to_string())
+        ]
+    );
+    match rx.recv().await.unwrap() {
+        Change::ObjectCreation { path, unique_keys } => {
+            assert_eq!(path, "Device.LocalAgent.Subscription.1.");
+            assert_eq!(unique_keys, c.unique_keys);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    // A second row without an ID gets a generated one; a duplicate ID fails with 7025.
+    let r = dm
+        .add(add_req(
+            true,
+            &[
+                ("Device.LocalAgent.Subscription.", vec![]),
+                ("Device.LocalAgent.Subscription.", vec![req("ID", "sub-1")]),
+            ],
+        ))
+        .await
+        .unwrap();
+    let second = r[0].outcome.as_ref().unwrap();
+    assert_eq!(
+        second.instantiated_path,
+        "Device.LocalAgent.Subscription.2."
+    );
+    assert!(
+        second
+            .unique_keys
+            .iter()
+            .any(|(k, v)| k == "ID" && v.starts_with("cpe-"))
+    );
+    assert_eq!(
+        r[1].outcome.as_ref().unwrap_err().usp_code(),
+        ErrorCode::ObjectExistsWithDuplicateKey
+    );
+    // Write-once parameters are writable at creation only.
+    let e = dm
+        .set(set_req(
+            false,
+            &[(
+                "Device.LocalAgent.Subscription.1.",
+                vec![req("ID", "other")],
+            )],
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.param_errs[0].error.usp_code(),
+        ErrorCode::ParameterNotWritable
+    );
+    // Numbers are never reused.
+    dm.delete(DeleteRequest {
+        allow_partial: false,
+        obj_paths: vec!["Device.LocalAgent.Subscription.2.".into()],
+    })
+    .await
+    .unwrap();
+    let r = dm
+        .add(add_req(
+            false,
+            &[("Device.LocalAgent.Subscription.", vec![])],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        r[0].outcome.as_ref().unwrap().instantiated_path,
+        "Device.LocalAgent.Subscription.4."
+    );
+}
+
+#[tokio::test]
+async fn add_errors_and_rollback_without_allow_partial() {
+    let dm = common::populated().await;
+    let cases = [
+        ("Device.LocalAgent.", ErrorCode::ObjectNotATable),
+        (
+            "Device.LocalAgent.Controller.1.",
+            ErrorCode::ObjectNotATable,
+        ),
+        ("Device.Nope.", ErrorCode::InvalidPath),
+        ("Device.IP.Interface.7.Stats.", ErrorCode::InvalidPath),
+    ];
+    for (p, code) in cases {
+        let r = dm.add(add_req(true, &[(p, vec![])])).await.unwrap();
+        assert_eq!(r[0].outcome.as_ref().unwrap_err().usp_code(), code, "{p}");
+    }
+    let e = dm
+        .add(add_req(
+            false,
+            &[
+                ("Device.LocalAgent.Subscription.", vec![req("ID", "a")]),
+                (
+                    "Device.LocalAgent.Subscription.",
+                    vec![req("NotifType", "Bogus")],
+                ),
+            ],
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.param_errs[0].error.usp_code(), ErrorCode::InvalidValue);
+    assert!(
+        dm.instance_numbers("Device.LocalAgent.Subscription.")
+            .unwrap()
+            .is_empty()
+    );
+    for _ in 0..50 {
+        dm.add(add_req(
+            false,
+            &[("Device.LocalAgent.Subscription.", vec![])],
+        ))
+        .await
+        .unwrap();
+    }
+    let r = dm
+        .add(add_req(
+            true,
+            &[("Device.LocalAgent.Subscription.", vec![])],
+        ))
+        .await
+        .unwrap();
+    assert!(r[0].outcome.is_err(), "max entries reached");
+}
+
+#[tokio::test]
+async fn tables_without_controller_add_refuse_with_7019() {
+    let dm = usp_datamodel::fixture::proxied_devices(1, 1).await.unwrap();
+    let r = dm
+        .add(add_req(true, &[("Device.ProxiedDevice.", vec![])]))
+        .await
+        .unwrap();
+    assert_eq!(
+        r[0].outcome.as_ref().unwrap_err().usp_code(),
+        ErrorCode::ObjectNotCreatable
+    );
+    let e = dm
+        .delete(DeleteRequest {
+            allow_partial: false,
+            obj_paths: vec!["Device.ProxiedDevice.1.".into()],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.error.usp_code(), ErrorCode::DeleteFailure);
+}
+
+#[tokio::test]
+async fn delete_removes_subtrees_and_tolerates_missing_instances() {
+    let dm = common::populated().await;
+    let mut rx = dm.changes();
+    let r = dm
+        .delete(DeleteRequest {
+            allow_partial: false,
+            obj_paths: vec![
+                "Device.LocalAgent.Controller.[EndpointID==\"ctrl-a\"].".into(),
+                "Device.IP.Interface.9.".into(),
+            ],
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        r[0].outcome.as_ref().unwrap().affected_paths,
+        ["Device.LocalAgent.Controller.1."]
+    );
+    assert!(r[1].outcome.as_ref().unwrap().affected_paths.is_empty());
+    let mut deleted = Vec::new();
+    while let Ok(Change::ObjectDeletion { path }) = rx.try_recv() {
+        deleted.push(path);
+    }
+    assert_eq!(
+        deleted,
+        [
+            "Device.LocalAgent.Controller.1.",
+            "Device.LocalAgent.Controller.1.MTP.1."
+        ]
+    );
+    let e = dm
+        .delete(DeleteRequest {
+            allow_partial: false,
+            obj_paths: vec!["Device.IP.Interface.1.Stats.".into()],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.error.usp_code(), ErrorCode::DeleteFailure);
+    assert_eq!(
+        dm.get(&["Device.LocalAgent.ControllerNumberOfEntries"], 0)
+            .await[0]
+            .as_ref()
+            .unwrap()[0]
+            .params[0]
+            .1,
+        "1"
+    );
+}
+
+#[tokio::test]
+async fn get_instances_lists_rows_with_unique_keys() {
+    let dm = common::populated().await;
+    let r = dm.get_instances(
+        &["Device.LocalAgent.", "Device.LocalAgent.Controller."],
+        true,
+    );
+    let first: Vec<&str> = r[0]
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|i| i.path.as_str())
+        .collect();
+    assert_eq!(
+        first,
+        [
+            "Device.LocalAgent.Controller.1.",
+            "Device.LocalAgent.Controller.2."
+        ]
+    );
+    let all = dm.get_instances(&["Device.LocalAgent.Controller."], false);
+    let paths: Vec<&str> = all[0]
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|i| i.path.as_str())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "Device.LocalAgent.Controller.1.",
+            "Device.LocalAgent.Controller.1.MTP.1.",
+            "Device.LocalAgent.Controller.2.",
+            "Device.LocalAgent.Controller.2.MTP.1."
+        ]
+    );
+    assert_eq!(
+        r[1].as_ref().unwrap()[1].unique_keys,
+        vec![("EndpointID".to_string(), "ctrl-b".to_string())]
+    );
+    assert!(dm.get_instances(&["Device.IP.Interface.1.Name"], false)[0].is_err());
+}
+
+#[tokio::test]
+async fn supported_dm_reports_types_access_commands_events_and_keys() {
+    let dm = common::populated().await;
+    let r = dm.get_supported_dm(
+        &["Device.LocalAgent.Subscription.{i}.", "Device."],
+        SupportedDmOptions::default(),
+    );
+    let sub = &r[0].as_ref().unwrap()[0];
+    assert_eq!(sub.path, "Device.LocalAgent.Subscription.{i}.");
+    assert!(sub.is_multi_instance);
+    assert_eq!(sub.access, ObjAccess::AddDelete);
+    assert_eq!(
+        sub.unique_key_sets,
+        vec![vec!["Alias".to_string()], vec!["ID".to_string()]]
+    );
+    let id = sub.params.iter().find(|p| p.name == "ID").unwrap();
+    assert_eq!(id.access, Access::WriteOnceReadOnly);
+    let rl = sub
+        .params
+        .iter()
+        .find(|p| p.name == "ReferenceList")
+        .unwrap();
+    assert!(rl.is_list);
+    assert_eq!(rl.value_type, ParamType::String);
+    let root = r[1].as_ref().unwrap();
+    let reboot = root[0]
+        .commands
+        .iter()
+        .find(|c| c.name == "Reboot()")
+        .unwrap();
+    assert!(!reboot.is_async);
+    assert_eq!(reboot.input_args, ["Cause"]);
+    assert_eq!(reboot.output_args, ["Status"]);
+    assert_eq!(root[0].events[0].name, "Boot!");
+    let up = root
+        .iter()
+        .find(|o| o.path == "Device.DeviceInfo.")
+        .unwrap();
+    assert_eq!(
+        up.params
+            .iter()
+            .find(|p| p.name == "UpTime")
+            .unwrap()
+            .value_change,
+        ValueChangeMode::WillIgnore
+    );
+    let first = dm.get_supported_dm(
+        &["Device.LocalAgent."],
+        SupportedDmOptions {
+            first_level_only: true,
+            ..Default::default()
+        },
+    );
+    let paths: Vec<&str> = first[0]
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|o| o.path.as_str())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "Device.LocalAgent.",
+            "Device.LocalAgent.Subscription.{i}.",
+            "Device.LocalAgent.Controller.{i}."
+        ]
+    );
+    let concrete = dm.get_supported_dm(&["Device.IP.Interface.1."], SupportedDmOptions::default());
+    assert_eq!(
+        concrete[0].as_ref().unwrap()[0].path,
+        "Device.IP.Interface.{i}."
+    );
+    assert!(dm.get_supported_dm(&["Device.Nope."], SupportedDmOptions::default())[0].is_err());
+    let bare = dm.get_supported_dm(
+        &["Device.IP.Interface.{i}."],
+        SupportedDmOptions {
+            return_params: false,
+            return_unique_key_sets: false,
+            ..Default::default()
+        },
+    );
+    assert!(bare[0].as_ref().unwrap()[0].params.is_empty());
+    assert!(bare[0].as_ref().unwrap()[0].unique_key_sets.is_empty());
+}
