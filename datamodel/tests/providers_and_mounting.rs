@@ -1,0 +1,469 @@
+//! Providers (live reads, write-through Sets, commands), events, mounting and
+//! unmounting of subtrees, and run-time schema growth, observed through the change
+//! stream.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use usp_datamodel::{
+    Args, Change, DataModel, DmError, ErrorCode, ErrorKind, FnProvider, Obj, OperateOutcome,
+    ParamDef, ParamSetting, ParamType, SetObject, SetRequest, Subtree, Unmount, Value, fixture,
+};
+
+fn set_one(path: &str, name: &str, value: &str) -> SetRequest {
+    SetRequest {
+        allow_partial: true,
+        objects: vec![SetObject {
+            obj_path: path.to_owned(),
+            params: vec![ParamSetting::required(name, value)],
+        }],
+    }
+}
+
+#[tokio::test]
+async fn live_parameters_are_read_from_the_provider_with_the_lock_released() {
+    let dm = DataModel::new(common::schema());
+    let calls = Arc::new(AtomicU32::new(0));
+    let (dm2, calls2) = (dm.clone(), calls.clone());
+    let provider = FnProvider::new().on_get(move |req| {
+        let (dm, calls) = (dm2.clone(), calls2.clone());
+        Box::pin(async move {
+            // Calling back into the data model would deadlock if the tree were locked.
+            dm.set_value("Device.DeviceInfo.Manufacturer", "from-provider")
+                .await?;
+            let n = calls.fetch_add(1, Ordering::SeqCst) + 41;
+            Ok(req.params.iter().map(|_| Value::UnsignedInt(n)).collect())
+        })
+    });
+    dm.attach_provider("Device.DeviceInfo.", Arc::new(provider))
+        .unwrap();
+    let r = dm.get(&["Device.DeviceInfo.UpTime"], 0).await;
+    assert_eq!(r[0].as_ref().unwrap()[0].params[0].1, "41");
+    let r = dm.get(&["Device.DeviceInfo."], 0).await;
+    let params = &r[0].as_ref().unwrap()[0].params;
+    assert!(params.contains(&("UpTime".to_string(), "42".to_string())));
+    assert!(params.contains(&("Manufacturer".to_string(), "from-provider".to_string())));
+    assert_eq!(
+        dm.stored_value("Device.DeviceInfo.UpTime").unwrap(),
+        "0",
+        "live values are not stored"
+    );
+}
+
+#[tokio::test]
+async fn live_parameter_without_provider_is_an_error_on_its_own_path() {
+    let dm = DataModel::new(common::schema());
+    let r = dm
+        .get(&["Device.DeviceInfo.UpTime", "Device.DeviceInfo."], 0)
+        .await;
+    assert_eq!(
+        r[0].as_ref().unwrap_err().usp_code(),
+        ErrorCode::ParameterActionFailed
+    );
+    let obj = r[1].as_ref().unwrap();
+    assert!(
+        obj[0].params.iter().all(|(n, _)| n != "UpTime"),
+        "unreadable live values are left out"
+    );
+}
+
+#[tokio::test]
+async fn write_through_sets_go_to_the_device_before_being_stored() {
+    let dm = fixture::proxied_devices(1, 4).await.unwrap();
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen2 = seen.clone();
+    let provider = FnProvider::new().on_set(move |req| {
+        seen2.lock().unwrap().push(req.clone());
+        Box::pin(async move {
+            req.params
+                .iter()
+                .map(|(_, v)| match v {
+                    Value::Boolean(true) => Ok(()),
+                    _ => Err(DmError::new(ErrorKind::SetFailure, "", "device refused")),
+                })
+                .collect()
+        })
+    });
+    dm.attach_provider("Device.ProxiedDevice.1.", Arc::new(provider))
+        .unwrap();
+    let path = "Device.ProxiedDevice.1.IoTCapability.4.BinaryControl.";
+    let mut rx = dm.changes();
+    let r = dm.set(set_one(path, "Value", "1")).await.unwrap();
+    assert!(r[0].outcome.is_ok());
+    assert_eq!(dm.stored_value(&format!("{path}Value")).unwrap(), "true");
+    assert_eq!(
+        rx.recv().await.unwrap(),
+        Change::ValueChange {
+            path: format!("{path}Value"),
+            value: "true".into()
+        }
+    );
+    let r = dm.set(set_one(path, "Value", "false")).await.unwrap();
+    let f = r[0].outcome.as_ref().unwrap_err();
+    assert_eq!(
+        f.instance_failures[0].param_errs[0].error.message,
+        "device refused"
+    );
+    assert_eq!(dm.stored_value(&format!("{path}Value")).unwrap(), "true");
+    assert_eq!(seen.lock().unwrap().len(), 2);
+    assert_eq!(seen.lock().unwrap()[0].obj_path, path);
+    // Name is stored, not forwarded.
+    dm.set(set_one("Device.ProxiedDevice.1.", "Name", "Kitchen"))
+        .await
+        .unwrap();
+    assert_eq!(seen.lock().unwrap().len(), 2);
+}
+
+fn commands_provider() -> FnProvider {
+    FnProvider::new().on_operate(|call| {
+        Box::pin(async move {
+            match call.command.as_str() {
+                "Reboot()" => Ok(Args::from([(
+                    "Status".to_string(),
+                    format!("rebooting: {}", call.input["Cause"]),
+                )])),
+                "SelfTest()" => {
+                    tokio::task::yield_now().await;
+                    if call.input.get("Rounds").map(String::as_str) == Some("3") {
+                        Err(DmError::new(
+                            ErrorKind::CommandFailure,
+                            call.obj_path,
+                            "self test failed",
+                        ))
+                    } else {
+                        Ok(Args::from([("Result".to_string(), "ok".to_string())]))
+                    }
+                }
+                _ => Err(DmError::new(
+                    ErrorKind::CommandFailure,
+                    call.obj_path,
+                    "unknown",
+                )),
+            }
+        })
+    })
+}
+
+#[tokio::test]
+async fn sync_commands_return_outputs_and_check_arguments() {
+    let dm = DataModel::new(common::schema());
+    dm.attach_provider("Device.", Arc::new(commands_provider()))
+        .unwrap();
+    let input = Args::from([
+        ("Cause".to_string(), "test".to_string()),
+        ("Unknown".to_string(), "x".to_string()),
+    ]);
+    let r = dm.operate("Device.Reboot()", "k1", &input).await.unwrap();
+    assert_eq!(r[0].executed_command, "Device.Reboot()");
+    match &r[0].outcome {
+        OperateOutcome::Sync(out) => assert_eq!(out["Status"], "rebooting: test"),
+        other => panic!("{other:?}"),
+    }
+    let r = dm
+        .operate("Device.Reboot()", "k2", &Args::new())
+        .await
+        .unwrap();
+    match &r[0].outcome {
+        OperateOutcome::Failed(e) => assert_eq!(e.usp_code(), ErrorCode::InvalidCommandArguments),
+        other => panic!("{other:?}"),
+    }
+    let bad = Args::from([("Rounds".to_string(), "99".to_string())]);
+    match &dm.operate("Device.SelfTest()", "k3", &bad).await.unwrap()[0].outcome {
+        OperateOutcome::Failed(e) => assert_eq!(e.usp_code(), ErrorCode::InvalidCommandArguments),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        dm.operate("Device.DeviceInfo.", "k", &Args::new())
+            .await
+            .unwrap_err()
+            .usp_code(),
+        ErrorCode::InvalidPath
+    );
+    assert_eq!(
+        dm.operate("Device.Nope()", "k", &Args::new())
+            .await
+            .unwrap_err()
+            .usp_code(),
+        ErrorCode::InvalidPath
+    );
+}
+
+#[tokio::test]
+async fn async_commands_complete_on_the_change_stream() {
+    let dm = DataModel::new(common::schema());
+    dm.attach_provider("Device.", Arc::new(commands_provider()))
+        .unwrap();
+    let mut rx = dm.changes();
+    for (rounds, key) in [("2", "good"), ("3", "bad")] {
+        let input = Args::from([("Rounds".to_string(), rounds.to_string())]);
+        let mut r = dm.operate("Device.SelfTest()", key, &input).await.unwrap();
+        let OperateOutcome::Async(pending) = r.remove(0).outcome else {
+            panic!("not async")
+        };
+        assert_eq!(pending.command_key, key);
+        pending.spawn_reporting(&dm).await.unwrap();
+        match rx.recv().await.unwrap() {
+            Change::OperationComplete {
+                obj_path,
+                command_name,
+                command_key,
+                result,
+            } => {
+                assert_eq!(
+                    (
+                        obj_path.as_str(),
+                        command_name.as_str(),
+                        command_key.as_str()
+                    ),
+                    ("Device.", "SelfTest()", key)
+                );
+                match rounds {
+                    "2" => assert_eq!(result.unwrap()["Result"], "ok"),
+                    _ => assert_eq!(result.unwrap_err().usp_code(), ErrorCode::CommandFailure),
+                }
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn commands_without_implementation_fail_in_the_result() {
+    let dm = DataModel::new(common::schema());
+    let input = Args::from([("Cause".to_string(), "x".to_string())]);
+    match &dm.operate("Device.Reboot()", "k", &input).await.unwrap()[0].outcome {
+        OperateOutcome::Failed(e) => assert_eq!(e.usp_code(), ErrorCode::CommandFailure),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn events_are_published_only_when_declared() {
+    let dm = DataModel::new(common::schema());
+    let mut rx = dm.changes();
+    let args = Args::from([("Cause".to_string(), "LocalReboot".to_string())]);
+    dm.emit_event("Device.", "Boot!", args.clone()).unwrap();
+    assert_eq!(
+        rx.recv().await.unwrap(),
+        Change::Event {
+            obj_path: "Device.".into(),
+            event_name: "Boot!".into(),
+            args
+        }
+    );
+    assert_eq!(
+        dm.emit_event("Device.", "Nope!", Args::new())
+            .unwrap_err()
+            .usp_code(),
+        ErrorCode::InvalidPath
+    );
+    assert!(
+        dm.emit_event("Device.IP.Interface.3.", "Boot!", Args::new())
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn mount_and_unmount_announce_every_row_and_keep_counters() {
+    let dm = DataModel::new(fixture::schema());
+    let mut rx = dm.changes();
+    let path = dm
+        .mount("Device.ProxiedDevice.", Some(7), fixture::device(0, 3))
+        .await
+        .unwrap();
+    assert_eq!(path, "Device.ProxiedDevice.7.");
+    let mut created = Vec::new();
+    while let Ok(Change::ObjectCreation { path, unique_keys }) = rx.try_recv() {
+        created.push((path, unique_keys));
+    }
+    let paths: Vec<&str> = created.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "Device.ProxiedDevice.7.",
+            "Device.ProxiedDevice.7.IoTCapability.1.",
+            "Device.ProxiedDevice.7.IoTCapability.2.",
+            "Device.ProxiedDevice.7.IoTCapability.3."
+        ]
+    );
+    assert_eq!(
+        created[0].1,
+        vec![("Alias".to_string(), "cpe-7".to_string())]
+    );
+    let n = dm
+        .get(
+            &[
+                "Device.ProxiedDeviceNumberOfEntries",
+                "Device.ProxiedDevice.7.IoTCapabilityNumberOfEntries",
+            ],
+            0,
+        )
+        .await;
+    assert_eq!(n[0].as_ref().unwrap()[0].params[0].1, "1");
+    assert_eq!(n[1].as_ref().unwrap()[0].params[0].1, "3");
+    let v = dm
+        .get(
+            &["Device.ProxiedDevice.7.IoTCapability.1.LevelSensor.Unit"],
+            0,
+        )
+        .await;
+    assert_eq!(v[0].as_ref().unwrap()[0].params[0].1, "degC");
+    // A capability of another class has no LevelSensor object.
+    let other = dm
+        .get(
+            &["Device.ProxiedDevice.7.IoTCapability.3.LevelSensor.Value"],
+            0,
+        )
+        .await;
+    assert_eq!(
+        other[0].as_ref().unwrap_err().usp_code(),
+        ErrorCode::InvalidPath
+    );
+    // The next automatic number follows the highest used one.
+    assert_eq!(
+        dm.mount("Device.ProxiedDevice.", None, fixture::device(1, 0))
+            .await
+            .unwrap(),
+        "Device.ProxiedDevice.8."
+    );
+    assert!(
+        dm.mount("Device.ProxiedDevice.", Some(7), fixture::device(2, 0))
+            .await
+            .is_err()
+    );
+    while rx.try_recv().is_ok() {}
+    dm.unmount("Device.ProxiedDevice.7.", Unmount::Purge)
+        .await
+        .unwrap();
+    let mut deleted = Vec::new();
+    while let Ok(Change::ObjectDeletion { path }) = rx.try_recv() {
+        deleted.push(path);
+    }
+    assert_eq!(deleted.len(), 4);
+    assert_eq!(deleted[0], "Device.ProxiedDevice.7.");
+    assert_eq!(
+        dm.mount("Device.ProxiedDevice.", None, fixture::device(3, 0))
+            .await
+            .unwrap(),
+        "Device.ProxiedDevice.9.",
+        "numbers are not reused"
+    );
+    assert!(
+        dm.unmount("Device.ProxiedDevice.7.", Unmount::Purge)
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn a_failing_mount_leaves_nothing_behind() {
+    let dm = DataModel::new(fixture::schema());
+    let mut rx = dm.changes();
+    let bad = Subtree::new().param("Name", "ok").child(
+        "IoTCapability",
+        Subtree::new().child("LevelSensor", Subtree::new().param("Value", true)),
+    );
+    let e = dm
+        .mount("Device.ProxiedDevice.", None, bad)
+        .await
+        .unwrap_err();
+    assert_eq!(e.usp_code(), ErrorCode::InvalidType);
+    let unknown = Subtree::new().child("NoSuchObject", Subtree::new());
+    assert_eq!(
+        dm.mount("Device.ProxiedDevice.", None, unknown)
+            .await
+            .unwrap_err()
+            .usp_code(),
+        ErrorCode::InvalidPath
+    );
+    assert!(
+        dm.instance_numbers("Device.ProxiedDevice.")
+            .unwrap()
+            .is_empty()
+    );
+    assert!(rx.try_recv().is_err(), "no change published");
+}
+
+#[tokio::test]
+async fn internal_writes_bypass_read_only_but_not_types() {
+    let dm = fixture::proxied_devices(1, 1).await.unwrap();
+    let p = "Device.ProxiedDevice.1.IoTCapability.1.LevelSensor.Value";
+    assert!(dm.set_value(p, "23.75").await.unwrap());
+    assert!(
+        !dm.set_value(p, "23.75").await.unwrap(),
+        "unchanged value reports no change"
+    );
+    assert_eq!(dm.stored_value(p).unwrap(), "23.75");
+    assert_eq!(
+        dm.set_value(p, "warm").await.unwrap_err().usp_code(),
+        ErrorCode::InvalidType
+    );
+    assert_eq!(
+        dm.set_value(p, Value::Boolean(true))
+            .await
+            .unwrap_err()
+            .usp_code(),
+        ErrorCode::InvalidType
+    );
+    let r = dm
+        .set(set_one(
+            "Device.ProxiedDevice.1.IoTCapability.1.LevelSensor.",
+            "Value",
+            "1",
+        ))
+        .await
+        .unwrap();
+    let f = r[0].outcome.as_ref().unwrap_err();
+    assert_eq!(
+        f.instance_failures[0].param_errs[0].error.usp_code(),
+        ErrorCode::ParameterNotWritable
+    );
+    dm.create_object("Device.ProxiedDevice.1.IoTCapability.1.BinarySensor.")
+        .await
+        .unwrap();
+    dm.set_value(
+        "Device.ProxiedDevice.1.IoTCapability.1.BinarySensor.Value",
+        true,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        dm.stored_value("Device.ProxiedDevice.1.IoTCapability.1.BinarySensor.Value")
+            .unwrap(),
+        "true"
+    );
+}
+
+#[tokio::test]
+async fn schema_grows_at_run_time_with_vendor_extensions() {
+    let dm = fixture::proxied_devices(2, 1).await.unwrap();
+    dm.extend_schema(|b| {
+        b.extend_object("Device.ProxiedDevice.{i}.")
+            .param(ParamDef::new("X_USPHUB_IEEEAddress", ParamType::String));
+        b.object("Device.ProxiedDevice.{i}.X_USPHUB_Radio.", Obj::single())
+            .param(ParamDef::new("Channel", ParamType::UnsignedInt));
+    })
+    .unwrap();
+    let r = dm
+        .get(&["Device.ProxiedDevice.*.X_USPHUB_Radio.Channel"], 0)
+        .await;
+    assert_eq!(
+        r[0].as_ref().unwrap().len(),
+        2,
+        "existing rows gained the new object"
+    );
+    dm.set_value(
+        "Device.ProxiedDevice.2.X_USPHUB_IEEEAddress",
+        "00:11:22:33:44:55:66:77",
+    )
+    .await
+    .unwrap();
+    assert!(
+        dm.extend_schema(|b| {
+            b.object("Device.Missing.Parent.", Obj::single());
+        })
+        .is_err()
+    );
+}
