@@ -2,6 +2,8 @@
 //! coordinator backends below it; TI Z-Stack ZNP is in [`znp`].
 
 pub mod backend;
+pub mod mapping;
+pub mod network;
 pub mod sim;
 pub mod zcl;
 pub mod zdo;
