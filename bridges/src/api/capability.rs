@@ -46,6 +46,12 @@ impl From<&str> for CapabilityId {
     }
 }
 
+impl From<String> for CapabilityId {
+    fn from(s: String) -> Self {
+        Self(s)
+    }
+}
+
 /// The class-specific data of a capability: exactly one TR-181 sub-object.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum CapabilityKind {

@@ -8,3 +8,4 @@ pub mod mapping;
 pub mod mibeacon;
 pub mod reading;
 pub mod registry;
+pub mod scanner;
