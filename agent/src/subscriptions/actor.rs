@@ -98,7 +98,7 @@ impl Actor {
         link: Arc<dyn ControllerLink>,
         boot: &BootInfo,
     ) -> Actor {
-        remove_non_persistent(&dm).await;
+        prepare(&dm).await;
         let changes = dm.changes();
         let mut actor = Actor {
             dm,
@@ -404,14 +404,7 @@ impl Actor {
         let mut snap = Snapshot::load(&self.dm).await;
         for s in &mut snap.subscriptions {
             if s.creation_date.is_none() {
-                let now = DateTime::now();
-                let path = format!("{}CreationDate", s.path);
-                match self.dm.set_value(&path, Value::DateTime(now)).await {
-                    Ok(_) => s.creation_date = Some(now),
-                    Err(e) => {
-                        tracing::warn!(subscription = %s.path, error = %e, "cannot set CreationDate")
-                    }
-                }
+                s.creation_date = set_creation_date(&self.dm, &s.path).await;
             }
         }
         self.refresh_expiries(&snap);
@@ -478,14 +471,34 @@ impl Actor {
     }
 }
 
-/// Deletes every Persistent=false subscription (they must not outlive the agent run
-/// that created them).
-async fn remove_non_persistent(dm: &DataModel) {
+/// Start-up clean-up, before the change stream is read (so none of it is notified):
+/// deletes every Persistent=false subscription (they must not outlive the agent run
+/// that created them) and dates the rows whose CreationDate is unknown.
+async fn prepare(dm: &DataModel) {
     let snap = Snapshot::load(dm).await;
-    for s in snap.subscriptions.iter().filter(|s| !s.persistent) {
-        tracing::info!(subscription = %s.path, "removing non-persistent subscription at start-up");
-        if let Err(e) = dm.delete_instance(&s.path).await {
-            tracing::warn!(subscription = %s.path, error = %e, "cannot remove non-persistent subscription");
+    for s in &snap.subscriptions {
+        if !s.persistent {
+            tracing::info!(subscription = %s.path, "removing non-persistent subscription at start-up");
+            if let Err(e) = dm.delete_instance(&s.path).await {
+                tracing::warn!(subscription = %s.path, error = %e, "cannot remove non-persistent subscription");
+            }
+        } else if s.creation_date.is_none() {
+            set_creation_date(dm, &s.path).await;
+        }
+    }
+}
+
+/// Sets a row's CreationDate to now; returns it on success.
+async fn set_creation_date(dm: &DataModel, row: &str) -> Option<DateTime> {
+    let now = DateTime::now();
+    match dm
+        .set_value(&format!("{row}CreationDate"), Value::DateTime(now))
+        .await
+    {
+        Ok(_) => Some(now),
+        Err(e) => {
+            tracing::warn!(subscription = %row, error = %e, "cannot set CreationDate");
+            None
         }
     }
 }
