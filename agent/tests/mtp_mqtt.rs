@@ -13,6 +13,7 @@ use usp_proto::usp_record::record::RecordType;
 use usphub::mtp::controller_client::ControllerClient;
 use usphub::mtp::mqtt::{self, MqttConfig, MqttPeer};
 use usphub::mtp::retry::RetryPolicy;
+use usphub::mtp::tls::TlsConfig;
 use usphub::mtp::{Address, Inbound, LinkState, MtpHandle, MtpId, MtpStatus};
 use usphub_tests::mosquitto::Mosquitto;
 
@@ -325,5 +326,42 @@ async fn unacknowledged_publishes_are_sent_again_after_the_broker_dies() {
     let want: Vec<String> = (0..30).map(|i| format!("u{i}")).collect();
     assert_eq!(got, want);
     agent.shutdown().await;
+    ctl.close().await;
+}
+
+#[tokio::test]
+async fn agent_connects_over_tls_and_refuses_an_untrusted_broker() {
+    let broker = Mosquitto::start_with_tls();
+    let tls_port = broker.tls_port().expect("TLS listener");
+    let mut ctl = controller(&broker).await;
+
+    let mut cfg = agent_config(&broker);
+    cfg.broker_port = tls_port;
+    cfg.tls = Some(TlsConfig {
+        ca_pem: Some(broker.ca_pem()),
+        ..TlsConfig::default()
+    });
+    let (agent, _rx) = start_agent(cfg).await;
+    expect_mqtt_connect(&ctl.recv(T).await.unwrap().bytes, AGENT_TOPIC);
+    agent.shutdown().await;
+
+    // The system's roots do not include the test CA: the handshake must fail.
+    let (tx, _rx) = mpsc::channel(4);
+    let mut cfg = agent_config(&broker);
+    cfg.broker_port = tls_port;
+    cfg.tls = Some(TlsConfig::default());
+    let mut untrusting = mqtt::spawn(MtpId(4), cfg, tx);
+    let st = tokio::time::timeout(
+        T,
+        untrusting
+            .status
+            .wait_for(|s: &MtpStatus| matches!(s.state, LinkState::Down | LinkState::Error)),
+    )
+    .await
+    .expect("gives up in time")
+    .expect("status")
+    .clone();
+    assert_ne!(st.state, LinkState::Up, "{st:?}");
+    untrusting.shutdown().await;
     ctl.close().await;
 }

@@ -24,6 +24,8 @@ const START_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug)]
 pub struct Mosquitto {
     port: u16,
+    /// A second listener with TLS (certificates made by `openssl` in `dir`).
+    tls_port: Option<u16>,
     dir: tempfile::TempDir,
     child: Option<Child>,
     starts: u32,
@@ -32,14 +34,29 @@ pub struct Mosquitto {
 impl Mosquitto {
     /// Starts a broker on a free loopback port and waits until it accepts connections.
     pub fn start() -> Mosquitto {
+        Self::start_inner(false)
+    }
+
+    /// Like [`Mosquitto::start`], plus a TLS listener whose certificate (for IP 127.0.0.1)
+    /// is signed by a fresh test CA: see [`Mosquitto::tls_port`] and [`Mosquitto::ca_pem`].
+    /// Needs the `openssl` command.
+    pub fn start_with_tls() -> Mosquitto {
+        Self::start_inner(true)
+    }
+
+    fn start_inner(tls: bool) -> Mosquitto {
         // Another process may take the port between our probe and mosquitto's bind: retry.
         for _ in 0..5 {
             let dir = tempfile::Builder::new()
                 .prefix("usphub-mosquitto-")
                 .tempdir()
                 .unwrap_or_else(|e| panic!("cannot create a temp dir for mosquitto: {e}"));
+            if tls {
+                make_certificates(dir.path());
+            }
             let mut m = Mosquitto {
                 port: free_port(),
+                tls_port: tls.then(free_port),
                 dir,
                 child: None,
                 starts: 0,
@@ -60,6 +77,17 @@ impl Mosquitto {
     /// The port it listens on (the same across restarts).
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The TLS listener's port, when started with [`Mosquitto::start_with_tls`].
+    pub fn tls_port(&self) -> Option<u16> {
+        self.tls_port
+    }
+
+    /// The PEM of the CA that signed the TLS listener's certificate.
+    pub fn ca_pem(&self) -> Vec<u8> {
+        std::fs::read(self.dir.path().join("ca.crt"))
+            .unwrap_or_else(|e| panic!("no test CA certificate: {e}"))
     }
 
     /// True while the broker process runs.
@@ -117,6 +145,14 @@ impl Mosquitto {
              set_tcp_nodelay true\nlog_dest stderr\nlog_type error\nlog_type warning\n",
             self.port
         );
+        let mut text = text;
+        if let Some(tls_port) = self.tls_port {
+            let d = self.dir.path().display();
+            text.push_str(&format!(
+                "listener {tls_port} 127.0.0.1\ncafile {d}/ca.crt\ncertfile {d}/server.crt\n\
+                 keyfile {d}/server.key\n"
+            ));
+        }
         std::fs::write(&conf, text).map_err(|e| format!("write {}: {e}", conf.display()))?;
         let log_path = self
             .dir
@@ -138,8 +174,12 @@ impl Mosquitto {
                 self.child = None;
                 return Err(format!("mosquitto exited: {}", read_log(&log_path)));
             }
-            let addr = (Ipv4Addr::LOCALHOST, self.port);
-            if TcpStream::connect_timeout(&addr.into(), Duration::from_millis(200)).is_ok() {
+            let ports = [Some(self.port), self.tls_port];
+            let up = ports.iter().flatten().all(|&p| {
+                let addr = (Ipv4Addr::LOCALHOST, p);
+                TcpStream::connect_timeout(&addr.into(), Duration::from_millis(200)).is_ok()
+            });
+            if up {
                 return Ok(());
             }
             std::thread::sleep(Duration::from_millis(10));
@@ -156,6 +196,95 @@ impl Drop for Mosquitto {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// A test CA and a server certificate for IP 127.0.0.1 signed by it, as PEM files in `dir`.
+fn make_certificates(dir: &Path) {
+    let ext = dir.join("server.ext");
+    std::fs::write(
+        &ext,
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap_or_else(|e| panic!("write {}: {e}", ext.display()));
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let steps: [&[&str]; 3] = [
+        &[
+            &["req", "-x509"][..],
+            &ec[..],
+            &[
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.crt",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=usphub test CA",
+            ][..],
+        ]
+        .concat(),
+        &[
+            &["req"][..],
+            &ec[..],
+            &[
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+                "-subj",
+                "/CN=127.0.0.1",
+            ][..],
+        ]
+        .concat(),
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+        ],
+    ];
+    for args in steps {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap_or_else(|e| {
+                panic!("cannot run openssl ({e}); install the Debian package `openssl`")
+            });
+        assert!(
+            out.status.success(),
+            "openssl {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // mosquitto reads the key after dropping root for its own user.
+    set_mode(dir, 0o755);
+    for f in ["ca.crt", "server.crt", "server.key"] {
+        set_mode(&dir.join(f), 0o644);
+    }
+}
+
+fn set_mode(p: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode))
+        .unwrap_or_else(|e| panic!("chmod {}: {e}", p.display()));
 }
 
 fn read_log(p: &Path) -> String {
@@ -199,6 +328,14 @@ fn binary() -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tls_listener_comes_up_with_its_ca() {
+        let m = Mosquitto::start_with_tls();
+        let port = m.tls_port().expect("tls port");
+        assert!(TcpStream::connect((m.host(), port)).is_ok());
+        assert!(String::from_utf8_lossy(&m.ca_pem()).contains("BEGIN CERTIFICATE"));
+    }
 
     #[test]
     fn broker_accepts_connections_and_restarts_on_the_same_port() {

@@ -24,6 +24,7 @@
 pub mod controller_client;
 pub mod mqtt;
 pub mod retry;
+pub mod tls;
 pub mod websocket;
 
 use std::collections::HashMap;

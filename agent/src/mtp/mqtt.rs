@@ -35,12 +35,13 @@ use rumqttc::v5::mqttbytes::v5::{
     ConnAck, ConnectProperties, Filter, Packet, PublishProperties, SubscribeReasonCode,
 };
 use rumqttc::v5::{AsyncClient, ConnectionError, Event, EventLoop, MqttOptions};
-use rumqttc::{NetworkOptions, Outgoing};
+use rumqttc::{NetworkOptions, Outgoing, TlsConfiguration, Transport};
 use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot, watch};
 use tracing::{debug, info, warn};
 
 use super::retry::RetryPolicy;
-use super::{Address, Inbound, LinkState, MtpHandle, MtpId, MtpSender, MtpStatus, Route};
+use super::tls::TlsConfig;
+use super::{Address, Inbound, LinkState, MtpError, MtpHandle, MtpId, MtpSender, MtpStatus, Route};
 
 /// The Content Type of a PUBLISH carrying a USP Record (R-MQTT.27).
 pub const USP_CONTENT_TYPE: &str = "usp.msg";
@@ -102,6 +103,8 @@ pub struct MqttConfig {
     pub queue_capacity: usize,
     /// Largest packet accepted from the broker, in bytes.
     pub max_packet_size: u32,
+    /// TLS (`mqtts`), or `None` for plain TCP.
+    pub tls: Option<TlsConfig>,
 }
 
 impl MqttConfig {
@@ -131,6 +134,7 @@ impl MqttConfig {
             },
             queue_capacity: 1024,
             max_packet_size: 4 * 1024 * 1024,
+            tls: None,
         }
     }
 
@@ -141,7 +145,7 @@ impl MqttConfig {
         }
     }
 
-    fn options(&self) -> MqttOptions {
+    fn options(&self) -> Result<MqttOptions, MtpError> {
         let mut o = MqttOptions::new(&self.client_id, &self.broker_host, self.broker_port);
         o.set_keep_alive(self.keep_alive.max(Duration::from_secs(5)));
         o.set_clean_start(true);
@@ -159,7 +163,11 @@ impl MqttConfig {
         net.set_tcp_nodelay(true);
         net.set_connection_timeout(10);
         o.set_network_options(net);
-        o
+        if let Some(tls) = &self.tls {
+            let rustls = super::tls::client_config(tls)?;
+            o.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(rustls)));
+        }
+        Ok(o)
     }
 }
 
@@ -170,11 +178,25 @@ pub fn spawn(id: MtpId, cfg: MqttConfig, inbound: mpsc::Sender<Inbound>) -> MtpH
         LinkState::Connecting,
         format!("connecting to {}:{}", cfg.broker_host, cfg.broker_port),
     ));
-    let (client, eventloop) = AsyncClient::new(cfg.options(), HANDOFF_WINDOW + 8);
+    let (shutdown_tx, shutdown_rx) = oneshot::channel();
+    let options = match cfg.options() {
+        Ok(o) => o,
+        Err(e) => {
+            // A configuration that cannot work: report it and wait to be stopped.
+            warn!(mtp = %id, error = %e, "MQTT client not started");
+            status_tx.send_replace(MtpStatus::new(LinkState::Error, e.to_string()));
+            let task = tokio::spawn(async move {
+                let _ = shutdown_rx.await;
+                drop(outbound);
+                status_tx.send_replace(MtpStatus::new(LinkState::Down, "stopped"));
+            });
+            return MtpHandle::new(sender, status_rx, shutdown_tx, task);
+        }
+    };
+    let (client, eventloop) = AsyncClient::new(options, HANDOFF_WINDOW + 8);
     let (ev_tx, ev_rx) = mpsc::channel(1024);
     let (go_tx, go_rx) = mpsc::channel(1);
     let poller = tokio::spawn(poll_loop(eventloop, ev_tx, go_rx));
-    let (shutdown_tx, shutdown_rx) = oneshot::channel();
     let actor = Actor {
         id,
         reply_topic: cfg.topic.clone(),
@@ -559,7 +581,7 @@ mod tests {
     #[test]
     fn connect_carries_endpoint_id_and_asks_for_response_information() {
         let cfg = MqttConfig::new("127.0.0.1", 1883, "os::012345-hub", "usp/agent/hub");
-        let o = cfg.options();
+        let o = cfg.options().expect("plain TCP options");
         let props = o.connect_properties().expect("connect properties");
         assert!(props.user_properties.contains(&(
             ENDPOINT_ID_PROPERTY.to_string(),
@@ -575,6 +597,9 @@ mod tests {
     fn keep_alive_below_rumqttc_minimum_is_raised_not_a_panic() {
         let mut cfg = MqttConfig::new("127.0.0.1", 1883, "e", "t");
         cfg.keep_alive = Duration::ZERO;
-        assert_eq!(cfg.options().keep_alive(), Duration::from_secs(5));
+        assert_eq!(
+            cfg.options().expect("options").keep_alive(),
+            Duration::from_secs(5)
+        );
     }
 }
