@@ -18,6 +18,7 @@ use usp_proto::usp::{Msg, notify};
 
 use super::boot::{self, BootInfo};
 use super::message::{self, NotifType};
+use super::periodic::Schedule;
 use super::retry::{Action, Backoff, Input, Retry, State};
 use super::table::{self, Snapshot, Subscription};
 use super::{Command, ControllerLink};
@@ -41,12 +42,6 @@ struct Expiry {
     creation: DateTime,
     ttl: u32,
     at: Instant,
-}
-
-/// A Controller's Periodic! timer.
-struct Periodic {
-    interval: u32,
-    next: Instant,
 }
 
 /// Where one notification goes (owned, so sending can borrow the actor mutably).
@@ -84,7 +79,7 @@ pub(super) struct Actor {
     seq: u64,
     pending: BTreeMap<String, Pending>,
     expiries: HashMap<String, Expiry>,
-    periodic: HashMap<String, Periodic>,
+    periodic: HashMap<String, Schedule>,
     /// The Boot! this actor published on the data model is still to come back on the
     /// change stream; it was already sent directly (with per-Controller ParameterMaps).
     boot_echo: bool,
@@ -328,15 +323,13 @@ impl Actor {
 
     fn periodic_timers(&mut self) {
         let now = Instant::now();
-        let due: Vec<String> = self
-            .periodic
-            .iter_mut()
-            .filter(|(_, p)| p.next <= now)
-            .map(|(path, p)| {
-                p.next = now + Duration::from_secs(u64::from(p.interval));
-                path.clone()
-            })
-            .collect();
+        let mut due = Vec::new();
+        for (path, schedule) in &mut self.periodic {
+            if schedule.next <= now {
+                schedule.advance(now);
+                due.push(path.clone());
+            }
+        }
         for controller_path in due {
             let targets: Vec<Target> = self
                 .snapshot
@@ -460,10 +453,14 @@ impl Actor {
             let keep = self
                 .periodic
                 .remove(&c.path)
-                .filter(|p| p.interval == c.periodic_interval);
-            let timer = keep.unwrap_or_else(|| Periodic {
-                interval: c.periodic_interval,
-                next: Instant::now() + Duration::from_secs(u64::from(c.periodic_interval)),
+                .filter(|p| p.same_settings(c.periodic_interval, c.periodic_time));
+            let timer = keep.unwrap_or_else(|| {
+                Schedule::new(
+                    c.periodic_interval,
+                    c.periodic_time,
+                    Instant::now(),
+                    DateTime::now(),
+                )
             });
             next.insert(c.path.clone(), timer);
         }

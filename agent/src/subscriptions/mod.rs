@@ -22,6 +22,7 @@
 mod actor;
 mod boot;
 pub mod message;
+pub mod periodic;
 pub mod retry;
 pub mod table;
 

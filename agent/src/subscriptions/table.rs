@@ -51,6 +51,8 @@ pub struct Controller {
     pub enabled: bool,
     /// `PeriodicNotifInterval`, seconds.
     pub periodic_interval: u32,
+    /// `PeriodicNotifTime` (`None`: unknown time, or not in the schema).
+    pub periodic_time: Option<DateTime>,
     /// `USPNotifRetryMinimumWaitInterval` and `USPNotifRetryIntervalMultiplier`.
     pub backoff: Backoff,
     /// `ParameterName` of every enabled `BootParameter.{i}.`.
@@ -191,6 +193,7 @@ impl Controller {
             endpoint_id: get("EndpointID").to_owned(),
             enabled: param(params, "Enable").is_none_or(parse_bool),
             periodic_interval: get("PeriodicNotifInterval").parse().unwrap_or(0),
+            periodic_time: DateTime::parse(get("PeriodicNotifTime")).filter(|d| !d.is_unknown()),
             backoff: Backoff {
                 min_wait_secs: get("USPNotifRetryMinimumWaitInterval")
                     .parse()
