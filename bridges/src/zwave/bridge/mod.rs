@@ -1,0 +1,103 @@
+//! The Z-Wave bridge: a [`BridgeHandle`] over a Serial API controller stick.
+//!
+//! [`spawn`] opens the port (through [`open_port`], re-opened after a loss), runs the
+//! controller start-up, loads the node registry (redb) so known nodes need no re-interview,
+//! interviews new nodes, maps command classes to TR-181 IoT capabilities and publishes
+//! [`BridgeEvent`](crate::api::BridgeEvent)s.
+//!
+//! Sleeping nodes (battery devices with Wake Up CC): interviews, writes and refreshes are
+//! queued per node and sent at its next Wake Up Notification, followed by Wake Up No More
+//! Information. By default ([`SleepingWrites::Queue`]) a write to a sleeping node is
+//! accepted at once and applied at the wake-up (its Report then updates the value);
+//! [`SleepingWrites::Refuse`] answers `BridgeError::Asleep` instead. A sleeping node goes
+//! `Online = false` after missing two wake-up intervals (plus 60 s).
+
+mod actor;
+pub mod context;
+pub mod inclusion;
+pub mod interview;
+pub mod model;
+pub mod registry;
+mod requests;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use crate::api::{BridgeHandle, ProxyProtocol, SerialPortSpec, bridge_channel, open_port};
+use crate::zwave::serial::port::{self, BoxPort, ConnectFuture, Connector, PortConfig};
+
+use self::actor::Actor;
+use self::context::NodeIo;
+use self::registry::{Registry, RegistryError};
+
+/// What a write to a sleeping node does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SleepingWrites {
+    /// Accept now, send at the next wake-up.
+    #[default]
+    Queue,
+    /// Refuse with `Asleep`.
+    Refuse,
+}
+
+/// Z-Wave bridge settings.
+#[derive(Debug, Clone)]
+pub struct ZWaveConfig {
+    /// The stick: `/dev/serial/by-id/...`, `/dev/ttyACM0` or `tcp://host:port`.
+    pub port: SerialPortSpec,
+    /// Node registry file; `None` keeps nodes in memory only.
+    pub registry: Option<PathBuf>,
+    /// Wake Up interval configured on sleeping nodes, seconds.
+    pub wake_up_interval_s: u32,
+    /// Writes to sleeping nodes.
+    pub sleeping_writes: SleepingWrites,
+    /// How long to wait for a node's report.
+    pub report_timeout: Duration,
+    /// Serial link timing.
+    pub port_config: PortConfig,
+}
+
+impl ZWaveConfig {
+    /// Defaults for `port`.
+    pub fn new(port: SerialPortSpec) -> Self {
+        Self {
+            port,
+            registry: None,
+            wake_up_interval_s: 3600,
+            sleeping_writes: SleepingWrites::Queue,
+            report_timeout: Duration::from_secs(5),
+            port_config: PortConfig::default(),
+        }
+    }
+}
+
+/// A connector opening `spec` with the shared [`open_port`].
+pub fn spec_connector(spec: SerialPortSpec) -> impl Connector {
+    move || -> ConnectFuture {
+        let spec = spec.clone();
+        Box::pin(async move {
+            let p = open_port(&spec).await.map_err(std::io::Error::other)?;
+            Ok(Box::new(p) as BoxPort)
+        })
+    }
+}
+
+/// Starts the bridge; fails only if the registry file cannot be opened.
+pub fn spawn(config: ZWaveConfig) -> Result<BridgeHandle, RegistryError> {
+    let registry = config.registry.as_deref().map(Registry::open).transpose()?;
+    let (serial, inbound) = port::spawn(spec_connector(config.port.clone()), config.port_config);
+    let (handle, inbox) = bridge_channel(ProxyProtocol::ZWave, 64, 1024);
+    let (internal_tx, internal_rx) = mpsc::channel(64);
+    let (member_tx, member_rx) = mpsc::channel(16);
+    let io = NodeIo::new(serial, config.report_timeout);
+    let events = inbox.events.clone();
+    let actor = Actor::new(io, config, registry, events, internal_tx, member_tx);
+    tokio::spawn(actor.run(inbound, inbox, internal_rx, member_rx));
+    Ok(handle)
+}

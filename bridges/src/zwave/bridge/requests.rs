@@ -1,0 +1,397 @@
+//! Bridge requests (`BridgeHandle` calls) for Z-Wave: permit join, remove, confirmed
+//! writes, commands (`Toggle`, `ConfigGet`, `ConfigSet`), refresh and the device list.
+//!
+//! Writes: the Set is sent, then the CC's Get; the request succeeds when the Report for
+//! that property arrives (so the value really changed on the device), and fails with
+//! `Timeout` if the node does not acknowledge or report within the report timeout.
+//! Sleeping nodes follow [`SleepingWrites`](super::SleepingWrites).
+
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+use crate::api::{Args, BridgeError, BridgeRequest, CapabilityId, DeviceId, Value};
+use crate::zwave::cc::{self, Decoded, NodeFact, configuration, parse_capability_id};
+
+use super::SleepingWrites;
+use super::actor::{Actor, Internal, Pending};
+use super::context::NodeIo;
+use super::inclusion::{Membership, exclude, include, remove_failed};
+
+/// How long exclusion waits for the node's button.
+const EXCLUSION_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A write resolved to frames.
+struct WritePlan {
+    node: u8,
+    ep: u8,
+    set: Vec<u8>,
+    get: Option<Vec<u8>>,
+    property: String,
+}
+
+impl Actor {
+    pub(super) fn on_request(&mut self, r: BridgeRequest) {
+        match r {
+            BridgeRequest::Devices { reply } => {
+                let list = match self.home_id() {
+                    Some(h) => self.nodes.values().map(|s| s.rec.descriptor(h)).collect(),
+                    None => Vec::new(),
+                };
+                let _ = reply.send(Ok(list));
+            }
+            BridgeRequest::PermitJoin { duration, reply } => self.permit_join(duration, reply),
+            BridgeRequest::Remove {
+                device,
+                force,
+                reply,
+            } => self.remove(device, force, reply),
+            BridgeRequest::Write {
+                device,
+                capability,
+                value,
+                reply,
+            } => match self.plan_write(&device, &capability, &value) {
+                Ok(plan) => self.write(plan, reply),
+                Err(e) => {
+                    let _ = reply.send(Err(e));
+                }
+            },
+            BridgeRequest::Invoke {
+                device,
+                capability,
+                command,
+                args,
+                reply,
+            } => {
+                self.invoke(device, capability, &command, args, reply);
+            }
+            BridgeRequest::Refresh {
+                device,
+                reinterview,
+                reply,
+            } => {
+                let r = self.node_of(&device).map(|n| {
+                    if reinterview {
+                        self.schedule_interview(n);
+                    } else {
+                        self.refresh(n);
+                    }
+                });
+                let _ = reply.send(r);
+            }
+        }
+    }
+
+    fn node_of(&self, device: &DeviceId) -> Result<u8, BridgeError> {
+        let home = self.home_id().ok_or(BridgeError::RadioOffline)?;
+        match device {
+            DeviceId::ZWave { home_id, node_id } if *home_id == home => u8::try_from(*node_id)
+                .ok()
+                .filter(|n| self.nodes.contains_key(n))
+                .ok_or(BridgeError::UnknownDevice(*device)),
+            _ => Err(BridgeError::UnknownDevice(*device)),
+        }
+    }
+
+    fn permit_join(&mut self, duration: Duration, reply: crate::api::Reply<()>) {
+        if let Some(c) = self.inclusion.take() {
+            let _ = c.send(());
+        }
+        if duration.is_zero() {
+            let _ = reply.send(if self.controller.is_some() {
+                Ok(())
+            } else {
+                Err(BridgeError::RadioOffline)
+            });
+            return;
+        }
+        if self.controller.is_none() {
+            let _ = reply.send(Err(BridgeError::RadioOffline));
+            return;
+        }
+        let (cancel_tx, cancel_rx) = oneshot::channel();
+        let (ready_tx, ready_rx) = oneshot::channel();
+        self.inclusion = Some(cancel_tx);
+        tokio::spawn(include(
+            self.io.clone(),
+            duration,
+            cancel_rx,
+            ready_tx,
+            self.membership.clone(),
+        ));
+        let events = self.events.clone();
+        let remaining_s = u32::try_from(duration.as_secs()).unwrap_or(u32::MAX);
+        tokio::spawn(async move {
+            let r = match ready_rx.await {
+                Ok(Ok(())) => {
+                    events.emit(crate::api::BridgeEvent::PermitJoin {
+                        open: true,
+                        remaining_s,
+                    });
+                    Ok(())
+                }
+                Ok(Err(e)) => Err(e.into()),
+                Err(_) => Err(BridgeError::Stopped),
+            };
+            let _ = reply.send(r);
+        });
+    }
+
+    fn remove(&mut self, device: DeviceId, force: bool, reply: crate::api::Reply<()>) {
+        let n = match self.node_of(&device) {
+            Ok(n) => n,
+            Err(e) => {
+                let _ = reply.send(Err(e));
+                return;
+            }
+        };
+        let io = self.io.clone();
+        let out = self.membership.clone();
+        tokio::spawn(async move {
+            let r = if force {
+                match remove_failed(&io, n).await {
+                    Ok(true) => Ok(()),
+                    other => {
+                        // "force" drops the device even if the controller keeps it listed.
+                        tracing::warn!(node = n, result = ?other, "zwave: node not removed by the stick, dropping it anyway");
+                        Ok(())
+                    }
+                }
+                .map(|()| true)
+            } else {
+                exclude(&io, n, EXCLUSION_TIMEOUT, &out)
+                    .await
+                    .map_err(BridgeError::from)
+            };
+            let r = match r {
+                Ok(true) => {
+                    let _ = out.send(Membership::Removed(n)).await;
+                    Ok(())
+                }
+                Ok(false) => Err(BridgeError::Timeout),
+                Err(e) => Err(e),
+            };
+            let _ = reply.send(r);
+        });
+    }
+
+    fn plan_write(
+        &self,
+        device: &DeviceId,
+        cap: &CapabilityId,
+        value: &Value,
+    ) -> Result<WritePlan, BridgeError> {
+        let n = self.node_of(device)?;
+        let rec = &self.nodes[&n].rec;
+        let c = rec
+            .capability(cap)
+            .ok_or_else(|| BridgeError::UnknownCapability(cap.clone()))?;
+        if !c.writable {
+            return Err(BridgeError::InvalidValue("capability is read-only".into()));
+        }
+        let (ep, cc_id, property) = parse_capability_id(cap.as_str())
+            .ok_or_else(|| BridgeError::UnknownCapability(cap.clone()))?;
+        let spec = cc::spec(cc_id).ok_or_else(|| BridgeError::Unsupported(format!("{cc_id:?}")))?;
+        let v = rec.version(cc_id.into());
+        let set =
+            (spec.set)(property, value, v).map_err(|e| BridgeError::InvalidValue(e.to_string()))?;
+        Ok(WritePlan {
+            node: n,
+            ep,
+            set,
+            get: (spec.get)(property, v),
+            property: property.to_owned(),
+        })
+    }
+
+    fn write(&mut self, plan: WritePlan, reply: crate::api::Reply<()>) {
+        let Some(s) = self.nodes.get_mut(&plan.node) else {
+            let _ = reply.send(Err(BridgeError::Stopped));
+            return;
+        };
+        if s.rec.is_sleeping() && !s.awake {
+            let r = match self.cfg.sleeping_writes {
+                SleepingWrites::Queue => {
+                    s.queue.push_back(Pending::Write {
+                        ep: plan.ep,
+                        set: plan.set,
+                        get: plan.get,
+                    });
+                    Ok(())
+                }
+                SleepingWrites::Refuse => Err(BridgeError::Asleep),
+            };
+            let _ = reply.send(r);
+            return;
+        }
+        let io = self.io.clone();
+        let tx = self.internal.clone();
+        tokio::spawn(async move {
+            let r = confirmed_write(&io, &plan).await;
+            if r == Err(BridgeError::Timeout) {
+                let _ = tx.send(Internal::Unreachable(plan.node)).await;
+            }
+            let _ = reply.send(r);
+        });
+    }
+
+    fn refresh(&mut self, n: u8) {
+        let Some(s) = self.nodes.get(&n) else { return };
+        let mut gets = Vec::new();
+        for (ep, caps) in &s.rec.capabilities {
+            for c in caps {
+                let Some((_, cc_id, prop)) = parse_capability_id(c.id.as_str()) else {
+                    continue;
+                };
+                let Some(spec) = cc::spec(cc_id) else {
+                    continue;
+                };
+                if let Some(g) = (spec.get)(prop, s.rec.version(cc_id.into()))
+                    && !gets.contains(&(*ep, g.clone()))
+                {
+                    gets.push((*ep, g));
+                }
+            }
+        }
+        if s.rec.is_sleeping() && !s.awake {
+            if let Some(st) = self.nodes.get_mut(&n) {
+                // A Get alone: its Report updates the value when the node wakes.
+                for (ep, g) in gets {
+                    st.queue.push_back(Pending::Write {
+                        ep,
+                        set: g,
+                        get: None,
+                    });
+                }
+            }
+            return;
+        }
+        let io = self.io.clone();
+        tokio::spawn(async move {
+            for (ep, g) in gets {
+                if let Err(e) = io.get(n, ep, &g).await {
+                    tracing::info!(node = n, error = %e, "zwave: refresh get failed");
+                }
+            }
+        });
+    }
+
+    fn invoke(
+        &mut self,
+        device: DeviceId,
+        cap: Option<CapabilityId>,
+        command: &str,
+        args: Args,
+        reply: crate::api::Reply<Args>,
+    ) {
+        let n = match self.node_of(&device) {
+            Ok(n) => n,
+            Err(e) => {
+                let _ = reply.send(Err(e));
+                return;
+            }
+        };
+        let arg = |k: &str| -> Result<i64, BridgeError> {
+            args.get(k)
+                .and_then(|v| v.trim().parse::<i64>().ok())
+                .ok_or_else(|| {
+                    BridgeError::InvalidValue(format!("argument {k} missing or not an integer"))
+                })
+        };
+        match (command, cap) {
+            ("Toggle", Some(cap)) => {
+                let current = self.nodes[&n]
+                    .rec
+                    .capability(&cap)
+                    .and_then(|c| c.value.as_ref())
+                    .and_then(Value::as_bool);
+                let value = Value::Bool(!current.unwrap_or(false));
+                let (tx, rx) = oneshot::channel();
+                match self.plan_write(&device, &cap, &value) {
+                    Ok(plan) => self.write(plan, tx),
+                    Err(e) => {
+                        let _ = reply.send(Err(e));
+                        return;
+                    }
+                }
+                tokio::spawn(async move {
+                    let r = rx.await.unwrap_or(Err(BridgeError::Stopped));
+                    let _ = reply.send(r.map(|()| Args::new()));
+                });
+            }
+            ("ConfigGet", None) | ("ConfigSet", None) => {
+                let param = match arg("Parameter").and_then(|p| {
+                    u8::try_from(p)
+                        .map_err(|_| BridgeError::InvalidValue("Parameter must be 1-255".into()))
+                }) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        let _ = reply.send(Err(e));
+                        return;
+                    }
+                };
+                let set = if command == "ConfigSet" {
+                    match arg("Value").and_then(|v| {
+                        i32::try_from(v)
+                            .map_err(|_| BridgeError::InvalidValue("Value out of range".into()))
+                    }) {
+                        Ok(v) => Some(configuration::set(param, v)),
+                        Err(e) => {
+                            let _ = reply.send(Err(e));
+                            return;
+                        }
+                    }
+                } else {
+                    None
+                };
+                let io = self.io.clone();
+                tokio::spawn(async move {
+                    let _ = reply.send(config_get_set(&io, n, param, set).await);
+                });
+            }
+            (other, _) => {
+                let _ = reply.send(Err(BridgeError::Unsupported(format!("command {other}"))));
+            }
+        }
+    }
+}
+
+async fn confirmed_write(io: &NodeIo, plan: &WritePlan) -> Result<(), BridgeError> {
+    io.send(plan.node, plan.ep, &plan.set).await?;
+    let Some(get) = &plan.get else {
+        return Ok(());
+    };
+    let report = io.get(plan.node, plan.ep, get).await?;
+    let confirmed = cc::decode(&report)
+        .unwrap_or_default()
+        .iter()
+        .any(|d| matches!(d, Decoded::Reading { def, .. } if def.property == plan.property));
+    if confirmed {
+        Ok(())
+    } else {
+        Err(BridgeError::Timeout)
+    }
+}
+
+async fn config_get_set(
+    io: &NodeIo,
+    n: u8,
+    param: u8,
+    set: Option<Vec<u8>>,
+) -> Result<Args, BridgeError> {
+    if let Some(set) = set {
+        io.send(n, 0, &set).await?;
+    }
+    let report = io.get(n, 0, &configuration::get(param)).await?;
+    for d in cc::decode(&report).unwrap_or_default() {
+        if let Decoded::Fact(NodeFact::Configuration { param: p, value }) = d
+            && p == param
+        {
+            let mut out = Args::new();
+            out.insert("Value".into(), value.to_string());
+            return Ok(out);
+        }
+    }
+    Err(BridgeError::Timeout)
+}
