@@ -627,3 +627,60 @@ async fn notifier_survives_falling_behind_the_change_stream() {
         ("Device.Thing.1.Name", "still here")
     );
 }
+
+#[tokio::test]
+async fn after_a_restart_only_persistent_subscriptions_remain_and_get_boot() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("usphub.redb");
+    {
+        let dm = DataModel::with_store(schema(), usp_datamodel::Store::open(&db).unwrap()).unwrap();
+        dm.create_instance(
+            "Device.LocalAgent.Controller.",
+            None,
+            text(&[("EndpointID", "ctl-a")]),
+        )
+        .await
+        .unwrap();
+        for (id, persistent) in [("kept", "true"), ("gone", "false")] {
+            let values = text(&[
+                ("Enable", "true"),
+                ("ID", id),
+                ("Recipient", CTL_A),
+                ("NotifType", "Event"),
+                ("ReferenceList", "Device.Boot!"),
+                ("Persistent", persistent),
+            ]);
+            dm.create_instance(SUBS, None, values).await.unwrap();
+        }
+    }
+
+    // The restart: the same store, a new data model and notifier.
+    let dm = DataModel::with_store(schema(), usp_datamodel::Store::open(&db).unwrap()).unwrap();
+    assert_eq!(dm.instance_numbers(SUBS).unwrap().len(), 2);
+    let (tx, mut sent) = mpsc::unbounded_channel();
+    let notifier = Notifier::start(
+        dm.clone(),
+        "proto::agent",
+        Arc::new(FakeLink { tx }),
+        BootInfo::default(),
+    )
+    .await;
+    assert_eq!(dm.instance_numbers(SUBS).unwrap(), [1]);
+    assert_eq!(dm.stored_value(&format!("{SUBS}1.ID")).unwrap(), "kept");
+
+    // Start returns once Boot! is handed over: exactly one, to the kept subscription.
+    let (to, msg) = sent.try_recv().unwrap();
+    assert_eq!(
+        (to.as_str(), notify_of(&msg).subscription_id.as_str()),
+        ("ctl-a", "kept")
+    );
+    assert_eq!(
+        event(notify_of(&msg))
+            .params
+            .get("Cause")
+            .map(String::as_str),
+        Some("LocalReboot")
+    );
+    assert!(sent.try_recv().is_err());
+    notifier.shutdown().await;
+}
