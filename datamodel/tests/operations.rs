@@ -190,9 +190,8 @@ async fn set_failures_carry_the_exact_parameter_and_code() {
         ("Weight", "1.2.3", ErrorCode::InvalidType),
         ("Enable", "yes", ErrorCode::InvalidType),
         ("Nope", "1", ErrorCode::UnsupportedParameter),
-        ("Alias", "", ErrorCode::ObjectExistsWithDuplicateKey),
+        ("Alias", "mine", ErrorCode::ParameterNotWritable),
     ] {
-        let value = if name == "Alias" { "cpe-2" } else { value };
         let r = dm
             .set(set_req(
                 true,
@@ -201,15 +200,30 @@ async fn set_failures_carry_the_exact_parameter_and_code() {
             .await
             .unwrap();
         let f = r[0].outcome.as_ref().expect_err(name);
-        if code == ErrorCode::ObjectExistsWithDuplicateKey {
-            assert_eq!(f.error.usp_code(), code);
-            continue;
-        }
         assert_eq!(f.error.usp_code(), ErrorCode::RequiredParameterFailed);
         let pe = &f.instance_failures[0].param_errs[0];
         assert_eq!(pe.param_path, format!("Device.IP.Interface.1.{name}"));
         assert_eq!(pe.error.usp_code(), code, "{name}={value}");
     }
+    let dup = dm
+        .set(set_req(
+            true,
+            &[(
+                "Device.LocalAgent.Controller.2.",
+                vec![req("EndpointID", "ctrl-a")],
+            )],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        dup[0].outcome.as_ref().unwrap_err().error.usp_code(),
+        ErrorCode::ObjectExistsWithDuplicateKey
+    );
+    assert_eq!(
+        dm.stored_value("Device.LocalAgent.Controller.2.EndpointID")
+            .unwrap(),
+        "ctrl-b"
+    );
     let ro = dm
         .set(set_req(
             true,
@@ -289,7 +303,10 @@ async fn set_without_allow_partial_fails_whole_request_and_applies_nothing() {
             false,
             &[
                 ("Device.IP.Interface.1.", vec![req("MTU", "1000")]),
-                ("Device.IP.Interface.2.", vec![req("Alias", "cpe-1")]),
+                (
+                    "Device.LocalAgent.Controller.2.",
+                    vec![req("EndpointID", "ctrl-a")],
+                ),
             ],
         ))
         .await

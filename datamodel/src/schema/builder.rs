@@ -75,11 +75,11 @@ impl ParamDef {
         }
     }
 
-    /// TR-106's `Alias` parameter (named data type Alias: string(64), writable, persistent;
-    /// the agent assigns a `cpe-` value when a row is created without one).
+    /// TR-106's `Alias` parameter as USP defines it (string(64), writeOnceReadOnly,
+    /// persistent; the agent assigns a `cpe-` value when a row is created without one).
     pub fn alias() -> ParamDef {
         let mut p = ParamDef::new("Alias", ParamType::String)
-            .writable()
+            .access(Access::WriteOnceReadOnly)
             .max_len(64)
             .persistent()
             .data_type("Alias");
