@@ -14,6 +14,7 @@ use usp_proto::decode::{DecodeLimits, DecodedRecord, decode_record};
 use usp_proto::usp_record::record::RecordType;
 use usphub::mtp::controller_client::ControllerClient;
 use usphub::mtp::retry::RetryPolicy;
+use usphub::mtp::tls::{ServerTlsConfig, TlsConfig};
 use usphub::mtp::websocket::client::{self, WsClientConfig};
 use usphub::mtp::websocket::server::{self, WsServerConfig};
 use usphub::mtp::{Address, Inbound, LinkState, MtpHandle, MtpId, MtpRouter, MtpStatus, Route};
@@ -271,4 +272,54 @@ async fn agent_client_sends_websocket_connect_and_reconnects_after_controller_re
     assert_eq!(msg_id_of(&ctl.recv(T).await.unwrap().bytes), "late");
     agent.shutdown().await;
     ctl.close().await;
+}
+
+#[tokio::test]
+async fn records_flow_over_wss_and_an_untrusted_server_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = usphub_tests::mosquitto::test_certificates(dir.path());
+    let (tx, mut agent_rx) = mpsc::channel(16);
+    let mut scfg = WsServerConfig::new("127.0.0.1:0".parse().unwrap(), AGENT);
+    scfg.tls = Some(ServerTlsConfig {
+        cert_pem: certs.server_cert_pem.clone(),
+        key_pem: certs.server_key_pem.clone(),
+    });
+    let agent = server::spawn(MtpId(1), scfg, tx).await.expect("TLS server");
+    let addr = agent.status.borrow().local_addr.expect("bound");
+
+    let (ctl_tx, mut ctl_rx) = mpsc::channel(16);
+    let mut ccfg = WsClientConfig::new(format!("wss://{addr}/usp"), CTRL);
+    ccfg.send_connect_record = false;
+    ccfg.tls = Some(TlsConfig {
+        ca_pem: Some(certs.ca_pem.clone()),
+        ..TlsConfig::default()
+    });
+    let mut ctl = client::spawn(MtpId(2), ccfg.clone(), ctl_tx);
+    ctl.wait_for(LinkState::Up, T).await.expect("wss session");
+    ctl.sender
+        .send(
+            Address::WebSocketConn(usphub::mtp::ConnId(0)),
+            get_record("s1", CTRL, AGENT),
+        )
+        .unwrap();
+    let inb = recv(&mut agent_rx).await;
+    assert_eq!(msg_id_of(&inb.bytes), "s1");
+    agent
+        .sender
+        .send(inb.reply_to.to, get_record("s2", AGENT, CTRL))
+        .unwrap();
+    assert_eq!(msg_id_of(&recv(&mut ctl_rx).await.bytes), "s2");
+    ctl.shutdown().await;
+
+    // Without the test CA (system roots only) the TLS handshake must fail.
+    ccfg.tls = None;
+    let err = client::connect(&ccfg)
+        .await
+        .err()
+        .expect("untrusted server refused");
+    assert!(err.contains("TLS") || err.contains("CA"), "{err}");
+    // Plain ws:// to a TLS port is no WebSocket either.
+    ccfg.url = format!("ws://{addr}/usp");
+    assert!(client::connect(&ccfg).await.is_err());
+    agent.shutdown().await;
 }

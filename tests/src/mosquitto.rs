@@ -198,6 +198,28 @@ impl Drop for Mosquitto {
     }
 }
 
+/// A test CA and a server identity for IP 127.0.0.1 that it signed, in PEM.
+#[derive(Debug, Clone)]
+pub struct TestCertificates {
+    /// The CA certificate a client must trust.
+    pub ca_pem: Vec<u8>,
+    /// The server's certificate.
+    pub server_cert_pem: Vec<u8>,
+    /// The server's private key.
+    pub server_key_pem: Vec<u8>,
+}
+
+/// Makes [`TestCertificates`] with the `openssl` command in `dir` (for TLS servers in tests).
+pub fn test_certificates(dir: &Path) -> TestCertificates {
+    make_certificates(dir);
+    let read = |f: &str| std::fs::read(dir.join(f)).unwrap_or_else(|e| panic!("read {f}: {e}"));
+    TestCertificates {
+        ca_pem: read("ca.crt"),
+        server_cert_pem: read("server.crt"),
+        server_key_pem: read("server.key"),
+    }
+}
+
 /// A test CA and a server certificate for IP 127.0.0.1 signed by it, as PEM files in `dir`.
 fn make_certificates(dir: &Path) {
     let ext = dir.join("server.ext");

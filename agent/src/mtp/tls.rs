@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::{ClientConfig, RootCertStore};
+use rustls::{ClientConfig, RootCertStore, ServerConfig};
 use tracing::warn;
 
 use super::MtpError;
@@ -71,6 +71,43 @@ pub fn client_config(cfg: &TlsConfig) -> Result<Arc<ClientConfig>, MtpError> {
         (None, None) => builder.with_no_client_auth(),
         _ => return Err(bad("client auth", "certificate and key go together")),
     };
+    Ok(Arc::new(config))
+}
+
+/// A TLS server identity (certificate chain and key, in PEM) for the WebSocket server.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct ServerTlsConfig {
+    /// Certificate chain, leaf first.
+    pub cert_pem: Vec<u8>,
+    /// The leaf certificate's private key.
+    pub key_pem: Vec<u8>,
+}
+
+impl std::fmt::Debug for ServerTlsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The key stays out of logs.
+        f.debug_struct("ServerTlsConfig")
+            .field("cert_pem_len", &self.cert_pem.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a rustls server configuration (no client certificates asked for).
+pub fn server_config(cfg: &ServerTlsConfig) -> Result<Arc<ServerConfig>, MtpError> {
+    let chain = CertificateDer::pem_slice_iter(&cfg.cert_pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad("server certificate", e))?;
+    if chain.is_empty() {
+        return Err(bad("server certificate", "no certificate in PEM"));
+    }
+    let key = PrivateKeyDer::from_pem_slice(&cfg.key_pem).map_err(|e| bad("server key", e))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| bad("protocol versions", e))?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| bad("server certificate", e))?;
     Ok(Arc::new(config))
 }
 

@@ -9,24 +9,24 @@
 //!
 //! Every Record given to this MTP goes to its one peer, whatever WebSocket address it names;
 //! Records given while the session is down wait (within the queue bound) for the next one.
-//! Only `ws://` is supported: there is no TLS here yet.
+//! `wss://` URLs use TLS, trusting [`WsClientConfig::tls`] (or the system's roots).
 
 use std::time::Duration;
 
 use futures_util::SinkExt;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch};
-use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::{HeaderValue, header};
 use tokio_tungstenite::tungstenite::{Bytes, Message};
 use tracing::{info, warn};
 
 use super::{
-    DEFAULT_KEEP_ALIVE, PumpEnd, SUBPROTOCOL, eid_from_extensions, extension_header,
+    DEFAULT_KEEP_ALIVE, Io, PumpEnd, SUBPROTOCOL, WsStream, eid_from_extensions, extension_header,
     percent_encode_query, pump, ws_config,
 };
 use crate::mtp::retry::RetryPolicy;
+use crate::mtp::tls::{self, TlsConfig};
 use crate::mtp::{ConnId, Inbound, LinkState, MtpHandle, MtpId, MtpSender, MtpStatus};
 
 /// Configuration of one WebSocket client session.
@@ -51,6 +51,8 @@ pub struct WsClientConfig {
     pub max_record_size: usize,
     /// Time allowed for TCP connect plus the opening handshake.
     pub connect_timeout: Duration,
+    /// What a `wss://` session trusts; `None` trusts the system's roots.
+    pub tls: Option<TlsConfig>,
 }
 
 impl WsClientConfig {
@@ -66,6 +68,7 @@ impl WsClientConfig {
             queue_capacity: 1024,
             max_record_size: 4 * 1024 * 1024,
             connect_timeout: Duration::from_secs(10),
+            tls: None,
         }
     }
 }
@@ -155,7 +158,7 @@ async fn run(
 
 #[allow(clippy::too_many_arguments)]
 async fn session(
-    ws: &mut WebSocketStream<TcpStream>,
+    ws: &mut WsStream,
     id: MtpId,
     conn: ConnId,
     cfg: &WsClientConfig,
@@ -194,20 +197,17 @@ fn url_with_eid(url: &str, eid: &str) -> String {
     s
 }
 
-/// Opens one session: TCP (TCP_NODELAY), then the opening handshake.
+/// Opens one session: TCP (TCP_NODELAY), TLS for `wss://`, then the opening handshake.
 /// Returns the server's EndpointID when it named one in the extension.
-pub async fn connect(
-    cfg: &WsClientConfig,
-) -> Result<(WebSocketStream<TcpStream>, Option<String>), String> {
+pub async fn connect(cfg: &WsClientConfig) -> Result<(WsStream, Option<String>), String> {
     let mut req = url_with_eid(&cfg.url, &cfg.endpoint_id)
         .into_client_request()
         .map_err(|e| format!("bad URL {:?}: {e}", cfg.url))?;
-    if req.uri().scheme_str() != Some("ws") {
-        return Err(format!(
-            "unsupported URL {:?}: only ws:// is supported",
-            cfg.url
-        ));
-    }
+    let secure = match req.uri().scheme_str() {
+        Some("ws") => false,
+        Some("wss") => true,
+        _ => return Err(format!("unsupported URL {:?}: ws:// or wss://", cfg.url)),
+    };
     let host = req
         .uri()
         .host()
@@ -215,7 +215,10 @@ pub async fn connect(
         .trim_start_matches('[')
         .trim_end_matches(']')
         .to_string();
-    let port = req.uri().port_u16().unwrap_or(80);
+    let port = req
+        .uri()
+        .port_u16()
+        .unwrap_or(if secure { 443 } else { 80 });
     let headers = req.headers_mut();
     headers.insert(
         header::SEC_WEBSOCKET_PROTOCOL,
@@ -224,12 +227,25 @@ pub async fn connect(
     if let Ok(v) = HeaderValue::from_str(&extension_header(&cfg.endpoint_id)) {
         headers.insert(header::SEC_WEBSOCKET_EXTENSIONS, v);
     }
-    let stream = TcpStream::connect((host.as_str(), port))
+    let tcp = TcpStream::connect((host.as_str(), port))
         .await
         .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
-    stream
-        .set_nodelay(true)
+    tcp.set_nodelay(true)
         .map_err(|e| format!("TCP_NODELAY: {e}"))?;
+    let stream: Box<dyn Io> = if secure {
+        let default = TlsConfig::default();
+        let config =
+            tls::client_config(cfg.tls.as_ref().unwrap_or(&default)).map_err(|e| e.to_string())?;
+        let name = rustls::pki_types::ServerName::try_from(host.clone())
+            .map_err(|e| format!("bad TLS server name {host:?}: {e}"))?;
+        let tls = tokio_rustls::TlsConnector::from(config)
+            .connect(name, tcp)
+            .await
+            .map_err(|e| format!("TLS with {host}:{port}: {e}"))?;
+        Box::new(tls)
+    } else {
+        Box::new(tcp)
+    };
     let (ws, resp) = tokio_tungstenite::client_async_with_config(
         req,
         stream,

@@ -10,6 +10,8 @@
 //! - Ping frames keep the session alive (R-WS.17/18); a peer that does not answer one ping
 //!   before the next is due is considered gone.
 //!
+//! - `wss://` (TLS, R-WS.22) uses rustls with the `ring` provider, as the MQTT MTP does.
+//!
 //! [`pump`] is the per-connection loop both sides share.
 
 pub mod client;
@@ -137,6 +139,13 @@ fn is_record(bytes: &[u8]) -> bool {
     use prost::Message as _;
     usp_proto::usp_record::Record::decode(bytes).is_ok()
 }
+
+/// A byte stream a WebSocket can run on: plain TCP or TLS over TCP.
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// A WebSocket over TCP or TLS.
+pub type WsStream = WebSocketStream<Box<dyn Io>>;
 
 /// Why a connection's pump ended.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,6 +8,7 @@
 //! the `bbf-usp-protocol` extension; when the client offered the extension the response
 //! carries it back with this server's EndpointID (R-WS.11a). A second session from the same
 //! EndpointID replaces the first (R-WS.4: at most one session between two Endpoints).
+//! With [`WsServerConfig::tls`] set, sessions run over TLS (`wss://`, R-WS.22).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -22,9 +23,10 @@ use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode, header};
 use tracing::{debug, info, warn};
 
 use super::{
-    DEFAULT_KEEP_ALIVE, SUBPROTOCOL, eid_from_extensions, eid_from_query, extension_header,
+    DEFAULT_KEEP_ALIVE, Io, SUBPROTOCOL, eid_from_extensions, eid_from_query, extension_header,
     offers_extension, offers_subprotocol, pump, ws_config,
 };
+use crate::mtp::tls::{ServerTlsConfig, server_config};
 use crate::mtp::{
     Address, ConnId, Inbound, LinkState, MtpError, MtpHandle, MtpId, MtpSender, MtpStatus, Outbound,
 };
@@ -44,8 +46,10 @@ pub struct WsServerConfig {
     pub queue_capacity: usize,
     /// Largest Record (WebSocket message) accepted, in bytes.
     pub max_record_size: usize,
-    /// Time allowed for a client to complete the opening handshake.
+    /// Time allowed for a client to complete TLS and the opening handshake.
     pub handshake_timeout: Duration,
+    /// TLS identity for `wss://`; `None` for plain `ws://`.
+    pub tls: Option<ServerTlsConfig>,
 }
 
 impl WsServerConfig {
@@ -59,6 +63,7 @@ impl WsServerConfig {
             queue_capacity: 1024,
             max_record_size: 4 * 1024 * 1024,
             handshake_timeout: Duration::from_secs(10),
+            tls: None,
         }
     }
 }
@@ -69,6 +74,10 @@ pub async fn spawn(
     cfg: WsServerConfig,
     inbound: mpsc::Sender<Inbound>,
 ) -> Result<MtpHandle, MtpError> {
+    let acceptor = match &cfg.tls {
+        Some(t) => Some(tokio_rustls::TlsAcceptor::from(server_config(t)?)),
+        None => None,
+    };
     let listener = TcpListener::bind(cfg.listen)
         .await
         .map_err(|e| MtpError::Connect(format!("cannot listen on {}: {e}", cfg.listen)))?;
@@ -85,6 +94,7 @@ pub async fn spawn(
     let (stop_tx, _) = watch::channel(false);
     let server = Server {
         id,
+        acceptor,
         cfg: Arc::new(cfg),
         inbound,
         conns: HashMap::new(),
@@ -117,6 +127,7 @@ struct Conn {
 
 struct Server {
     id: MtpId,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
     cfg: Arc<WsServerConfig>,
     inbound: mpsc::Sender<Inbound>,
     conns: HashMap<ConnId, Conn>,
@@ -175,6 +186,7 @@ impl Server {
         debug!(mtp = %self.id, conn = conn.0, %peer, "TCP connection");
         let ctx = ConnCtx {
             mtp: self.id,
+            acceptor: self.acceptor.clone(),
             conn,
             cfg: Arc::clone(&self.cfg),
             inbound: self.inbound.clone(),
@@ -228,6 +240,7 @@ impl Server {
 
 struct ConnCtx {
     mtp: MtpId,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
     conn: ConnId,
     cfg: Arc<WsServerConfig>,
     inbound: mpsc::Sender<Inbound>,
@@ -240,16 +253,8 @@ async fn serve(stream: TcpStream, peer: SocketAddr, mut ctx: ConnCtx) {
         debug!(error = %e, "TCP_NODELAY not set");
     }
     let mut eid: Option<String> = None;
-    let cfg = Arc::clone(&ctx.cfg);
-    // The error type is tungstenite's `Callback` contract, not ours to shrink.
-    #[allow(clippy::result_large_err)]
-    let callback = |req: &Request, resp: Response| handshake(&cfg, req, resp, &mut eid);
-    let accept = tokio_tungstenite::accept_hdr_async_with_config(
-        stream,
-        callback,
-        Some(ws_config(ctx.cfg.max_record_size)),
-    );
-    let mut ws = match tokio::time::timeout(ctx.cfg.handshake_timeout, accept).await {
+    let opening = open(stream, &ctx, &mut eid);
+    let mut ws = match tokio::time::timeout(ctx.cfg.handshake_timeout, opening).await {
         Ok(Ok(ws)) => ws,
         Ok(Err(e)) => {
             debug!(mtp = %ctx.mtp, %peer, error = %e, "WebSocket handshake refused or failed");
@@ -282,6 +287,34 @@ async fn serve(stream: TcpStream, peer: SocketAddr, mut ctx: ConnCtx) {
     .await;
     info!(mtp = %ctx.mtp, conn = ctx.conn.0, ?end, "WebSocket session closed");
     let _ = ctx.events.send(ConnEvent::Closed(ctx.conn));
+}
+
+/// TLS (when configured), then the opening handshake.
+async fn open(
+    stream: TcpStream,
+    ctx: &ConnCtx,
+    eid: &mut Option<String>,
+) -> Result<super::WsStream, String> {
+    let stream: Box<dyn Io> = match &ctx.acceptor {
+        Some(acceptor) => Box::new(
+            acceptor
+                .accept(stream)
+                .await
+                .map_err(|e| format!("TLS: {e}"))?,
+        ),
+        None => Box::new(stream),
+    };
+    let cfg = &ctx.cfg;
+    // The error type is tungstenite's `Callback` contract, not ours to shrink.
+    #[allow(clippy::result_large_err)]
+    let callback = |req: &Request, resp: Response| handshake(cfg, req, resp, eid);
+    tokio_tungstenite::accept_hdr_async_with_config(
+        stream,
+        callback,
+        Some(ws_config(cfg.max_record_size)),
+    )
+    .await
+    .map_err(|e| e.to_string())
 }
 
 fn refuse(status: StatusCode, why: &str) -> ErrorResponse {
