@@ -3,5 +3,6 @@
 pub mod codec;
 pub mod frame;
 pub mod functions;
+pub mod network;
 pub mod port;
 pub mod transport;
