@@ -1,3 +1,5 @@
 //! End-to-end tests
 
+pub mod agent;
+pub mod controller;
 pub mod mosquitto;

@@ -1,0 +1,159 @@
+//! A USP Controller for end-to-end tests whose codec is the independent `rusp-lib` crate:
+//! requests are built and responses decoded by rusp-lib, so the agent's own codec never
+//! checks itself. Only the transport (WebSocket/MQTT client) is the project's.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use rusp_lib::usp as r;
+use rusp_lib::usp::mod_Body::OneOfmsg_body;
+use rusp_lib::usp::mod_Request::OneOfreq_type;
+use rusp_lib::usp_builder::{MsgBuilder, RecordBuilder};
+use rusp_lib::usp_decoder::{try_decode_msg, try_decode_record};
+use rusp_lib::usp_record::mod_Record::OneOfrecord_type;
+use usphub::mtp::controller_client::ControllerClient;
+
+/// How long a test waits for the agent.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// A Controller talking to one agent.
+pub struct RuspController {
+    client: ControllerClient,
+    agent_eid: String,
+    next_id: u64,
+    /// Messages received that were not the answer being waited for (notifications).
+    pending: VecDeque<r::Msg>,
+}
+
+impl RuspController {
+    /// Connects over the agent's WebSocket server.
+    pub async fn websocket(url: &str, eid: &str, agent_eid: &str) -> RuspController {
+        let client = ControllerClient::connect_websocket(url, eid, WAIT)
+            .await
+            .expect("controller connects to the agent's WebSocket server");
+        Self::new(client, agent_eid)
+    }
+
+    /// Wraps an already-connected transport.
+    pub fn new(client: ControllerClient, agent_eid: &str) -> RuspController {
+        RuspController {
+            client,
+            agent_eid: agent_eid.to_string(),
+            next_id: 1,
+            pending: VecDeque::new(),
+        }
+    }
+
+    /// This Controller's EndpointID.
+    pub fn eid(&self) -> &str {
+        self.client.endpoint_id()
+    }
+
+    /// Encodes a Msg with rusp-lib into a no-session Record addressed to the agent.
+    pub fn record_bytes(&self, msg: &r::Msg, to: &str) -> Vec<u8> {
+        RecordBuilder::new()
+            .with_version("1.4".into())
+            .with_to_id(to.into())
+            .with_from_id(self.eid().into())
+            .with_no_session_context_payload(msg)
+            .build()
+            .expect("rusp-lib builds the record")
+            .to_vec()
+            .expect("rusp-lib encodes the record")
+    }
+
+    /// Sends raw bytes to the agent.
+    pub fn send_raw(&self, bytes: Vec<u8>) {
+        self.client
+            .send(bytes)
+            .expect("transport accepts the record");
+    }
+
+    /// Sends a request body with a fresh msg_id and returns that msg_id.
+    pub fn send(&mut self, body: r::Body) -> String {
+        let msg_id = format!("req-{}", self.next_id);
+        self.next_id += 1;
+        let msg = MsgBuilder::new()
+            .with_msg_id(msg_id.clone())
+            .with_body(body)
+            .build()
+            .expect("rusp-lib builds the msg");
+        let agent = self.agent_eid.clone();
+        self.send_raw(self.record_bytes(&msg, &agent));
+        msg_id
+    }
+
+    /// Sends a request and waits for the Msg answering it.
+    pub async fn request(&mut self, body: r::Body) -> r::Msg {
+        let id = self.send(body);
+        self.answer_to(&id).await
+    }
+
+    /// Waits for the Msg with `msg_id`, keeping anything else for later.
+    pub async fn answer_to(&mut self, msg_id: &str) -> r::Msg {
+        loop {
+            let msg = self.recv_msg(WAIT).await.expect("the agent answers");
+            if msg.msg_id() == msg_id {
+                return msg;
+            }
+            self.pending.push_back(msg);
+        }
+    }
+
+    /// The next Msg from the agent, or None after `timeout`.
+    pub async fn recv_msg(&mut self, timeout: Duration) -> Option<r::Msg> {
+        loop {
+            let inbound = self.client.recv(timeout).await.ok()?;
+            let rec =
+                try_decode_record(&inbound.bytes).expect("rusp-lib decodes the agent's record");
+            assert_eq!(rec.to_id, self.eid(), "record addressed to us");
+            assert_eq!(rec.from_id, self.agent_eid, "record from the agent");
+            if let OneOfrecord_type::no_session_context(nsc) = &rec.record_type {
+                return Some(
+                    try_decode_msg(&nsc.payload).expect("rusp-lib decodes the agent's msg"),
+                );
+            }
+        }
+    }
+
+    /// The next Notify request from the agent (already received ones first).
+    pub async fn next_notify(&mut self, timeout: Duration) -> Option<(String, r::Notify)> {
+        loop {
+            let msg = match self.pending.pop_front() {
+                Some(m) => m,
+                None => self.recv_msg(timeout).await?,
+            };
+            let id = msg.msg_id().to_string();
+            if let Some(r::Body {
+                msg_body:
+                    OneOfmsg_body::request(r::Request {
+                        req_type: OneOfreq_type::notify(n),
+                    }),
+            }) = msg.body
+            {
+                return Some((id, n));
+            }
+        }
+    }
+
+    /// Closes the transport.
+    pub async fn close(self) {
+        self.client.close().await;
+    }
+}
+
+/// The Error body of a Msg, if it is one.
+pub fn error_of(msg: &r::Msg) -> Option<&r::Error> {
+    match &msg.body.as_ref()?.msg_body {
+        OneOfmsg_body::error(e) => Some(e),
+        _ => None,
+    }
+}
+
+/// The Response body of a Msg; panics with the message when it is something else.
+pub fn response_of(msg: &r::Msg) -> &rusp_lib::usp::mod_Response::OneOfresp_type {
+    match msg.body.as_ref().map(|b| &b.msg_body) {
+        Some(OneOfmsg_body::response(r)) => &r.resp_type,
+        other => panic!("expected a response, got {other:?}"),
+    }
+}
