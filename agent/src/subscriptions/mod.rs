@@ -21,10 +21,10 @@
 
 mod actor;
 mod boot;
-pub mod message;
-pub mod periodic;
-pub mod retry;
-pub mod table;
+mod message;
+mod periodic;
+mod retry;
+mod table;
 
 use std::sync::Arc;
 

@@ -128,13 +128,6 @@ impl Snapshot {
             .find(|c| c.path == sub.recipient && c.enabled && !c.endpoint_id.is_empty())
     }
 
-    /// The Controller whose EndpointID is `endpoint_id`.
-    pub fn controller_by_endpoint(&self, endpoint_id: &str) -> Option<&Controller> {
-        self.controllers
-            .iter()
-            .find(|c| c.endpoint_id == endpoint_id)
-    }
-
     /// The subscriptions `change` notifies, each with its recipient.
     pub fn matching<'a>(
         &'a self,
