@@ -15,7 +15,8 @@ use std::time::Duration;
 
 use btleplug::api::bleuuid::BleUuid;
 use btleplug::api::{
-    Central, CentralEvent, CentralState, Manager as _, Peripheral as _, ScanFilter,
+    Central, CentralEvent, CentralState, Manager as _, Peripheral as _, PeripheralProperties,
+    ScanFilter,
 };
 use btleplug::platform::{Adapter, Manager, PeripheralId};
 use futures_util::StreamExt;
@@ -150,7 +151,7 @@ async fn scan(
                 let local_name = match caches.names.get(&address) {
                     Some(n) => n.clone(),
                     None => {
-                        let n = local_name(&central, &id).await;
+                        let n = properties(&central, &id).await.and_then(|p| p.local_name);
                         caches.names.insert(address, n.clone());
                         n
                     }
@@ -159,23 +160,35 @@ async fn scan(
                     address,
                     rssi: caches.rssi.get(&address).copied(),
                     local_name,
-                    service_data: service_data
-                        .into_iter()
-                        .filter_map(|(u, d)| u.to_ble_u16().map(|s| (s, d)))
-                        .collect(),
+                    service_data: uuid16_data(service_data),
                 };
-                match tx.try_send(ScanEvent::Advert(advert)) {
-                    Ok(()) => {}
-                    Err(TrySendError::Full(_)) => {
-                        caches.dropped += 1;
-                        if caches.dropped.is_power_of_two() {
-                            tracing::warn!(
-                                dropped = caches.dropped,
-                                "BLE adverts dropped: bridge busy"
-                            );
-                        }
+                if forward(tx, advert, &mut caches.dropped) {
+                    return Ok(());
+                }
+            }
+            // BlueZ announces a new device with its first advert's data in InterfacesAdded,
+            // which btleplug reports only as "discovered": read that first advert here.
+            CentralEvent::DeviceDiscovered(id) => {
+                let Some(address) = address_from_path(&id.to_string()) else {
+                    continue;
+                };
+                let Some(props) = properties(&central, &id).await else {
+                    continue;
+                };
+                caches.names.insert(address, props.local_name.clone());
+                if let Some(r) = props.rssi {
+                    caches.rssi.insert(address, r);
+                }
+                if !props.service_data.is_empty() {
+                    let advert = Advert {
+                        address,
+                        rssi: props.rssi,
+                        local_name: props.local_name,
+                        service_data: uuid16_data(props.service_data),
+                    };
+                    if forward(tx, advert, &mut caches.dropped) {
+                        return Ok(());
                     }
-                    Err(TrySendError::Closed(_)) => return Ok(()),
                 }
             }
             CentralEvent::RssiUpdate { id, rssi } => {
@@ -193,13 +206,30 @@ async fn scan(
     Ok(())
 }
 
-async fn local_name(central: &Adapter, id: &PeripheralId) -> Option<String> {
+async fn properties(central: &Adapter, id: &PeripheralId) -> Option<PeripheralProperties> {
     let p = central.peripheral(id).await.ok()?;
-    p.properties()
-        .await
-        .ok()
-        .flatten()
-        .and_then(|p| p.local_name)
+    p.properties().await.ok().flatten()
+}
+
+fn uuid16_data<U: BleUuid>(data: HashMap<U, Vec<u8>>) -> Vec<(u16, Vec<u8>)> {
+    data.into_iter()
+        .filter_map(|(u, d)| u.to_ble_u16().map(|s| (s, d)))
+        .collect()
+}
+
+/// Hands an advert to the actor without waiting; true when the actor is gone.
+fn forward(tx: &mpsc::Sender<ScanEvent>, advert: Advert, dropped: &mut u64) -> bool {
+    match tx.try_send(ScanEvent::Advert(advert)) {
+        Ok(()) => false,
+        Err(TrySendError::Full(_)) => {
+            *dropped += 1;
+            if dropped.is_power_of_two() {
+                tracing::warn!(dropped = *dropped, "BLE adverts dropped: bridge busy");
+            }
+            false
+        }
+        Err(TrySendError::Closed(_)) => true,
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,213 @@
+//! The BLE bridge end to end through btleplug's real BlueZ code path, against a stand-in for
+//! BlueZ (`bluez_standin.py`) on a private D-Bus daemon named by `DBUS_SYSTEM_BUS_ADDRESS`.
+//!
+//! Needs Debian's `dbus` (dbus-daemon) and `python3-dbusmock` (which brings python3-dbus and
+//! python3-gi); `scripts/setup` installs them. One test per binary: the bus address is
+//! process-wide.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::sync::{broadcast, mpsc};
+use usphub_bridges::api::{BridgeEvent, Value};
+use usphub_bridges::ble::bridge::{self, SCAN_QUEUE};
+use usphub_bridges::ble::registry::{BleConfig, BleDeviceConfig};
+use usphub_bridges::ble::scanner::{self, ScannerConfig};
+
+const WAIT: Duration = Duration::from_secs(30);
+const BTHOME: &str = "0000fcd2-0000-1000-8000-00805f9b34fb";
+const MIBEACON: &str = "0000fe95-0000-1000-8000-00805f9b34fb";
+
+struct StandIn {
+    _daemon: Child,
+    _python: Child,
+    stdin: ChildStdin,
+    stdout: Lines<BufReader<ChildStdout>>,
+    _dir: tempfile::TempDir,
+}
+
+impl StandIn {
+    async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let address = format!("unix:path={}", dir.path().join("bus").display());
+        let mut daemon = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--nopidfile", "--print-address"])
+            .arg(format!("--address={address}"))
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("dbus-daemon (Debian package dbus) must be installed: run scripts/setup");
+        let mut lines = BufReader::new(daemon.stdout.take().unwrap()).lines();
+        let printed = tokio::time::timeout(WAIT, lines.next_line())
+            .await
+            .unwrap()
+            .unwrap()
+            .expect("dbus-daemon printed no address");
+        assert!(printed.starts_with("unix:"), "{printed}");
+        // SAFETY: this binary holds one test, and nothing else reads the environment while
+        // the variable is set; libdbus reads it later when btleplug connects.
+        unsafe { std::env::set_var("DBUS_SYSTEM_BUS_ADDRESS", &printed) };
+
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/bluez_standin.py");
+        let mut python = Command::new("/usr/bin/python3")
+            .arg(script)
+            .arg(&printed)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("/usr/bin/python3 with python3-dbusmock must be installed: run scripts/setup");
+        let stdin = python.stdin.take().unwrap();
+        let stdout = BufReader::new(python.stdout.take().unwrap()).lines();
+        let mut s = Self {
+            _daemon: daemon,
+            _python: python,
+            stdin,
+            stdout,
+            _dir: dir,
+        };
+        s.expect_line("READY").await;
+        s
+    }
+
+    async fn expect_line(&mut self, prefix: &str) {
+        loop {
+            let line = tokio::time::timeout(WAIT, self.stdout.next_line())
+                .await
+                .unwrap_or_else(|_| panic!("stand-in never printed {prefix}"))
+                .unwrap()
+                .unwrap_or_else(|| panic!("stand-in exited before {prefix}"));
+            if line.starts_with(prefix) {
+                return;
+            }
+        }
+    }
+
+    async fn advert(&mut self, address: &str, name: &str, uuid: &str, hex: &str) {
+        let cmd = format!(
+            "{{\"advert\":\"{address}\",\"name\":\"{name}\",\"rssi\":-61,\"service_data\":{{\"{uuid}\":\"{hex}\"}}}}\n"
+        );
+        self.stdin.write_all(cmd.as_bytes()).await.unwrap();
+        self.stdin.flush().await.unwrap();
+        self.expect_line("SENT").await;
+    }
+}
+
+async fn next(
+    rx: &mut broadcast::Receiver<BridgeEvent>,
+    what: &str,
+    f: impl Fn(&BridgeEvent) -> bool,
+) -> BridgeEvent {
+    tokio::time::timeout(WAIT, async {
+        loop {
+            let e = rx.recv().await.unwrap();
+            if f(&e) {
+                return e;
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no {what} event"))
+}
+
+fn value_of(e: &BridgeEvent) -> (String, String) {
+    match e {
+        BridgeEvent::Value {
+            capability, value, ..
+        } => (capability.to_string(), value.to_string()),
+        other => panic!("not a value: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bthome_and_encrypted_mibeacon_sensors_pair_and_report_through_btleplug() {
+    let mut standin = StandIn::start().await;
+    let mibeacon_addr = "A4:C1:38:02:83:F4";
+    let config = BleConfig {
+        devices: vec![BleDeviceConfig {
+            address: mibeacon_addr.parse().unwrap(),
+            bind_key: Some("e9ea895fac7cca6d30532432a516f3a8".parse().unwrap()),
+        }],
+        ..BleConfig::default()
+    };
+    let (scan_tx, scan_rx) = mpsc::channel(SCAN_QUEUE);
+    let (handle, task) = bridge::spawn(config, scan_rx);
+    let mut events = handle.subscribe();
+    let scanner = tokio::spawn(scanner::run(ScannerConfig::default(), scan_tx));
+
+    next(&mut events, "adapter online", |e| {
+        matches!(e, BridgeEvent::RadioState { online: true, .. })
+    })
+    .await;
+    standin.expect_line("DISCOVERING").await;
+
+    // An unknown BTHome sensor is not mounted until joining is permitted.
+    let bthome_addr = "A4:C1:38:8D:18:B2";
+    standin
+        .advert(bthome_addr, "ATC_8D18B2", BTHOME, "4002ca0903bf13")
+        .await;
+    handle.permit_join(Duration::from_secs(60)).await.unwrap();
+    standin
+        .advert(bthome_addr, "ATC_8D18B2", BTHOME, "4002ca0903bf13")
+        .await;
+    let joined = next(&mut events, "join", |e| {
+        matches!(e, BridgeEvent::DeviceJoined(_))
+    })
+    .await;
+    let BridgeEvent::DeviceJoined(d) = joined else {
+        unreachable!()
+    };
+    assert_eq!(d.id.to_string(), format!("ble:{bthome_addr}"));
+    assert_eq!(d.model, "ATC_8D18B2");
+    let v = next(&mut events, "temperature", |e| {
+        matches!(e, BridgeEvent::Value { .. })
+    })
+    .await;
+    assert_eq!(value_of(&v), ("temperature".into(), "25.06".into()));
+
+    // Malformed service data is rejected without harm; the next good advert still reports.
+    standin
+        .advert(bthome_addr, "ATC_8D18B2", BTHOME, "4102")
+        .await;
+    standin
+        .advert(bthome_addr, "ATC_8D18B2", BTHOME, "4002d209")
+        .await;
+    let v = next(&mut events, "new temperature", |e| {
+        matches!(e, BridgeEvent::Value { capability, .. } if capability.as_str() == "temperature")
+    })
+    .await;
+    assert_eq!(value_of(&v).1, "25.14");
+
+    // A configured, encrypted MiBeacon sensor (real LYWSD03MMC frame) joins by itself.
+    standin
+        .advert(
+            mibeacon_addr,
+            "LYWSD03MMC",
+            MIBEACON,
+            "58585b0550f4830238c1a495ef58763c26000097e2abb5",
+        )
+        .await;
+    let joined = next(
+        &mut events,
+        "MiBeacon join",
+        |e| matches!(e, BridgeEvent::DeviceJoined(d) if d.model == "LYWSD03MMC"),
+    )
+    .await;
+    let BridgeEvent::DeviceJoined(d) = joined else {
+        unreachable!()
+    };
+    assert_eq!(d.manufacturer, "Xiaomi");
+    let v = next(&mut events, "humidity", |e| {
+        matches!(e, BridgeEvent::Value { value: Value::Decimal(_), capability, .. } if capability.as_str() == "humidity")
+    })
+    .await;
+    assert_eq!(value_of(&v).1, "46.7");
+
+    assert_eq!(handle.devices().await.unwrap().len(), 2);
+    drop(handle);
+    scanner.abort();
+    let _ = tokio::time::timeout(WAIT, task).await;
+}

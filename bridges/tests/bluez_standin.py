@@ -1,0 +1,169 @@
+#!/usr/bin/python3
+"""A stand-in for BlueZ on a private D-Bus: owns org.bluez and implements the parts of the
+ObjectManager, org.bluez.Adapter1 and org.bluez.Device1 that btleplug (through bluez-async)
+uses to scan, with the D-Bus types BlueZ uses (ServiceData a{sv} of ay, RSSI n).
+
+Usage: bluez_standin.py BUS_ADDRESS
+Prints READY when it owns the name, DISCOVERING when a client started discovery.
+Commands on stdin, one JSON object per line:
+  {"advert": "AA:BB:CC:DD:EE:FF", "name": "ATC", "rssi": -60,
+   "service_data": {"0000fcd2-0000-1000-8000-00805f9b34fb": "40020a09"}}
+The first advert of an address adds a Device1 object (InterfacesAdded); later ones change its
+properties (PropertiesChanged), as BlueZ does while discovering with DuplicateData.
+"""
+
+import json
+import sys
+
+import dbus
+import dbus.service
+from dbus.mainloop.glib import DBusGMainLoop
+from gi.repository import GLib
+
+BUS_NAME = "org.bluez"
+ADAPTER_PATH = "/org/bluez/hci0"
+ADAPTER_IFACE = "org.bluez.Adapter1"
+DEVICE_IFACE = "org.bluez.Device1"
+PROPS_IFACE = "org.freedesktop.DBus.Properties"
+OM_IFACE = "org.freedesktop.DBus.ObjectManager"
+
+
+class PropertyObject(dbus.service.Object):
+    """An object with one BlueZ interface and org.freedesktop.DBus.Properties."""
+
+    def __init__(self, bus, path, iface, props):
+        super().__init__(bus, path)
+        self.iface = iface
+        self.props = props
+
+    @dbus.service.method(PROPS_IFACE, in_signature="ss", out_signature="v")
+    def Get(self, iface, name):
+        return self.props[name]
+
+    @dbus.service.method(PROPS_IFACE, in_signature="s", out_signature="a{sv}")
+    def GetAll(self, iface):
+        if iface != self.iface:
+            return dbus.Dictionary({}, signature="sv")
+        return dbus.Dictionary(self.props, signature="sv")
+
+    @dbus.service.method(PROPS_IFACE, in_signature="ssv")
+    def Set(self, iface, name, value):
+        self.props[name] = value
+        self.PropertiesChanged(iface, {name: value}, [])
+
+    @dbus.service.signal(PROPS_IFACE, signature="sa{sv}as")
+    def PropertiesChanged(self, iface, changed, invalidated):
+        pass
+
+    def change(self, changed):
+        self.props.update(changed)
+        self.PropertiesChanged(self.iface, dbus.Dictionary(changed, signature="sv"), [])
+
+
+class Adapter(PropertyObject):
+    def __init__(self, bus):
+        super().__init__(bus, ADAPTER_PATH, ADAPTER_IFACE, {
+            "Address": dbus.String("00:1A:7D:DA:71:13"),
+            "AddressType": dbus.String("public"),
+            "Name": dbus.String("usphub-test"),
+            "Alias": dbus.String("usphub-test"),
+            "Modalias": dbus.String("usb:v1D6Bp0246d0537"),
+            "Powered": dbus.Boolean(False),
+            "Discovering": dbus.Boolean(False),
+            "Discoverable": dbus.Boolean(False),
+            "Pairable": dbus.Boolean(False),
+            "UUIDs": dbus.Array([], signature="s"),
+        })
+
+    @dbus.service.method(ADAPTER_IFACE, in_signature="a{sv}")
+    def SetDiscoveryFilter(self, _filter):
+        pass
+
+    @dbus.service.method(ADAPTER_IFACE)
+    def StartDiscovery(self):
+        self.change({"Discovering": dbus.Boolean(True)})
+        print("DISCOVERING", flush=True)
+
+    @dbus.service.method(ADAPTER_IFACE)
+    def StopDiscovery(self):
+        self.change({"Discovering": dbus.Boolean(False)})
+
+
+class Root(dbus.service.Object):
+    def __init__(self, bus):
+        super().__init__(bus, "/")
+        self.objects = {}
+
+    @dbus.service.method(OM_IFACE, out_signature="a{oa{sa{sv}}}")
+    def GetManagedObjects(self):
+        return {
+            path: {obj.iface: dbus.Dictionary(obj.props, signature="sv")}
+            for path, obj in self.objects.items()
+        }
+
+    @dbus.service.signal(OM_IFACE, signature="oa{sa{sv}}")
+    def InterfacesAdded(self, path, interfaces):
+        pass
+
+
+def service_data(mapping):
+    return dbus.Dictionary(
+        {uuid: dbus.Array(bytes.fromhex(h), signature="y") for uuid, h in mapping.items()},
+        signature="sv",
+    )
+
+
+def main():
+    DBusGMainLoop(set_as_default=True)
+    bus = dbus.bus.BusConnection(sys.argv[1])
+    name = dbus.service.BusName(BUS_NAME, bus)
+    root = Root(bus)
+    root.objects[ADAPTER_PATH] = Adapter(bus)
+
+    def on_line(source, _cond):
+        line = source.readline()
+        if not line:
+            loop.quit()
+            return False
+        cmd = json.loads(line)
+        addr = cmd["advert"]
+        path = ADAPTER_PATH + "/dev_" + addr.replace(":", "_")
+        changed = {
+            "RSSI": dbus.Int16(cmd.get("rssi", -60)),
+            "ServiceData": service_data(cmd.get("service_data", {})),
+        }
+        dev = root.objects.get(path)
+        if dev is None:
+            props = {
+                "Address": dbus.String(addr),
+                "AddressType": dbus.String("public"),
+                "Alias": dbus.String(cmd.get("name", addr)),
+                "Paired": dbus.Boolean(False),
+                "Connected": dbus.Boolean(False),
+                "ServicesResolved": dbus.Boolean(False),
+                "Trusted": dbus.Boolean(False),
+                "Blocked": dbus.Boolean(False),
+                "LegacyPairing": dbus.Boolean(False),
+                "Adapter": dbus.ObjectPath(ADAPTER_PATH),
+                "UUIDs": dbus.Array([], signature="s"),
+            }
+            if "name" in cmd:
+                props["Name"] = dbus.String(cmd["name"])
+            props.update(changed)
+            dev = PropertyObject(bus, path, DEVICE_IFACE, props)
+            root.objects[path] = dev
+            root.InterfacesAdded(path, {DEVICE_IFACE: dbus.Dictionary(props, signature="sv")})
+        else:
+            dev.change(changed)
+        print("SENT " + addr, flush=True)
+        return True
+
+    loop = GLib.MainLoop()
+    GLib.io_add_watch(sys.stdin, GLib.IO_IN | GLib.IO_HUP, on_line)
+    print("READY", flush=True)
+    loop.run()
+    del name
+
+
+if __name__ == "__main__":
+    main()
