@@ -435,7 +435,8 @@ async fn notif_retry_backs_off_and_stops_on_the_matching_notify_resp() {
     let (_, fourth) = h.next().await;
     assert_eq!(msg_id(&fourth), id);
 
-    notifier.notify_resp("ctl-a", &id, &resp);
+    // As the dispatcher hands it over: the whole NotifyResp Msg.
+    notifier.notify_resp_msg("ctl-a", &usp_proto::builder::response(id.clone(), resp));
     h.assert_quiet(10_000).await;
     notifier.shutdown().await;
 }

@@ -31,7 +31,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use usp_datamodel::DataModel;
-use usp_proto::usp::{Msg, NotifyResp};
+use usp_proto::usp::{self, Msg, NotifyResp, body, response};
 
 pub use boot::{BootCause, BootInfo};
 
@@ -90,6 +90,19 @@ impl NotifierHandle {
             tracing::warn!(msg_id, error = %e, "NotifyResp dropped: notifier busy or stopped");
         }
     }
+
+    /// [`NotifierHandle::notify_resp`] for a whole Msg (the dispatcher's NotifyResp
+    /// hook); a Msg that is not a NotifyResp is ignored.
+    pub fn notify_resp_msg(&self, from_endpoint_id: &str, msg: &Msg) {
+        let resp = match msg.body.as_ref().and_then(|b| b.msg_body.as_ref()) {
+            Some(body::MsgBody::Response(usp::Response {
+                resp_type: Some(response::RespType::NotifyResp(r)),
+            })) => r,
+            _ => return,
+        };
+        let msg_id = msg.header.as_ref().map_or("", |h| h.msg_id.as_str());
+        self.notify_resp(from_endpoint_id, msg_id, resp);
+    }
 }
 
 /// The running notifier: sends Notify messages for the data model's changes.
@@ -130,6 +143,11 @@ impl Notifier {
     /// See [`NotifierHandle::notify_resp`].
     pub fn notify_resp(&self, from_endpoint_id: &str, msg_id: &str, resp: &NotifyResp) {
         self.handle.notify_resp(from_endpoint_id, msg_id, resp);
+    }
+
+    /// See [`NotifierHandle::notify_resp_msg`].
+    pub fn notify_resp_msg(&self, from_endpoint_id: &str, msg: &Msg) {
+        self.handle.notify_resp_msg(from_endpoint_id, msg);
     }
 
     /// Stops the task (pending retries are abandoned) and waits for it to end.
