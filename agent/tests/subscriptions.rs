@@ -11,7 +11,9 @@ use tokio::time::Instant;
 use usp_datamodel::{ArgDef, CommandDef, EventDef};
 use usp_datamodel::{Args, Change, DataModel, InitValue, Obj, ParamDef, ParamType, Schema};
 use usp_proto::usp::{self, Msg, body, notify, request};
-use usphub::subscriptions::{BootCause, BootInfo, ControllerLink, LinkError, Notifier};
+use usphub::subscriptions::{
+    BootCause, BootInfo, ControllerLink, LinkError, MAX_PENDING, Notifier,
+};
 
 const SUBS: &str = "Device.LocalAgent.Subscription.";
 const CTL_A: &str = "Device.LocalAgent.Controller.1.";
@@ -473,6 +475,41 @@ async fn notif_retry_gives_up_at_notif_expiration() {
         (2..=3).contains(&retransmissions),
         "{retransmissions} retransmissions"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn unanswered_notifications_are_bounded_and_the_oldest_abandoned() {
+    let mut h = harness().await;
+    h.subscribe(
+        "flood",
+        CTL_A,
+        "ValueChange",
+        "Device.Thing.1.Status",
+        &[("NotifRetry", "true")],
+    )
+    .await;
+    let _n = h.start().await;
+    let t0 = Instant::now();
+    let mut first_ids = Vec::new();
+    for i in 0..=MAX_PENDING {
+        set(&h.dm, "Device.Thing.1.Status", &format!("s{i}")).await;
+        let (_, msg) = h.next().await;
+        first_ids.push(msg_id(&msg));
+    }
+    // Every first retransmission falls 5-10 s after its send; none of the second ones
+    // (at least 15 s) before 11 s.
+    let mut resent = std::collections::HashSet::new();
+    while let Ok(Some((_, msg))) =
+        tokio::time::timeout_at(t0 + Duration::from_secs(11), h.sent.recv()).await
+    {
+        assert!(
+            resent.insert(msg_id(&msg)),
+            "retransmitted twice before 11 s"
+        );
+    }
+    assert_eq!(resent.len(), MAX_PENDING);
+    assert!(!resent.contains(&first_ids[0]), "the oldest is abandoned");
+    assert!(resent.contains(&first_ids[MAX_PENDING]));
 }
 
 #[tokio::test(start_paused = true)]

@@ -129,6 +129,10 @@ impl Actor {
                 biased;
                 _ = &mut stop => break,
                 Some(cmd) = commands.recv() => self.command(cmd),
+                // Before the change stream, so a flood of changes cannot starve retries.
+                () = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
+                    self.timers().await;
+                }
                 received = self.changes.recv() => match received {
                     Ok(change) => self.change(change).await,
                     Err(RecvError::Lagged(n)) => {
@@ -139,9 +143,6 @@ impl Actor {
                     }
                     Err(RecvError::Closed) => break,
                 },
-                () = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
-                    self.timers().await;
-                }
             }
         }
         tracing::debug!(agent = %self.endpoint_id, pending = self.pending.len(), "notifier stopped");
@@ -228,16 +229,14 @@ impl Actor {
         self.seq += 1;
         let msg_id = format!("{}-{}", self.msg_prefix, self.seq);
         let msg = message::notify_msg(&msg_id, &t.subscription_id, t.retry, notification);
-        let sent = self.link.send(&t.controller, msg.clone());
-        match &sent {
+        let kept = t.retry.then(|| msg.clone());
+        match self.link.send(&t.controller, msg) {
             Ok(()) => tracing::debug!(msg_id = %msg_id, controller = %t.controller,
                 subscription = %t.subscription_path, "Notify sent"),
             Err(e) => tracing::warn!(msg_id = %msg_id, controller = %t.controller, error = %e,
                 retry = t.retry, "Notify not delivered"),
         }
-        if !t.retry {
-            return;
-        }
+        let Some(msg) = kept else { return };
         if self.pending.len() >= MAX_PENDING
             && let Some(oldest) = self
                 .pending

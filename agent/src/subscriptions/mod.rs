@@ -33,6 +33,7 @@ use tokio::task::JoinHandle;
 use usp_datamodel::DataModel;
 use usp_proto::usp::{self, Msg, NotifyResp, body, response};
 
+pub use actor::MAX_PENDING;
 pub use boot::{BootCause, BootInfo};
 
 /// How many NotifyResps may wait for the notifier task.
