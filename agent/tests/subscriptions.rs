@@ -4,6 +4,7 @@
 //! letting the clock run while every task is idle.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -22,10 +23,24 @@ const CTL_B: &str = "Device.LocalAgent.Controller.2.";
 /// Records what the notifier sends.
 struct FakeLink {
     tx: mpsc::UnboundedSender<(String, Msg)>,
+    /// While set, every send fails as if the Controller's MTP were down.
+    down: AtomicBool,
+}
+
+impl FakeLink {
+    fn new(tx: mpsc::UnboundedSender<(String, Msg)>) -> FakeLink {
+        FakeLink {
+            tx,
+            down: AtomicBool::new(false),
+        }
+    }
 }
 
 impl ControllerLink for FakeLink {
     fn send(&self, controller_endpoint_id: &str, msg: Msg) -> Result<(), LinkError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(LinkError::NotConnected(controller_endpoint_id.to_owned()));
+        }
         self.tx
             .send((controller_endpoint_id.to_owned(), msg))
             .map_err(|_| LinkError::NotConnected(controller_endpoint_id.to_owned()))
@@ -88,7 +103,7 @@ async fn harness() -> Harness {
     Harness {
         dm,
         sent,
-        link: Arc::new(FakeLink { tx }),
+        link: Arc::new(FakeLink::new(tx)),
     }
 }
 
@@ -444,6 +459,35 @@ async fn notif_retry_backs_off_and_stops_on_the_matching_notify_resp() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn notify_that_could_not_be_handed_over_is_retried_later() {
+    let mut h = harness().await;
+    h.subscribe(
+        "retry",
+        CTL_A,
+        "ValueChange",
+        "Device.Thing.1.Status",
+        &[("NotifRetry", "true")],
+    )
+    .await;
+    h.subscribe("plain", CTL_B, "ValueChange", "Device.Thing.1.Status", &[])
+        .await;
+    let _n = h.start().await;
+
+    h.link.down.store(true, Ordering::SeqCst);
+    set(&h.dm, "Device.Thing.1.Status", "On").await;
+    h.assert_quiet(4).await;
+    h.link.down.store(false, Ordering::SeqCst);
+    // Only the NotifRetry subscription's Notify comes again, 5-10 s after the attempt.
+    let (to, msg) = h.next().await;
+    assert_eq!(to, "ctl-a");
+    let n = notify_of(&msg);
+    assert!(n.send_resp);
+    assert_eq!(value_change(n), ("Device.Thing.1.Status", "On"));
+    // The next retransmission is 10-20 s away; the plain Notify is never resent.
+    h.assert_quiet(9).await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn notif_retry_gives_up_at_notif_expiration() {
     let mut h = harness().await;
     h.subscribe(
@@ -699,7 +743,7 @@ async fn after_a_restart_only_persistent_subscriptions_remain_and_get_boot() {
     let notifier = Notifier::start(
         dm.clone(),
         "proto::agent",
-        Arc::new(FakeLink { tx }),
+        Arc::new(FakeLink::new(tx)),
         BootInfo::default(),
     )
     .await;

@@ -180,7 +180,7 @@ impl Actor {
                     }
                     tracing::debug!(msg_id = %msg_id, controller = %from, "NotifyResp received");
                 } else {
-                    tracing::info!(msg_id = %msg_id, controller = %from, subscription_id = %subscription_id,
+                    tracing::debug!(msg_id = %msg_id, controller = %from, subscription_id = %subscription_id,
                         "NotifyResp matches no pending notification");
                 }
             }

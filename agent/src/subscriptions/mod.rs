@@ -18,6 +18,21 @@
 //! not survive a restart), the table is loaded, CreationDate is filled in where unknown,
 //! then `Device.Boot!` goes to every Controller subscribed to it, with the ParameterMap
 //! built from that Controller's `BootParameter.{i}.` rows.
+//!
+//! Wiring it into the agent:
+//! ```no_run
+//! # use std::sync::Arc;
+//! # use usphub::subscriptions::{BootInfo, ControllerLink, Notifier};
+//! # use usp_proto::usp::Msg;
+//! # async fn wire(dm: usp_datamodel::DataModel, link: Arc<dyn ControllerLink>, fresh_store: bool) {
+//! let notifier = Notifier::start(dm, "os::012345-hub", link, BootInfo::new(fresh_store)).await;
+//! let handle = notifier.handle();
+//! // The dispatcher's NotifyResp hook:
+//! let _hook = Arc::new(move |from: &str, msg: &Msg| handle.notify_resp_msg(from, msg));
+//! // ... and when the agent stops:
+//! notifier.shutdown().await;
+//! # }
+//! ```
 
 mod actor;
 mod boot;
