@@ -58,7 +58,9 @@ const COMMAND_QUEUE: usize = 256;
 /// that Controller's MTP.
 pub trait ControllerLink: Send + Sync {
     /// Queues `msg` for the Controller whose EndpointID is `controller_endpoint_id`.
-    /// Must not block.
+    /// Must not block. Boot! is sent while the MTPs may still be connecting, so a link
+    /// should queue (bounded) rather than fail while a Controller is not yet reachable;
+    /// an error loses a Notify without NotifRetry, and only delays one with it.
     fn send(&self, controller_endpoint_id: &str, msg: Msg) -> Result<(), LinkError>;
 }
 
