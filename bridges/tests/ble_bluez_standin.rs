@@ -11,11 +11,9 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::broadcast;
 use usphub_bridges::api::{BridgeEvent, Value};
-use usphub_bridges::ble::bridge::{self, SCAN_QUEUE};
-use usphub_bridges::ble::registry::{BleConfig, BleDeviceConfig};
-use usphub_bridges::ble::scanner::{self, ScannerConfig};
+use usphub_bridges::ble::{self, BleSettings, registry::BleDeviceConfig};
 
 const WAIT: Duration = Duration::from_secs(30);
 const BTHOME: &str = "0000fcd2-0000-1000-8000-00805f9b34fb";
@@ -126,17 +124,16 @@ fn value_of(e: &BridgeEvent) -> (String, String) {
 async fn bthome_and_encrypted_mibeacon_sensors_pair_and_report_through_btleplug() {
     let mut standin = StandIn::start().await;
     let mibeacon_addr = "A4:C1:38:02:83:F4";
-    let config = BleConfig {
+    let settings = BleSettings {
         devices: vec![BleDeviceConfig {
             address: mibeacon_addr.parse().unwrap(),
             bind_key: Some("e9ea895fac7cca6d30532432a516f3a8".parse().unwrap()),
         }],
-        ..BleConfig::default()
+        availability_timeout_s: Some(2),
+        ..BleSettings::default()
     };
-    let (scan_tx, scan_rx) = mpsc::channel(SCAN_QUEUE);
-    let (handle, task) = bridge::spawn(config, scan_rx);
+    let (handle, task) = ble::start(&settings);
     let mut events = handle.subscribe();
-    let scanner = tokio::spawn(scanner::run(ScannerConfig::default(), scan_tx));
 
     next(&mut events, "adapter online", |e| {
         matches!(e, BridgeEvent::RadioState { online: true, .. })
@@ -207,7 +204,14 @@ async fn bthome_and_encrypted_mibeacon_sensors_pair_and_report_through_btleplug(
     assert_eq!(value_of(&v).1, "46.7");
 
     assert_eq!(handle.devices().await.unwrap().len(), 2);
+
+    // Silent for longer than the availability timeout: offline.
+    let offline = next(&mut events, "offline", |e| {
+        matches!(e, BridgeEvent::Online { online: false, .. })
+    })
+    .await;
+    assert!(matches!(offline, BridgeEvent::Online { .. }));
+
     drop(handle);
-    scanner.abort();
-    let _ = tokio::time::timeout(WAIT, task).await;
+    tokio::time::timeout(WAIT, task).await.unwrap().unwrap();
 }

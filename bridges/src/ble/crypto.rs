@@ -43,6 +43,13 @@ impl FromStr for BindKey {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for BindKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// Decryption failed: wrong key, tampered or truncated frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("authentication failed (wrong bind key or corrupted frame)")]

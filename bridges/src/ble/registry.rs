@@ -27,16 +27,18 @@ pub const DEFAULT_MAX_TRACKED: usize = 1024;
 /// Repeats of one packet id within this window are duplicates (BTHome receivers use 4 s).
 const DUPLICATE_WINDOW: Duration = Duration::from_secs(4);
 
-/// A configured BLE device.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A configured BLE device (`[[ble.devices]]` in the configuration file).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BleDeviceConfig {
     /// Its address.
     pub address: BleAddress,
-    /// Bind key for encrypted adverts.
+    /// Bind key for encrypted adverts (32 hex digits).
+    #[serde(default)]
     pub bind_key: Option<BindKey>,
 }
 
-/// BLE bridge settings.
+/// BLE registry settings (built from [`BleSettings`](super::BleSettings)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BleConfig {
     /// Devices to mount whenever heard.
