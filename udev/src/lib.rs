@@ -1,0 +1,28 @@
+//! usphub-udev: the dongles of a real hub. Finds USB serial ports and what they are, probes
+//! ambiguous ones safely, follows hot-plug, and says which sticks to start a bridge for.
+//!
+//! * [`usbid`]: the USB id table (ids, strings, candidate firmwares, serial settings).
+//! * [`sysfs`]: enumeration of USB serial ports from sysfs and `/dev/serial/by-id`.
+//! * [`probe`]: Z-Wave GetVersion, ASH RST → RSTACK and ZNP SYS_PING probes.
+//! * [`identify`]: table + probe → [`Identified`].
+//! * [`hotplug`]: add/remove events (udev or a test double) and the [`DongleTracker`].
+//! * [`policy`]: the auto-start decision.
+//!
+//! The udev rules (`udev/rules/60-usphub.rules`) and `docs/DONGLES.md` list the same ids as
+//! [`usbid::DONGLES`]; a test keeps the three in step.
+
+pub mod hotplug;
+pub mod identify;
+pub mod policy;
+pub mod probe;
+pub mod sysfs;
+pub mod usbid;
+
+#[cfg(target_os = "linux")]
+pub use hotplug::UdevMonitor;
+pub use hotplug::{ChannelSource, DongleChange, DongleTracker, HotplugEvent, HotplugSource};
+pub use identify::{Evidence, Identified, ProbeMode, identify, identify_spec, identify_usb};
+pub use policy::{AutoStartConfig, Decision, NamedDongle, Selector, decide};
+pub use probe::{ProbeConfig, ProbeReport, probe_port, probe_stream};
+pub use sysfs::{SerialPortInfo, SysRoots, UsbInfo, enumerate, port_info};
+pub use usbid::{Firmware, Kind};
