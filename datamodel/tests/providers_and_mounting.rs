@@ -467,3 +467,31 @@ async fn schema_grows_at_run_time_with_vendor_extensions() {
         .is_err()
     );
 }
+
+/// The agent spawns these futures on a multi-threaded runtime: they must be `Send`,
+/// i.e. no lock guard lives across an `.await`.
+#[test]
+fn operation_futures_are_send_and_the_model_is_shareable() {
+    fn send<T: Send>(_: &T) {}
+    fn shareable<T: Send + Sync + Clone + 'static>() {}
+    shareable::<DataModel>();
+    let dm = DataModel::new(common::schema());
+    let paths = ["Device.".to_string()];
+    send(&dm.get(&paths, 0));
+    send(&dm.set(set_one("Device.IP.Interface.1.", "MTU", "1")));
+    send(&dm.add(usp_datamodel::AddRequest {
+        allow_partial: true,
+        objects: vec![],
+    }));
+    send(&dm.delete(usp_datamodel::DeleteRequest {
+        allow_partial: true,
+        obj_paths: vec![],
+    }));
+    let args = Args::new();
+    send(&dm.operate("Device.Reboot()", "k", &args));
+    send(&dm.mount("Device.IP.Interface.", None, Subtree::new()));
+    send(&dm.unmount("Device.IP.Interface.1.", Unmount::Purge));
+    send(&dm.set_value("Device.DeviceInfo.Manufacturer", "x"));
+    send(&dm.set_values("Device.DeviceInfo.", vec![]));
+    send(&dm.create_object("Device.DeviceInfo."));
+}

@@ -53,6 +53,8 @@ pub struct ParamDef {
     pub(crate) data_type: Option<&'static str>,
     pub(crate) num_entries_of: Option<ObjId>,
     pub(crate) is_alias: bool,
+    /// String form of [`ParamDef::initial_value`], filled by [`SchemaBuilder::build`].
+    pub(crate) initial_text: Arc<str>,
 }
 
 impl ParamDef {
@@ -72,6 +74,7 @@ impl ParamDef {
             data_type: None,
             num_entries_of: None,
             is_alias: false,
+            initial_text: Arc::from(""),
         }
     }
 
@@ -676,6 +679,11 @@ impl SchemaBuilder {
     /// Checks the declarations (unique keys name real parameters, ...) and returns the
     /// schema or the first mistake.
     pub fn build(mut self) -> Result<Schema, SchemaError> {
+        for def in &mut self.schema.objects {
+            for p in &mut def.params {
+                p.initial_text = Arc::from(p.initial_value().to_string());
+            }
+        }
         for def in &self.schema.objects {
             if let ObjKind::Table(t) = &def.kind {
                 for key in t.unique_keys.iter().flatten() {

@@ -234,6 +234,7 @@ impl Tree {
         match node.values.get(idx) {
             Some(Some(Value::String(s))) => out.push_str(s),
             Some(Some(v)) => v.write_to(out),
+            _ if def.num_entries_of.is_none() => out.push_str(&def.initial_text),
             _ => {
                 if let Some(v) = self.value(id, idx) {
                     v.write_to(out);

@@ -114,13 +114,33 @@ impl fmt::Display for DateTime {
         let days = self.secs.div_euclid(86_400);
         let tod = self.secs.rem_euclid(86_400);
         let (y, m, d) = civil_from_days(days);
-        write!(
-            f,
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
-            tod / 3600,
-            tod / 60 % 60,
-            tod % 60
-        )?;
+        if !(0..=9999).contains(&y) {
+            write!(
+                f,
+                "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
+                tod / 3600,
+                tod / 60 % 60,
+                tod % 60
+            )?;
+        } else {
+            // Hand-formatted: a full Get writes tens of thousands of these.
+            let mut b = *b"0000-00-00T00:00:00";
+            let put = |b: &mut [u8], at: usize, v: u32, width: usize| {
+                let mut v = v;
+                for i in (0..width).rev() {
+                    b[at + i] = b'0' + (v % 10) as u8;
+                    v /= 10;
+                }
+            };
+            put(&mut b, 0, y as u32, 4);
+            put(&mut b, 5, m, 2);
+            put(&mut b, 8, d, 2);
+            put(&mut b, 11, (tod / 3600) as u32, 2);
+            put(&mut b, 14, (tod / 60 % 60) as u32, 2);
+            put(&mut b, 17, (tod % 60) as u32, 2);
+            // Only ASCII digits and separators were written.
+            f.write_str(std::str::from_utf8(&b).map_err(|_| fmt::Error)?)?;
+        }
         if self.micros != 0 {
             write!(f, ".{:06}", self.micros)?;
         }
