@@ -587,6 +587,30 @@ async fn time_to_live_deletes_the_subscription() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn deleting_a_controller_deletes_its_subscriptions() {
+    let h = harness().await;
+    let of_a = h.subscribe("a", CTL_A, "ValueChange", "Device.", &[]).await;
+    let of_b = h.subscribe("b", CTL_B, "ValueChange", "Device.", &[]).await;
+    let _n = h.start().await;
+    let mut changes = h.dm.changes();
+    h.dm.delete_instance(CTL_B).await.unwrap();
+    loop {
+        match changes.recv().await {
+            Ok(Change::ObjectDeletion { path }) if path == of_b => break,
+            Ok(_) => {}
+            Err(e) => panic!("change stream: {e}"),
+        }
+    }
+    let left: Vec<String> =
+        h.dm.instance_numbers(SUBS)
+            .unwrap()
+            .into_iter()
+            .map(|i| format!("{SUBS}{i}."))
+            .collect();
+    assert_eq!(left, [of_a]);
+}
+
+#[tokio::test(start_paused = true)]
 async fn boot_event_carries_the_recipients_boot_parameters() {
     let mut h = harness().await;
     for (name, enable) in [

@@ -394,6 +394,16 @@ impl Actor {
     async fn reload(&mut self) {
         self.dirty = false;
         let mut snap = Snapshot::load(&self.dm).await;
+        // TR-181 Recipient is a reference with "delete" semantics: a subscription goes
+        // with the Controller row it points to.
+        let orphans = snap.orphans();
+        snap.subscriptions.retain(|s| !orphans.contains(&s.path));
+        for path in &orphans {
+            tracing::info!(subscription = %path, "recipient Controller deleted; deleting the subscription");
+            if let Err(e) = self.dm.delete_instance(path).await {
+                tracing::warn!(subscription = %path, error = %e, "cannot delete orphaned subscription");
+            }
+        }
         for s in &mut snap.subscriptions {
             if s.creation_date.is_none() {
                 s.creation_date = set_creation_date(&self.dm, &s.path).await;

@@ -128,6 +128,16 @@ impl Snapshot {
             .find(|c| c.path == sub.recipient && c.enabled && !c.endpoint_id.is_empty())
     }
 
+    /// Subscriptions whose Recipient names a Controller row that no longer exists.
+    pub fn orphans(&self) -> Vec<String> {
+        self.subscriptions
+            .iter()
+            .filter(|s| s.recipient.starts_with(CONTROLLER_TABLE))
+            .filter(|s| !self.controllers.iter().any(|c| c.path == s.recipient))
+            .map(|s| s.path.clone())
+            .collect()
+    }
+
     /// The subscriptions `change` notifies, each with its recipient.
     pub fn matching<'a>(
         &'a self,
