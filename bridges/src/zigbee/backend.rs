@@ -7,6 +7,8 @@ use std::future::Future;
 
 use tokio::sync::mpsc;
 
+/// The host application endpoint every backend registers.
+pub const HOST_ENDPOINT: u8 = 1;
 /// Home Automation profile id.
 pub const PROFILE_HA: u16 = 0x0104;
 /// ZigBee Device Profile id.

@@ -20,8 +20,7 @@ use crate::zigbee::backend::{
 };
 use crate::zigbee::zdo::{Zdp, cluster};
 
-/// Our application endpoint.
-pub const HOST_ENDPOINT: u8 = 1;
+pub use crate::zigbee::backend::HOST_ENDPOINT;
 
 /// ZDP response clusters delivered to the host as ZDO_MSG_CB_INCOMING.
 const ZDP_CALLBACK_CLUSTERS: [u16; 6] = [0x8002, 0x8004, 0x8005, 0x8021, 0x8034, 0x8036];

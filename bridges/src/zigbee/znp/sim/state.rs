@@ -638,20 +638,39 @@ impl SimState {
         }
         d.joined = false;
         let ieee = d.device.ieee;
-        vec![
+        let rsp_cluster = zdo::cluster::MGMT_LEAVE_REQ | zdo::cluster::RESPONSE;
+        self.zdp_tsn = self.zdp_tsn.wrapping_add(1);
+        let rsp = Zdp::StatusRsp {
+            cluster: rsp_cluster,
+            status: 0,
+        };
+        let aps = ApsIncoming {
+            src_nwk: nwk,
+            src_endpoint: 0,
+            dst_endpoint: 0,
+            profile: PROFILE_ZDP,
+            cluster: rsp_cluster,
+            lqi: 0,
+            payload: rsp.encode(self.zdp_tsn),
+        };
+        let mut out = vec![
             emit(mtzdo::MgmtLeaveReqRsp { status: 0 }),
             emit(mtzdo::MgmtLeaveRsp {
                 src_addr: nwk,
                 status: 0,
             }),
-            emit(mtzdo::LeaveInd {
-                nwk_addr: nwk,
-                ieee,
-                request: 0,
-                remove: 0,
-                rejoin: 0,
-            }),
-        ]
+        ];
+        if self.zdo_callbacks.contains(&rsp_cluster) {
+            out.push(self.msg_cb(&aps));
+        }
+        out.push(emit(mtzdo::LeaveInd {
+            nwk_addr: nwk,
+            ieee,
+            request: 0,
+            remove: 0,
+            rejoin: 0,
+        }));
+        out
     }
 
     /// A device sends a report now (test control); false if it cannot.

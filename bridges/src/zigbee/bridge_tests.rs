@@ -1,0 +1,368 @@
+//! End to end through the bridge actor: ZNP backend, MT over loopback TCP, ZNP simulator
+//! with scripted devices. Joins, interviews, reports, writes, commands, removal, port loss.
+
+use std::time::Duration;
+
+use tokio::sync::broadcast;
+
+use crate::api::{
+    BinaryControlType, BridgeError, BridgeEvent, BridgeHandle, CapabilityId, CapabilityKind,
+    Decimal, DeviceDescriptor, DeviceId, Eui64, InterviewState, IoTLevelType, IoTUnitType,
+    PowerSource, SerialPortSpec, Value,
+};
+use crate::zigbee::bridge::{ZigbeeBridgeConfig, start};
+use crate::zigbee::sim::Scenario;
+use crate::zigbee::zcl::ZclValue;
+use crate::zigbee::zcl::clusters::id;
+use crate::zigbee::znp::backend::{ZnpBackend, ZnpBackendConfig};
+use crate::zigbee::znp::link::{LinkConfig, port_connector};
+use crate::zigbee::znp::sim::{ZnpSim, ZnpSimConfig};
+
+const SENSOR: u64 = 0x00124B0000000101;
+const PLUG: u64 = 0x00124B0000000102;
+const BULB: u64 = 0x00124B0000000103;
+
+const SCENARIO: &str = r#"
+[[device]]
+preset = "temperature_humidity"
+ieee = "00124b0000000101"
+manufacturer = "Acme"
+model = "TH-1"
+[[device]]
+preset = "plug"
+ieee = "00124b0000000102"
+[[device]]
+preset = "dimmable_bulb"
+ieee = "00124b0000000103"
+"#;
+
+struct Rig {
+    sim: ZnpSim,
+    handle: BridgeHandle,
+    events: broadcast::Receiver<BridgeEvent>,
+    _dir: tempfile::TempDir,
+}
+
+async fn rig() -> Rig {
+    let cfg = ZnpSimConfig {
+        ieee: 0x00124B00_00C0FFEE,
+        scenario: Scenario::parse(SCENARIO).unwrap(),
+        require_bootloader_skip: false,
+    };
+    let sim = ZnpSim::start_tcp(cfg, 0).await.unwrap();
+    let link = LinkConfig {
+        sreq_timeout: Duration::from_secs(2),
+        ping_timeout: Duration::from_millis(300),
+        ping_attempts: 3,
+        backoff_min: Duration::from_millis(20),
+        backoff_max: Duration::from_millis(100),
+    };
+    let be_cfg = ZnpBackendConfig {
+        link,
+        startup_timeout: Duration::from_secs(10),
+        network_timeout: Duration::from_secs(5),
+        data_confirm_timeout: Duration::from_secs(2),
+    };
+    let backend = ZnpBackend::new(
+        port_connector(SerialPortSpec::tcp("127.0.0.1", sim.addr().port())),
+        be_cfg,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = ZigbeeBridgeConfig::new(dir.path().join("network.toml"));
+    config.response_timeout = Duration::from_secs(2);
+    let (handle, _task) = start(backend, config).await.unwrap();
+    let events = handle.subscribe();
+    Rig {
+        sim,
+        handle,
+        events,
+        _dir: dir,
+    }
+}
+
+fn id_of(ieee: u64) -> DeviceId {
+    DeviceId::Zigbee(Eui64(ieee))
+}
+
+async fn expect<T>(
+    rx: &mut broadcast::Receiver<BridgeEvent>,
+    mut pick: impl FnMut(&BridgeEvent) -> Option<T>,
+) -> T {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match rx.recv().await {
+                Ok(ev) => {
+                    if let Some(t) = pick(&ev) {
+                        return t;
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(e) => panic!("event stream ended: {e}"),
+            }
+        }
+    })
+    .await
+    .expect("expected event in time")
+}
+
+/// Opens joining and waits until every scenario device is interviewed.
+async fn pair_all(r: &mut Rig) -> Vec<DeviceDescriptor> {
+    r.handle.permit_join(Duration::from_secs(60)).await.unwrap();
+    let mut done = Vec::new();
+    while done.len() < 3 {
+        let d = expect(&mut r.events, |e| match e {
+            BridgeEvent::DeviceUpdated(d) if d.interview == InterviewState::Complete => {
+                Some(d.clone())
+            }
+            _ => None,
+        })
+        .await;
+        done.push(d);
+    }
+    done
+}
+
+fn cap<'a>(d: &'a DeviceDescriptor, id: &str) -> &'a crate::api::Capability {
+    d.capabilities
+        .iter()
+        .find(|c| c.id.as_str() == id)
+        .unwrap_or_else(|| panic!("{id} missing in {d:?}"))
+}
+
+#[tokio::test]
+async fn joining_devices_are_interviewed_into_tr181_capabilities() {
+    let mut r = rig().await;
+    let devices = pair_all(&mut r).await;
+    let sensor = devices.iter().find(|d| d.id == id_of(SENSOR)).unwrap();
+    assert_eq!(
+        (
+            sensor.manufacturer.as_str(),
+            sensor.model.as_str(),
+            sensor.firmware.as_str()
+        ),
+        ("Acme", "TH-1", "1.0.0-sim")
+    );
+    assert_eq!(sensor.power, PowerSource::Battery);
+    let t = cap(sensor, "ep1.temperature");
+    assert_eq!(
+        t.kind,
+        CapabilityKind::LevelSensor {
+            kind: IoTLevelType::Temperature,
+            unit: IoTUnitType::DegC,
+            low_level_threshold: None,
+            high_level_threshold: None
+        }
+    );
+    assert_eq!(t.value, Some(Value::Decimal(Decimal::new(2150, 2))));
+    assert_eq!(
+        cap(sensor, "ep1.humidity").value,
+        Some(Value::Decimal(Decimal::from_int(45)))
+    );
+    assert_eq!(
+        cap(sensor, "ep1.battery").value,
+        Some(Value::Decimal(Decimal::from_int(100)))
+    );
+    let plug = devices.iter().find(|d| d.id == id_of(PLUG)).unwrap();
+    assert_eq!(
+        cap(plug, "ep1.switch").kind,
+        CapabilityKind::BinaryControl {
+            kind: BinaryControlType::Switch
+        }
+    );
+    assert!(cap(plug, "ep1.switch").writable);
+    assert_eq!(
+        cap(plug, "ep1.voltage").value,
+        Some(Value::Decimal(Decimal::new(2301, 1)))
+    );
+    assert_eq!(
+        cap(plug, "ep1.energy").value,
+        Some(Value::Decimal(Decimal::new(123_456, 3)))
+    );
+    assert_eq!(r.handle.devices().await.unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn attribute_report_arrives_as_value_event() {
+    let mut r = rig().await;
+    pair_all(&mut r).await;
+    assert!(
+        r.sim
+            .report(SENSOR, 1, id::TEMPERATURE, 0, ZclValue::Signed(2210))
+    );
+    let (cap_id, value) = expect(&mut r.events, |e| match e {
+        BridgeEvent::Value {
+            id,
+            capability,
+            value,
+            ..
+        } if *id == id_of(SENSOR) => Some((capability.clone(), value.clone())),
+        _ => None,
+    })
+    .await;
+    assert_eq!(cap_id, CapabilityId::new("ep1.temperature"));
+    assert_eq!(value, Value::Decimal(Decimal::new(221, 1)));
+}
+
+#[tokio::test]
+async fn write_switches_the_simulated_plug_only_after_its_confirmation() {
+    let mut r = rig().await;
+    pair_all(&mut r).await;
+    r.handle
+        .write(
+            id_of(PLUG),
+            CapabilityId::new("ep1.switch"),
+            Value::Bool(true),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        r.sim.attribute(PLUG, 1, id::ON_OFF, 0).map(|v| v.value),
+        Some(ZclValue::Bool(true))
+    );
+    let v = expect(&mut r.events, |e| match e {
+        BridgeEvent::Value { id, value, .. } if *id == id_of(PLUG) => Some(value.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(v, Value::Bool(true));
+    r.handle
+        .invoke(
+            id_of(PLUG),
+            Some(CapabilityId::new("ep1.switch")),
+            "Toggle",
+            Default::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        r.sim.attribute(PLUG, 1, id::ON_OFF, 0).map(|v| v.value),
+        Some(ZclValue::Bool(false))
+    );
+
+    r.sim.set_responsive(PLUG, false);
+    let e = r
+        .handle
+        .write(
+            id_of(PLUG),
+            CapabilityId::new("ep1.switch"),
+            Value::Bool(true),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, BridgeError::Refused(_) | BridgeError::Timeout),
+        "{e:?}"
+    );
+    assert_eq!(
+        r.sim.attribute(PLUG, 1, id::ON_OFF, 0).map(|v| v.value),
+        Some(ZclValue::Bool(false))
+    );
+}
+
+#[tokio::test]
+async fn brightness_write_and_step_reach_the_bulb() {
+    let mut r = rig().await;
+    pair_all(&mut r).await;
+    let bri = CapabilityId::new("ep1.brightness");
+    r.handle
+        .write(
+            id_of(BULB),
+            bri.clone(),
+            Value::Decimal(Decimal::from_int(50)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        r.sim
+            .attribute(BULB, 1, id::LEVEL_CONTROL, 0)
+            .map(|v| v.value),
+        Some(ZclValue::Unsigned(127))
+    );
+    r.handle
+        .invoke(id_of(BULB), Some(bri.clone()), "StepUp", Default::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        r.sim
+            .attribute(BULB, 1, id::LEVEL_CONTROL, 0)
+            .map(|v| v.value),
+        Some(ZclValue::Unsigned(152))
+    );
+    let e = r
+        .handle
+        .write(id_of(BULB), bri, Value::Decimal(Decimal::from_int(150)))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, BridgeError::InvalidValue(_)), "{e:?}");
+    let e = r
+        .handle
+        .write(
+            id_of(SENSOR),
+            CapabilityId::new("ep1.temperature"),
+            Value::Decimal(Decimal::from_int(1)),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, BridgeError::Unsupported(_)), "{e:?}");
+}
+
+#[tokio::test]
+async fn removed_device_leaves_and_is_forgotten() {
+    let mut r = rig().await;
+    pair_all(&mut r).await;
+    r.handle.remove(id_of(SENSOR), false).await.unwrap();
+    expect(&mut r.events, |e| {
+        matches!(e, BridgeEvent::DeviceLeft(id) if *id == id_of(SENSOR)).then_some(())
+    })
+    .await;
+    assert_eq!(r.handle.devices().await.unwrap().len(), 2);
+    assert!(!r.sim.with_state(|s| {
+        s.devices
+            .iter()
+            .any(|d| d.device.ieee == SENSOR && d.joined)
+    }));
+    assert_eq!(
+        r.handle.remove(id_of(SENSOR), false).await,
+        Err(BridgeError::UnknownDevice(id_of(SENSOR)))
+    );
+}
+
+#[tokio::test]
+async fn port_loss_marks_devices_offline_and_recovery_brings_them_back() {
+    let mut r = rig().await;
+    pair_all(&mut r).await;
+    r.sim.unplug();
+    expect(&mut r.events, |e| {
+        matches!(e, BridgeEvent::RadioState { online: false, .. }).then_some(())
+    })
+    .await;
+    expect(&mut r.events, |e| {
+        matches!(e, BridgeEvent::Online { online: false, .. }).then_some(())
+    })
+    .await;
+    assert_eq!(
+        r.handle.permit_join(Duration::from_secs(5)).await,
+        Err(BridgeError::RadioOffline)
+    );
+    r.sim.replug();
+    expect(&mut r.events, |e| {
+        matches!(e, BridgeEvent::RadioState { online: true, .. }).then_some(())
+    })
+    .await;
+    expect(&mut r.events, |e| {
+        matches!(e, BridgeEvent::Online { online: true, .. }).then_some(())
+    })
+    .await;
+    r.handle
+        .write(
+            id_of(PLUG),
+            CapabilityId::new("ep1.switch"),
+            Value::Bool(true),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        r.sim.attribute(PLUG, 1, id::ON_OFF, 0).map(|v| v.value),
+        Some(ZclValue::Bool(true))
+    );
+}
