@@ -229,8 +229,15 @@ pub fn row_number(path: &str, table: &str) -> Option<u32> {
 
 /// Whether a change concerns the tables the snapshot is built from.
 pub fn affects_snapshot(change: &Change) -> bool {
-    let subject = change.subject();
-    subject.starts_with(SUBSCRIPTION_TABLE) || subject.starts_with(CONTROLLER_TABLE)
+    // Events and operation results never change the tables; no subject string is built
+    // for the (frequent) value changes of everything else.
+    let path = match change {
+        Change::ValueChange { path, .. }
+        | Change::ObjectCreation { path, .. }
+        | Change::ObjectDeletion { path } => path,
+        Change::Event { .. } | Change::OperationComplete { .. } => return false,
+    };
+    path.starts_with(SUBSCRIPTION_TABLE) || path.starts_with(CONTROLLER_TABLE)
 }
 
 /// Splits a ReferenceList on commas that are outside search expressions and quotes
@@ -285,6 +292,26 @@ mod tests {
             row_number("Device.LocalAgent.Subscription.", SUBSCRIPTION_TABLE),
             None
         );
+    }
+
+    #[test]
+    fn only_changes_of_the_two_tables_affect_the_snapshot() {
+        let vc = |p: &str| Change::ValueChange {
+            path: p.into(),
+            value: String::new(),
+        };
+        assert!(affects_snapshot(&vc(
+            "Device.LocalAgent.Subscription.1.Enable"
+        )));
+        assert!(affects_snapshot(&Change::ObjectDeletion {
+            path: "Device.LocalAgent.Controller.2.BootParameter.1.".into()
+        }));
+        assert!(!affects_snapshot(&vc("Device.LocalAgent.MTP.1.Status")));
+        assert!(!affects_snapshot(&Change::Event {
+            obj_path: "Device.LocalAgent.Subscription.1.".into(),
+            event_name: "X!".into(),
+            args: Default::default(),
+        }));
     }
 
     #[test]
