@@ -13,6 +13,7 @@ pub mod bridge;
 pub mod bthome;
 pub mod crypto;
 pub mod decode;
+pub mod gatt;
 pub mod mapping;
 pub mod mibeacon;
 pub mod reading;
