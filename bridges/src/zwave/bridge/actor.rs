@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use crate::api::{BridgeEvent, BridgeInbox, CapabilityId, EventSender, InterviewState};
-use crate::zwave::cc::{self, Decoded, NodeFact, multi_channel, wake_up};
+use crate::zwave::cc::{self, Decoded, NodeFact, multi_channel, supervision, wake_up};
 use crate::zwave::serial::functions::{
     ApplicationCommand, ApplicationUpdate, FunctionId, HostRequest, NodeInfo, NodeProtocolInfo,
     UpdateType,
@@ -63,6 +63,12 @@ pub(super) enum Internal {
     Interviewed(NodeRecord),
     Unreachable(u8),
     BatchDone(u8),
+    /// A supervised write succeeded: the device applied `value`.
+    Applied {
+        node: u8,
+        capability: CapabilityId,
+        value: crate::api::Value,
+    },
 }
 
 pub(super) struct Actor {
@@ -252,10 +258,21 @@ impl Actor {
     }
 
     fn on_application_command(&mut self, node: u8, cmd: Bytes) {
-        let (ep, inner) = match multi_channel::unwrap(&cmd) {
+        let (ep, mut inner) = match multi_channel::unwrap(&cmd) {
             Some((ep, inner)) => (ep, cmd.slice_ref(inner)),
             None => (0, cmd),
         };
+        if let Some((session, wrapped)) = supervision::unwrap_get(&inner) {
+            // The device wants to know its report arrived: answer Success, then process it.
+            let io = self.io.clone();
+            tokio::spawn(async move {
+                let report = supervision::report(session, supervision::Status::Success);
+                if let Err(e) = io.send(node, ep, &report).await {
+                    tracing::info!(node, error = %e, "zwave: supervision report not delivered");
+                }
+            });
+            inner = inner.slice_ref(wrapped);
+        }
         self.io
             .with_waiters(|w| w.dispatch_command(node, ep, &inner));
         if !self.nodes.contains_key(&node) {
@@ -406,6 +423,24 @@ impl Actor {
             Internal::Unreachable(n) => {
                 if self.nodes.get(&n).is_some_and(|s| !s.rec.is_sleeping()) {
                     self.set_online(n, false);
+                }
+            }
+            Internal::Applied {
+                node,
+                capability,
+                value,
+            } => {
+                let Some(home) = self.home_id() else { return };
+                if let Some(s) = self.nodes.get_mut(&node)
+                    && s.rec.set_value_by_id(&capability, value.clone())
+                {
+                    let id = s.rec.device_id(home);
+                    self.emit(BridgeEvent::Value {
+                        id,
+                        capability,
+                        value,
+                        at: SystemTime::now(),
+                    });
                 }
             }
             Internal::BatchDone(n) => {

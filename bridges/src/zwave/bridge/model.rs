@@ -114,6 +114,23 @@ impl NodeRecord {
         true
     }
 
+    /// Stores a value by capability id; returns true if it changed.
+    pub fn set_value_by_id(&mut self, id: &CapabilityId, value: Value) -> bool {
+        let Some(cap) = self
+            .capabilities
+            .values_mut()
+            .flatten()
+            .find(|c| &c.id == id)
+        else {
+            return false;
+        };
+        if cap.value.as_ref() == Some(&value) {
+            return false;
+        }
+        cap.value = Some(value);
+        true
+    }
+
     /// The capability with this id.
     pub fn capability(&self, id: &CapabilityId) -> Option<&Capability> {
         self.capabilities.values().flatten().find(|c| &c.id == id)

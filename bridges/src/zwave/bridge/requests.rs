@@ -11,11 +11,11 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use crate::api::{Args, BridgeError, BridgeRequest, CapabilityId, DeviceId, Value};
-use crate::zwave::cc::{self, Decoded, NodeFact, configuration, parse_capability_id};
+use crate::zwave::cc::{self, Decoded, NodeFact, configuration, parse_capability_id, supervision};
 
 use super::SleepingWrites;
 use super::actor::{Actor, Internal, Pending};
-use super::context::NodeIo;
+use super::context::{NodeIo, Pattern};
 use super::inclusion::{Membership, exclude, include, remove_failed};
 
 /// How long exclusion waits for the node's button.
@@ -25,6 +25,11 @@ const EXCLUSION_TIMEOUT: Duration = Duration::from_secs(60);
 struct WritePlan {
     node: u8,
     ep: u8,
+    /// The capability and value, for the supervised path.
+    cap: CapabilityId,
+    value: Value,
+    /// The node supports Supervision: wrap the Set and trust its status.
+    supervised: bool,
     set: Vec<u8>,
     get: Option<Vec<u8>>,
     property: String,
@@ -196,9 +201,13 @@ impl Actor {
         let v = rec.version(cc_id.into());
         let set =
             (spec.set)(property, value, v).map_err(|e| BridgeError::InvalidValue(e.to_string()))?;
+        let supervised = rec.ccs_of(ep).contains(&0x6C) || rec.ccs.contains(&0x6C);
         Ok(WritePlan {
             node: n,
             ep,
+            cap: cap.clone(),
+            value: value.clone(),
+            supervised,
             set,
             get: (spec.get)(property, v),
             property: property.to_owned(),
@@ -228,7 +237,21 @@ impl Actor {
         let io = self.io.clone();
         let tx = self.internal.clone();
         tokio::spawn(async move {
-            let r = confirmed_write(&io, &plan).await;
+            let r = if plan.supervised {
+                let r = supervised_write(&io, &plan).await;
+                if r.is_ok() {
+                    let _ = tx
+                        .send(Internal::Applied {
+                            node: plan.node,
+                            capability: plan.cap.clone(),
+                            value: plan.value.clone(),
+                        })
+                        .await;
+                }
+                r
+            } else {
+                confirmed_write(&io, &plan).await
+            };
             if r == Err(BridgeError::Timeout) {
                 let _ = tx.send(Internal::Unreachable(plan.node)).await;
             }
@@ -353,6 +376,34 @@ impl Actor {
             (other, _) => {
                 let _ = reply.send(Err(BridgeError::Unsupported(format!("command {other}"))));
             }
+        }
+    }
+}
+
+/// Sends the Set inside a Supervision Get; the device's Supervision Report decides.
+async fn supervised_write(io: &NodeIo, plan: &WritePlan) -> Result<(), BridgeError> {
+    let session = io.next_callback_id() & 0x3F;
+    let mut rx = io.wait_for(Pattern::Command {
+        node: plan.node,
+        ep: plan.ep,
+        cc: 0x6C,
+    });
+    io.send(plan.node, plan.ep, &supervision::wrap(session, &plan.set))
+        .await?;
+    let deadline = tokio::time::Instant::now() + io.report_timeout;
+    loop {
+        let Ok(Some(report)) = tokio::time::timeout_at(deadline, rx.recv()).await else {
+            return Err(BridgeError::Timeout);
+        };
+        match supervision::parse_report(&report) {
+            Ok((s, _)) if s != session => continue,
+            Ok((_, supervision::Status::Success)) => return Ok(()),
+            // Working: a final report follows within the announced duration.
+            Ok((_, supervision::Status::Working)) => continue,
+            Ok((_, status)) => {
+                return Err(BridgeError::Refused(format!("device answered {status:?}")));
+            }
+            Err(_) => continue,
         }
     }
 }

@@ -362,3 +362,66 @@ async fn restart_with_registry_mounts_nodes_without_reinterview() {
     // Only the write's Set and Get reached the node: no interview frames.
     assert_eq!(sim.nodes().await[&2].received.len(), before + 2);
 }
+
+#[tokio::test]
+async fn thermostat_maps_mode_setpoint_state_and_supervised_writes_confirm() {
+    let (sim, h, mut ev) = start(None).await;
+    let d = interviewed(&mut ev, 9).await;
+    let mode = d.capability(&cap("ep0/0x40/mode")).unwrap();
+    assert_eq!(mode.class(), CapabilityClass::EnumControl);
+    assert_eq!(mode.value, Some(Value::String("Heat".into())));
+    let heating = d.capability(&cap("ep0/0x43/heating")).unwrap();
+    assert_eq!(heating.class(), CapabilityClass::LevelControl);
+    assert_eq!(heating.kind.unit(), Some(IoTUnitType::DegC));
+    assert_eq!(heating.value, Some(Value::Decimal(Decimal::from_int(20))));
+    assert!(d.capability(&cap("ep0/0x43/cooling")).is_some());
+    let state = d.capability(&cap("ep0/0x42/state")).unwrap();
+    assert_eq!(state.class(), CapabilityClass::EnumSensor);
+    assert_eq!(state.value, Some(Value::String("Idle".into())));
+
+    // Supervision Report Success confirms the write; the value follows.
+    h.write(
+        dev(9),
+        cap("ep0/0x43/heating"),
+        Value::Decimal(Decimal::new(225, 1)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(sim.nodes().await[&9].end_points[0].setpoints[&1], 225);
+    until(&mut ev, |e| {
+        matches!(e, BridgeEvent::Value { id, capability, value: Value::Decimal(v), .. }
+        if *id == dev(9) && capability.as_str() == "ep0/0x43/heating" && *v == Decimal::new(225, 1))
+        .then_some(())
+    })
+    .await;
+    h.write(dev(9), cap("ep0/0x40/mode"), Value::String("Cool".into()))
+        .await
+        .unwrap();
+    assert_eq!(sim.nodes().await[&9].end_points[0].mode, Some(2));
+    assert!(matches!(
+        h.write(dev(9), cap("ep0/0x40/mode"), Value::String("Warp".into()))
+            .await,
+        Err(BridgeError::InvalidValue(_))
+    ));
+}
+
+#[tokio::test]
+async fn door_lock_reports_and_unlocks() {
+    let (sim, h, mut ev) = start(None).await;
+    let d = interviewed(&mut ev, 10).await;
+    assert_eq!(
+        d.capability(&cap("ep0/0x62/locked")).unwrap().value,
+        Some(Value::Bool(true))
+    );
+    assert_eq!(
+        d.capability(&cap("ep0/0x62/door")).unwrap().value,
+        Some(Value::Bool(false))
+    );
+    h.write(dev(10), cap("ep0/0x62/locked"), Value::Bool(false))
+        .await
+        .unwrap();
+    assert_eq!(
+        sim.nodes().await[&10].end_points[0].lock,
+        Some((false, false))
+    );
+}

@@ -22,13 +22,19 @@ pub mod battery;
 pub mod binary_sensor;
 pub mod binary_switch;
 pub mod central_scene;
+pub mod color_switch;
 pub mod configuration;
+pub mod door_lock;
 pub mod manufacturer_specific;
 pub mod meter;
 pub mod multi_channel;
 pub mod multilevel_sensor;
 pub mod multilevel_switch;
 pub mod notification;
+pub mod supervision;
+pub mod thermostat_mode;
+pub mod thermostat_operating_state;
+pub mod thermostat_setpoint;
 pub mod version;
 pub mod wake_up;
 
@@ -50,12 +56,22 @@ enum_with_unknown! {
         MultilevelSensor = 0x31,
         /// COMMAND_CLASS_METER.
         Meter = 0x32,
+        /// COMMAND_CLASS_SWITCH_COLOR.
+        ColorSwitch = 0x33,
+        /// COMMAND_CLASS_THERMOSTAT_MODE.
+        ThermostatMode = 0x40,
+        /// COMMAND_CLASS_THERMOSTAT_OPERATING_STATE.
+        ThermostatOperatingState = 0x42,
+        /// COMMAND_CLASS_THERMOSTAT_SETPOINT.
+        ThermostatSetpoint = 0x43,
         /// COMMAND_CLASS_CENTRAL_SCENE.
         CentralScene = 0x5B,
         /// COMMAND_CLASS_ZWAVEPLUS_INFO.
         ZWavePlusInfo = 0x5E,
         /// COMMAND_CLASS_MULTI_CHANNEL.
         MultiChannel = 0x60,
+        /// COMMAND_CLASS_DOOR_LOCK.
+        DoorLock = 0x62,
         /// COMMAND_CLASS_SUPERVISION.
         Supervision = 0x6C,
         /// COMMAND_CLASS_CONFIGURATION.
@@ -267,8 +283,14 @@ pub const ALL: &[&CcSpec] = &[
     &binary_sensor::CC,
     &multilevel_sensor::CC,
     &meter::CC,
+    &color_switch::CC,
+    &thermostat_mode::CC,
+    &thermostat_operating_state::CC,
+    &thermostat_setpoint::CC,
     &central_scene::CC,
     &multi_channel::CC,
+    &door_lock::CC,
+    &supervision::CC,
     &configuration::CC,
     &notification::CC,
     &manufacturer_specific::CC,

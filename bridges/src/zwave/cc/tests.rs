@@ -397,3 +397,99 @@ fn truncated_frames_of_every_cc_are_errors_or_empty_never_panics() {
         let _ = decode(&[id]);
     }
 }
+
+#[test]
+fn thermostat_mode_setpoint_and_state_follow_the_tr369_thermostat_example() {
+    let (def, v) = one_reading(&thermostat_mode::report(1));
+    assert!(
+        matches!(&def.kind, CapabilityKind::EnumControl { valid_values, .. } if valid_values.contains(&"Heat".to_owned()))
+    );
+    assert_eq!(v, Value::String("Heat".into()));
+    assert_eq!(
+        (CC_SET(CcId::ThermostatMode))("mode", &Value::String("Cool".into()), 1).unwrap(),
+        vec![0x40, 0x01, 0x02]
+    );
+    assert!((CC_SET(CcId::ThermostatMode))("mode", &Value::String("Toast".into()), 1).is_err());
+    let (def, v) = one_reading(&thermostat_setpoint::report(1, 215));
+    assert_eq!(
+        level(&def.kind),
+        (IoTLevelType::Temperature, IoTUnitType::DegC)
+    );
+    assert_eq!(v, dec("21.5"));
+    let set = (CC_SET(CcId::ThermostatSetpoint))("heating", &dec("22.5"), 3).unwrap();
+    assert_eq!(set, vec![0x43, 0x01, 0x01, 0x22, 0x00, 0xE1]);
+    assert_eq!(thermostat_setpoint::parse_set(&set), Some((1, 225)));
+    // 70 °F heating setpoint: precision 0, scale 1, size 1.
+    assert_eq!(one_reading(&[0x43, 0x03, 0x01, 0x09, 70]).1, dec("21.11"));
+    let (def, v) = one_reading(&thermostat_operating_state::report(1));
+    assert!(matches!(def.kind, CapabilityKind::EnumSensor { .. }));
+    assert_eq!(v, Value::String("Heating".into()));
+}
+
+#[test]
+fn door_lock_reports_bolt_and_door() {
+    let d = decode(&door_lock::report(true, false)).unwrap();
+    assert_eq!(d.len(), 2);
+    match &d[0] {
+        Decoded::Reading { def, value } => {
+            assert_eq!(
+                def.kind,
+                CapabilityKind::BinaryControl {
+                    kind: BinaryControlType::Locked
+                }
+            );
+            assert_eq!(value, &Value::Bool(true));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        &d[1],
+        Decoded::Reading {
+            value: Value::Bool(false),
+            ..
+        }
+    ));
+    assert_eq!(
+        (CC_SET(CcId::DoorLock))("locked", &Value::Bool(false), 1).unwrap(),
+        vec![0x62, 0x01, 0x00]
+    );
+}
+
+#[test]
+fn color_components_are_intensity_levels() {
+    let (def, v) = one_reading(&color_switch::report(2, 200));
+    assert_eq!(def.property, "red");
+    assert_eq!(
+        level(&def.kind),
+        (IoTLevelType::Intensity, IoTUnitType::Dimensionless)
+    );
+    assert_eq!(v, dec("200"));
+    let d = decode(&color_switch::supported_report(&[2, 3, 4])).unwrap();
+    assert_eq!(
+        d,
+        vec![Decoded::Fact(NodeFact::Supported {
+            cc: CcId::ColorSwitch,
+            ids: vec![2, 3, 4]
+        })]
+    );
+    assert_eq!(
+        (CC_SET(CcId::ColorSwitch))("blue", &dec("16"), 1).unwrap(),
+        vec![0x33, 0x05, 0x01, 0x04, 16]
+    );
+}
+
+#[test]
+fn supervision_wraps_and_reports_session_status() {
+    let inner = binary_switch::report(true);
+    let w = supervision::wrap(0x45, &inner);
+    assert_eq!(supervision::unwrap_get(&w), Some((0x05, &inner[..])));
+    assert_eq!(
+        supervision::parse_report(&supervision::report(5, supervision::Status::Success)),
+        Ok((5, supervision::Status::Success))
+    );
+    assert!(supervision::parse_report(&[0x6C, 0x02, 0x01]).is_err());
+    assert_eq!(
+        supervision::unwrap_get(&[0x6C, 0x01, 0x01, 0x09, 0x25]),
+        None
+    );
+}

@@ -11,9 +11,10 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::zwave::cc::{
-    self, association, basic, battery, binary_switch, central_scene, configuration,
+    self, association, basic, battery, binary_switch, central_scene, configuration, door_lock,
     manufacturer_specific, meter, multi_channel, multilevel_sensor, multilevel_switch,
-    notification, version, wake_up,
+    notification, supervision, thermostat_mode, thermostat_operating_state, thermostat_setpoint,
+    version, wake_up,
 };
 use crate::zwave::serial::functions::{NodeInfo, NodeProtocolInfo};
 
@@ -32,6 +33,11 @@ pub enum NodeKind {
     DoubleSwitch,
     /// A wall controller sending Central Scene notifications.
     Button,
+    /// A thermostat: Thermostat Mode, Operating State, Setpoint (heating, cooling), air
+    /// temperature; answers Supervision.
+    Thermostat,
+    /// A door lock (FLiRS) with Door Lock and Battery CCs, without security.
+    DoorLock,
 }
 
 /// A multilevel sensor value: type, scale, precision, raw value.
@@ -60,6 +66,14 @@ pub struct EndPointState {
     pub sensors: Vec<SensorValue>,
     /// Electric meter: (scale, precision, raw).
     pub meter: Vec<(u8, u8, i32)>,
+    /// Thermostat mode.
+    pub mode: Option<u8>,
+    /// Thermostat operating state.
+    pub operating_state: Option<u8>,
+    /// Thermostat setpoints: type -> tenths of °C.
+    pub setpoints: BTreeMap<u8, i32>,
+    /// Door lock: (locked, door open).
+    pub lock: Option<(bool, bool)>,
 }
 
 /// One virtual node.
@@ -186,6 +200,29 @@ impl VirtualNode {
                 node.end_points.push(ep(&[0x5B]));
                 node.protocol.generic = 0x18;
             }
+            NodeKind::Thermostat => {
+                let mut e = ep(&[0x40, 0x42, 0x43, 0x31, 0x6C]);
+                e.mode = Some(1);
+                e.operating_state = Some(0);
+                e.setpoints = BTreeMap::from([(1, 200), (2, 260)]);
+                e.sensors = vec![SensorValue {
+                    sensor_type: 0x01,
+                    scale: 0,
+                    precision: 1,
+                    raw: 195,
+                }];
+                node.end_points.push(e);
+                node.protocol.generic = 0x08;
+            }
+            NodeKind::DoorLock => {
+                let mut e = ep(&[0x62, 0x80]);
+                e.lock = Some((true, false));
+                node.end_points.push(e);
+                node.battery = Some(80);
+                node.protocol.capability = 0x53;
+                node.protocol.security = 0xDC;
+                node.protocol.generic = 0x40;
+            }
         }
         node
     }
@@ -223,6 +260,7 @@ impl VirtualNode {
             0x71 => 8,
             0x26 | 0x84 | 0x85 | 0x86 | 0x72 | 0x5B => 2,
             0x60 => 3,
+            0x43 => 3,
             _ => 1,
         }
     }
@@ -242,81 +280,37 @@ impl VirtualNode {
     }
 
     fn handle_at(&mut self, ep: usize, cmd: &[u8]) -> Vec<Vec<u8>> {
-        let (Some(&cc), Some(&command)) = (cmd.first(), cmd.get(1)) else {
-            return Vec::new();
-        };
-        let arg = |i: usize| cmd.get(i).copied().unwrap_or(0);
-        if ep >= self.end_points.len() {
+        if ep >= self.end_points.len() || cmd.len() < 2 {
             return Vec::new();
         }
-        let node_level = self.end_points[ep].level;
-        let e = &mut self.end_points[ep];
-        match (cc, command) {
-            (0x25, binary_switch::SET) => e.switch = Some(arg(2) != 0),
-            (0x25, binary_switch::GET) => {
-                return e.switch.map(binary_switch::report).into_iter().collect();
-            }
-            (0x26, multilevel_switch::SET) | (0x20, basic::SET) if node_level.is_some() => {
-                e.level = Some(if arg(2) == 0xFF { 99 } else { arg(2).min(99) });
-            }
-            (0x26, multilevel_switch::GET) => {
-                return e.level.map(multilevel_switch::report).into_iter().collect();
-            }
-            (0x20, basic::SET) => e.switch = Some(arg(2) != 0),
-            (0x20, basic::GET) => {
-                let v = e.level.or(e.switch.map(|s| if s { 0xFF } else { 0 }));
-                return v.map(basic::report).into_iter().collect();
-            }
-            (0x31, multilevel_sensor::SUPPORTED_GET) => {
-                let types: Vec<u8> = e.sensors.iter().map(|s| s.sensor_type).collect();
-                return vec![multilevel_sensor::supported_report(&types)];
-            }
-            (0x31, multilevel_sensor::GET) => {
-                let s = e
-                    .sensors
-                    .iter()
-                    .find(|s| cmd.len() < 3 || s.sensor_type == arg(2));
-                return s
-                    .map(|s| multilevel_sensor::report(s.sensor_type, s.scale, s.precision, s.raw))
-                    .into_iter()
-                    .collect();
-            }
-            (0x32, meter::SUPPORTED_GET) => {
-                let scales: Vec<u8> = e.meter.iter().map(|m| m.0).collect();
-                return vec![meter::supported_report(1, &scales)];
-            }
-            (0x32, meter::GET) => {
-                let scale = (arg(2) >> 3) & 0x07;
-                let m = e.meter.iter().find(|m| cmd.len() < 3 || m.0 == scale);
-                return m
-                    .map(|m| meter::report(1, m.0, m.1, m.2))
-                    .into_iter()
-                    .collect();
-            }
-            (0x71, notification::SUPPORTED_GET) => {
-                return vec![vec![0x71, notification::SUPPORTED_REPORT, 0x01, 0x80]];
-            }
-            (0x71, notification::GET) if arg(3) == 0x07 => {
-                return vec![notification::report(0x07, 0x00, None)];
-            }
+        if let Some((session, inner)) = supervision::unwrap_get(cmd) {
+            let inner = inner.to_vec();
+            let mut out = self.handle_at(ep, &inner);
+            out.push(supervision::report(session, supervision::Status::Success));
+            return out;
+        }
+        let arg = |i: usize| cmd.get(i).copied().unwrap_or(0);
+        match (cmd[0], cmd[1]) {
             (0x60, multi_channel::END_POINT_GET) => {
-                return vec![multi_channel::end_point_report(
+                vec![multi_channel::end_point_report(
                     (self.end_points.len() - 1) as u8,
-                )];
+                )]
             }
             (0x60, multi_channel::CAPABILITY_GET) => {
                 let ep = usize::from(arg(2) & 0x7F);
-                return self
-                    .end_points
+                self.end_points
                     .get(ep)
                     .filter(|_| ep > 0)
                     .map(|e| multi_channel::capability_report(ep as u8, 0x10, 0x01, &e.ccs))
                     .into_iter()
-                    .collect();
+                    .collect()
             }
-            _ => return self.handle_management(cmd),
+            (0x40 | 0x42 | 0x43 | 0x62, _) => climate_and_lock(&mut self.end_points[ep], cmd),
+            (0x20 | 0x25 | 0x26 | 0x31 | 0x32 | 0x71, _) => {
+                actuators_and_sensors(&mut self.end_points[ep], cmd)
+            }
+            _ => self.handle_management(cmd),
         }
-        Vec::new()
     }
 
     fn handle_management(&mut self, cmd: &[u8]) -> Vec<Vec<u8>> {
@@ -397,4 +391,88 @@ impl VirtualNode {
             .first()
             .is_some_and(|e| e.ccs.contains(&u8::from(cc)))
     }
+}
+
+/// Switches, dimmers, sensors, meters and notifications of one end point.
+fn actuators_and_sensors(e: &mut EndPointState, cmd: &[u8]) -> Vec<Vec<u8>> {
+    let arg = |i: usize| cmd.get(i).copied().unwrap_or(0);
+    let one = |r: Option<Vec<u8>>| r.into_iter().collect::<Vec<_>>();
+    match (cmd[0], cmd[1]) {
+        (0x25, binary_switch::SET) => e.switch = Some(arg(2) != 0),
+        (0x25, binary_switch::GET) => return one(e.switch.map(binary_switch::report)),
+        (0x26, multilevel_switch::SET) | (0x20, basic::SET) if e.level.is_some() => {
+            e.level = Some(if arg(2) == 0xFF { 99 } else { arg(2).min(99) });
+        }
+        (0x26, multilevel_switch::GET) => return one(e.level.map(multilevel_switch::report)),
+        (0x20, basic::SET) => e.switch = Some(arg(2) != 0),
+        (0x20, basic::GET) => {
+            let v = e.level.or(e.switch.map(|s| if s { 0xFF } else { 0 }));
+            return one(v.map(basic::report));
+        }
+        (0x31, multilevel_sensor::SUPPORTED_GET) => {
+            let types: Vec<u8> = e.sensors.iter().map(|s| s.sensor_type).collect();
+            return vec![multilevel_sensor::supported_report(&types)];
+        }
+        (0x31, multilevel_sensor::GET) => {
+            let s = e
+                .sensors
+                .iter()
+                .find(|s| cmd.len() < 3 || s.sensor_type == arg(2));
+            return one(
+                s.map(|s| multilevel_sensor::report(s.sensor_type, s.scale, s.precision, s.raw))
+            );
+        }
+        (0x32, meter::SUPPORTED_GET) => {
+            let scales: Vec<u8> = e.meter.iter().map(|m| m.0).collect();
+            return vec![meter::supported_report(1, &scales)];
+        }
+        (0x32, meter::GET) => {
+            let scale = (arg(2) >> 3) & 0x07;
+            let m = e.meter.iter().find(|m| cmd.len() < 3 || m.0 == scale);
+            return one(m.map(|m| meter::report(1, m.0, m.1, m.2)));
+        }
+        (0x71, notification::SUPPORTED_GET) => {
+            return vec![vec![0x71, notification::SUPPORTED_REPORT, 0x01, 0x80]];
+        }
+        (0x71, notification::GET) if arg(3) == 0x07 => {
+            return vec![notification::report(0x07, 0x00, None)];
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// Thermostat and door lock CCs of one end point.
+fn climate_and_lock(e: &mut EndPointState, cmd: &[u8]) -> Vec<Vec<u8>> {
+    let arg = |i: usize| cmd.get(i).copied().unwrap_or(0);
+    let one = |r: Option<Vec<u8>>| r.into_iter().collect::<Vec<_>>();
+    match (cmd[0], cmd[1]) {
+        (0x40, thermostat_mode::SET) => e.mode = Some(arg(2) & 0x1F),
+        (0x40, thermostat_mode::GET) => return one(e.mode.map(thermostat_mode::report)),
+        (0x42, thermostat_operating_state::GET) => {
+            return one(e.operating_state.map(thermostat_operating_state::report));
+        }
+        (0x43, thermostat_setpoint::SET) => {
+            if let Some((t, v)) = thermostat_setpoint::parse_set(cmd) {
+                e.setpoints.insert(t, v);
+            }
+        }
+        (0x43, thermostat_setpoint::GET) => {
+            let t = arg(2) & 0x0F;
+            // Type 0 with a zero value: "not supported" (spec).
+            let report = match e.setpoints.get(&t) {
+                Some(v) => thermostat_setpoint::report(t, *v),
+                None => thermostat_setpoint::report(0, 0),
+            };
+            return vec![report];
+        }
+        (0x62, door_lock::SET) => {
+            if let Some(l) = e.lock.as_mut() {
+                l.0 = arg(2) == door_lock::SECURED;
+            }
+        }
+        (0x62, door_lock::GET) => return one(e.lock.map(|(l, d)| door_lock::report(l, d))),
+        _ => {}
+    }
+    Vec::new()
 }

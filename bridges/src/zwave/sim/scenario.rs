@@ -5,7 +5,8 @@
 //!
 //! [[node]]
 //! id = 2
-//! kind = "binary_switch"      # binary_switch | dimmer | multisensor | double_switch | button
+//! kind = "binary_switch"      # binary_switch | dimmer | multisensor | double_switch |
+//!                             # button | thermostat | door_lock
 //!
 //! [[node]]
 //! id = 5
@@ -84,7 +85,8 @@ impl Scenario {
     }
 
     /// The built-in demo: a switch with meter, a multisensor that sleeps, a dimmer, a
-    /// double switch and a scene button; a second dimmer waits for inclusion.
+    /// double switch, a scene button, a thermostat and a door lock; a second dimmer waits
+    /// for inclusion.
     pub fn demo() -> Self {
         let node = |id, kind, included| NodeSpec { id, kind, included };
         Self {
@@ -96,6 +98,8 @@ impl Scenario {
                 node(5, NodeKind::DoubleSwitch, true),
                 node(6, NodeKind::Button, true),
                 node(7, NodeKind::Dimmer, false),
+                node(9, NodeKind::Thermostat, true),
+                node(10, NodeKind::DoorLock, true),
             ],
         }
     }
