@@ -323,3 +323,40 @@ async fn records_flow_over_wss_and_an_untrusted_server_is_refused() {
     assert!(client::connect(&ccfg).await.is_err());
     agent.shutdown().await;
 }
+
+#[tokio::test]
+async fn peer_that_never_answers_pings_is_disconnected() {
+    let (tx, _rx) = mpsc::channel(4);
+    let mut cfg = WsServerConfig::new("127.0.0.1:0".parse().unwrap(), AGENT);
+    cfg.keep_alive = Duration::from_millis(100);
+    let h = server::spawn(MtpId(1), cfg, tx).await.expect("server");
+    let addr = h.status.borrow().local_addr.expect("bound");
+    let mut req = format!("ws://{addr}/?eid={CTRL}")
+        .into_client_request()
+        .unwrap();
+    req.headers_mut().insert(
+        header::SEC_WEBSOCKET_PROTOCOL,
+        HeaderValue::from_static("v1.usp"),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("handshake");
+    // Not reading means not answering pings: the time passing is what is under test.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut pings = 0;
+    loop {
+        match tokio::time::timeout(T, ws.next())
+            .await
+            .expect("ends in time")
+        {
+            Some(Ok(Message::Ping(_))) => pings += 1,
+            Some(Ok(Message::Close(Some(f)))) => {
+                assert_eq!(f.code, CloseCode::Away);
+                break;
+            }
+            Some(Ok(Message::Close(None))) | None | Some(Err(_)) => break,
+            Some(Ok(other)) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(pings >= 1, "the server pinged before giving up");
+}

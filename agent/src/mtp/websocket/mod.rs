@@ -225,7 +225,8 @@ where
                 None => return close(ws, CloseCode::Normal, PumpEnd::Stopped).await,
             },
             _ = ticker.tick() => {
-                if awaiting_pong {
+                // While stalled nothing is read, so a Pong could not have been seen.
+                if awaiting_pong && stalled.is_none() {
                     return close(ws, CloseCode::Away, PumpEnd::KeepAliveTimeout).await;
                 }
                 awaiting_pong = true;
