@@ -512,9 +512,21 @@ async fn delete_removes_subtrees_and_tolerates_missing_instances() {
     );
     assert!(r[1].outcome.as_ref().unwrap().affected_paths.is_empty());
     let mut deleted = Vec::new();
-    while let Ok(Change::ObjectDeletion { path }) = rx.try_recv() {
-        deleted.push(path);
+    let mut counts = Vec::new();
+    while let Ok(c) = rx.try_recv() {
+        match c {
+            Change::ObjectDeletion { path } => deleted.push(path),
+            Change::ValueChange { path, value } => counts.push((path, value)),
+            other => panic!("unexpected {other:?}"),
+        }
     }
+    assert_eq!(
+        counts,
+        [(
+            "Device.LocalAgent.ControllerNumberOfEntries".to_string(),
+            "1".to_string()
+        )]
+    );
     assert_eq!(
         deleted,
         [

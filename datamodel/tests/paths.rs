@@ -97,6 +97,7 @@ fn malformed_paths_are_syntax_errors_never_panics() {
         "Device.I P.",
         "Device.IP.Interface.{i}.",
         "Device.IP.Interface.[Name==%zz].",
+        "Device.IP.Interface.[Name==%+1].",
         "Device.\u{1F600}.",
         "Device.IP.Interface.[Name==\"x\"\"y\"].",
     ];

@@ -275,9 +275,22 @@ async fn mount_and_unmount_announce_every_row_and_keep_counters() {
         .unwrap();
     assert_eq!(path, "Device.ProxiedDevice.7.");
     let mut created = Vec::new();
-    while let Ok(Change::ObjectCreation { path, unique_keys }) = rx.try_recv() {
-        created.push((path, unique_keys));
+    let mut counts = Vec::new();
+    while let Ok(c) = rx.try_recv() {
+        match c {
+            Change::ObjectCreation { path, unique_keys } => created.push((path, unique_keys)),
+            Change::ValueChange { path, value } => counts.push(format!("{path}={value}")),
+            other => panic!("unexpected {other:?}"),
+        }
     }
+    assert_eq!(
+        counts,
+        [
+            "Device.ProxiedDeviceNumberOfEntries=1",
+            "Device.ProxiedDevice.7.IoTCapabilityNumberOfEntries=3"
+        ],
+        "NumberOfEntries changes are published"
+    );
     let paths: Vec<&str> = created.iter().map(|(p, _)| p.as_str()).collect();
     assert_eq!(
         paths,
@@ -338,8 +351,10 @@ async fn mount_and_unmount_announce_every_row_and_keep_counters() {
         .await
         .unwrap();
     let mut deleted = Vec::new();
-    while let Ok(Change::ObjectDeletion { path }) = rx.try_recv() {
-        deleted.push(path);
+    while let Ok(c) = rx.try_recv() {
+        if let Change::ObjectDeletion { path } = c {
+            deleted.push(path);
+        }
     }
     assert_eq!(deleted.len(), 4);
     assert_eq!(deleted[0], "Device.ProxiedDevice.7.");

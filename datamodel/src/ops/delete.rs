@@ -2,6 +2,7 @@
 //! allowed) with everything below them; a valid path that matches nothing succeeds
 //! with no affected paths. With `allow_partial=false` any failure deletes nothing.
 
+use super::write;
 use super::{DeleteObjectResult, DeleteRequest, Deleted, RequestFailure};
 use crate::change::Change;
 use crate::error::{DmError, DmResult, ErrorKind};
@@ -113,6 +114,7 @@ pub(crate) fn plan(tree: &Tree, obj_path: &str, controller: bool) -> DmResult<Ve
 /// are kept in the store and retained in memory for a later re-mount.
 pub(crate) fn remove_row(tree: &mut Tree, row: NodeId, fx: &mut Effects, purge: bool) {
     let path = tree.path(row);
+    let parent = tree.node(row).and_then(|n| n.parent.map(|p| (p, n.def)));
     let removed = tree.remove(row);
     for id in &removed {
         let Some(n) = tree.node(*id) else { continue };
@@ -133,6 +135,9 @@ pub(crate) fn remove_row(tree: &mut Tree, row: NodeId, fx: &mut Effects, purge: 
                 path: tree.path(*id),
             });
         }
+    }
+    if let Some((p, def)) = parent {
+        write::count_changed(tree, p, Some(def), fx);
     }
     if purge {
         tree.retained.retain(|k, _| !k.starts_with(&path));

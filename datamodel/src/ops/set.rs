@@ -309,7 +309,17 @@ fn apply_object(
                 undo.push((inst.node, p.idx, tree.value_ref(inst.node, p.idx).cloned()));
                 write::apply(tree, inst.node, p.idx, p.value.clone(), &mut local, true);
             }
-            done.push((p.name.clone(), p.value.to_string()));
+            let hidden = tree
+                .param_def(inst.node, p.idx)
+                .is_some_and(|d| d.get_access() == crate::schema::Access::WriteOnly);
+            done.push((
+                p.name.clone(),
+                if hidden {
+                    String::new()
+                } else {
+                    p.value.to_string()
+                },
+            ));
         }
         updated.push(UpdatedInstance {
             affected_path: inst.path.clone(),

@@ -259,20 +259,69 @@ pub(crate) fn created(tree: &mut Tree, node: NodeId, fx: &mut Effects) {
     if persistent {
         fx.batch.put_instances.push(path.clone());
     }
+    let parent_slot = n.parent.and_then(|parent| {
+        let pdef = tree.node(parent)?.def;
+        Some((parent, tree.schema.child_slot(pdef, n.def)?))
+    });
     if numbering
-        && let Some(parent) = n.parent
-        && let Some(pdef) = tree.node(parent).map(|p| p.def)
-        && let Some(slot) = tree.schema.child_slot(pdef, n.def)
-        && let Some(rows) = tree.rows(parent, slot)
+        && let Some((parent, slot)) = parent_slot
+        && let Some(rows) = tree.rows_mut(parent, slot)
+        && rows.next > rows.persisted
     {
+        // Written only when it moved: re-mounting a known device costs no store write.
+        rows.persisted = rows.next;
         fx.batch.put_counters.push((table_key(&path), rows.next));
     }
     if is_table {
         fx.changes.push(Change::ObjectCreation {
-            path,
+            path: path.clone(),
             unique_keys: tree.unique_keys(node),
         });
+        if let Some((parent, _)) = parent_slot {
+            count_changed(tree, parent, def_of(tree, node), fx);
+        }
     }
+}
+
+fn def_of(tree: &Tree, node: NodeId) -> Option<crate::schema::ObjId> {
+    tree.node(node).map(|n| n.def)
+}
+
+/// Publishes the new value of the `NumberOfEntries` parameter of `parent` that counts
+/// the table `table` (after a row was added or removed).
+pub(crate) fn count_changed(
+    tree: &Tree,
+    parent: NodeId,
+    table: Option<crate::schema::ObjId>,
+    fx: &mut Effects,
+) {
+    let (Some(table), Some(pnode)) = (table, tree.node(parent)) else {
+        return;
+    };
+    let pdef = tree.schema.obj(pnode.def);
+    let Some(idx) = pdef
+        .params()
+        .iter()
+        .position(|p| p.counts_table() == Some(table))
+    else {
+        return;
+    };
+    if pdef.params()[idx].value_change() != ValueChangeMode::Allowed {
+        return;
+    }
+    let mut value = String::new();
+    tree.write_value(parent, idx, &mut value);
+    let path = format!("{}{}", tree.path(parent), pdef.params()[idx].name());
+    // One change per counter per operation (a mount adds many rows to one table).
+    for c in fx.changes.iter_mut() {
+        if let Change::ValueChange { path: p, value: v } = c
+            && *p == path
+        {
+            *v = value;
+            return;
+        }
+    }
+    fx.changes.push(Change::ValueChange { path, value });
 }
 
 /// `Device.A.3.` -> `Device.A.` (the key of a table's counter).

@@ -46,6 +46,8 @@ pub(crate) enum Slot {
 pub(crate) struct Rows {
     pub rows: BTreeMap<u32, NodeId>,
     pub next: u32,
+    /// The counter value last written to the store (to skip rewriting it).
+    pub persisted: u32,
 }
 
 /// The instance tree.
@@ -154,7 +156,9 @@ impl Tree {
         }
     }
 
-    pub fn rows_mut(&mut self, id: NodeId, slot: usize) -> &mut Rows {
+    /// The rows of table `slot` of `id`, creating the empty table on first use; `None`
+    /// only for a freed node.
+    pub fn rows_mut(&mut self, id: NodeId, slot: usize) -> Option<&mut Rows> {
         let needs = !matches!(
             self.node(id).and_then(|n| n.children.get(slot)),
             Some(Slot::Table(_))
@@ -166,13 +170,13 @@ impl Tree {
                 Slot::Table(Rows {
                     rows: BTreeMap::new(),
                     next: 1,
+                    persisted: 0,
                 }),
             );
         }
         match self.node_mut(id).and_then(|n| n.children.get_mut(slot)) {
-            Some(Slot::Table(r)) => r,
-            // set_slot above made it a table; only a freed node could get here.
-            _ => unreachable!("rows_mut on a freed node"),
+            Some(Slot::Table(r)) => Some(r),
+            _ => None,
         }
     }
 
@@ -280,10 +284,16 @@ impl Tree {
         let max = schema.obj(def).table().and_then(|t| t.max_entries);
         if self.rows(parent, slot).is_none() {
             let key = format!("{}{}.", self.path(parent), schema.obj(def).name());
-            let next = self.retained_counters.remove(&key).unwrap_or(1);
-            self.rows_mut(parent, slot).next = next.max(1);
+            let retained = self.retained_counters.remove(&key);
+            let rows = self
+                .rows_mut(parent, slot)
+                .ok_or_else(|| DmError::internal("", "stale node"))?;
+            rows.next = retained.unwrap_or(1).max(1);
+            rows.persisted = retained.unwrap_or(0);
         }
-        let rows = self.rows_mut(parent, slot);
+        let rows = self
+            .rows_mut(parent, slot)
+            .ok_or_else(|| DmError::internal("", "stale node"))?;
         if let Some(max) = max
             && rows.rows.len() >= max as usize
         {
@@ -320,8 +330,13 @@ impl Tree {
         }
         rows.next = rows.next.max(number + 1);
         let id = self.alloc(def, Some(parent), number);
-        self.rows_mut(parent, slot).rows.insert(number, id);
-        Ok(id)
+        match self.rows_mut(parent, slot) {
+            Some(rows) => {
+                rows.rows.insert(number, id);
+                Ok(id)
+            }
+            None => Err(DmError::internal("", "stale node")),
+        }
     }
 
     /// Creates the optional single object `slot` of `parent` (no-op if present).

@@ -25,8 +25,10 @@ impl Tree {
             });
             match parent {
                 Some((node, slot)) => {
-                    let rows = self.rows_mut(node, slot);
-                    rows.next = rows.next.max(next);
+                    if let Some(rows) = self.rows_mut(node, slot) {
+                        rows.next = rows.next.max(next);
+                        rows.persisted = next;
+                    }
                 }
                 None => {
                     self.retained_counters.insert(table_path, next);
