@@ -203,6 +203,30 @@ async fn disabled_subscription_sends_nothing_until_enabled() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn changing_the_reference_list_takes_effect() {
+    let mut h = harness().await;
+    let sub = h
+        .subscribe("moving", CTL_A, "ValueChange", "Device.Thing.1.Status", &[])
+        .await;
+    let _n = h.start().await;
+
+    set(
+        &h.dm,
+        &format!("{sub}ReferenceList"),
+        "Device.Thing.2.Status, Device.Nowhere.",
+    )
+    .await;
+    set(&h.dm, "Device.Thing.1.Status", "On").await;
+    set(&h.dm, "Device.Thing.2.Status", "On").await;
+    let (_, msg) = h.next().await;
+    assert_eq!(
+        value_change(notify_of(&msg)),
+        ("Device.Thing.2.Status", "On")
+    );
+    h.assert_quiet(5).await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn subscription_added_after_start_is_used_and_gets_a_creation_date() {
     let mut h = harness().await;
     let _n = h.start().await;

@@ -93,7 +93,7 @@ impl Actor {
         link: Arc<dyn ControllerLink>,
         boot: &BootInfo,
     ) -> Actor {
-        prepare(&dm).await;
+        let prepared = prepare(&dm).await;
         let changes = dm.changes();
         let mut actor = Actor {
             dm,
@@ -101,7 +101,7 @@ impl Actor {
             endpoint_id,
             link,
             changes,
-            snapshot: Snapshot::default(),
+            snapshot: prepared,
             dirty: true,
             origin: Instant::now(),
             seq: 0,
@@ -393,7 +393,7 @@ impl Actor {
     /// Periodic! timers; drops retries of subscriptions that are gone.
     async fn reload(&mut self) {
         self.dirty = false;
-        let mut snap = Snapshot::load(&self.dm).await;
+        let mut snap = Snapshot::load(&self.dm, &self.snapshot).await;
         // TR-181 Recipient is a reference with "delete" semantics: a subscription goes
         // with the Controller row it points to.
         let orphans = snap.orphans();
@@ -480,8 +480,9 @@ impl Actor {
 /// Start-up clean-up, before the change stream is read (so none of it is notified):
 /// deletes every Persistent=false subscription (they must not outlive the agent run
 /// that created them) and dates the rows whose CreationDate is unknown.
-async fn prepare(dm: &DataModel) {
-    let snap = Snapshot::load(dm).await;
+/// Returns the tables as read before the clean-up.
+async fn prepare(dm: &DataModel) -> Snapshot {
+    let snap = Snapshot::load(dm, &Snapshot::default()).await;
     for s in &snap.subscriptions {
         if !s.persistent {
             tracing::info!(subscription = %s.path, "removing non-persistent subscription at start-up");
@@ -492,6 +493,7 @@ async fn prepare(dm: &DataModel) {
             set_creation_date(dm, &s.path).await;
         }
     }
+    snap
 }
 
 /// Sets a row's CreationDate to now; returns it on success.

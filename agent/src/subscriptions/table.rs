@@ -28,6 +28,10 @@ pub struct Subscription {
     pub notif_type: Option<NotifType>,
     /// `ReferenceList` entries that compiled.
     pub refs: Vec<PathExpr>,
+    /// How many `ReferenceList` entries did not compile.
+    pub unresolved: usize,
+    /// `ReferenceList` as stored.
+    pub reference_list: String,
     /// `Persistent`.
     pub persistent: bool,
     /// `TimeToLive`, seconds (0: forever).
@@ -69,8 +73,9 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// Reads both tables. A table the schema lacks reads as empty.
-    pub async fn load(dm: &DataModel) -> Snapshot {
+    /// Reads both tables, reusing what `previous` compiled. A table the schema lacks
+    /// reads as empty.
+    pub async fn load(dm: &DataModel, previous: &Snapshot) -> Snapshot {
         let mut results = dm
             .get(&[SUBSCRIPTION_TABLE, CONTROLLER_TABLE], 0)
             .await
@@ -81,7 +86,7 @@ impl Snapshot {
                 for o in objects {
                     if row_number(&o.path, SUBSCRIPTION_TABLE).is_some() {
                         snap.subscriptions
-                            .push(Subscription::from_params(dm, o.path, &o.params));
+                            .push(Subscription::from_params(dm, previous, o.path, &o.params));
                     }
                 }
             }
@@ -156,16 +161,24 @@ impl Snapshot {
 }
 
 impl Subscription {
-    fn from_params(dm: &DataModel, path: String, params: &[(String, String)]) -> Subscription {
+    fn from_params(
+        dm: &DataModel,
+        previous: &Snapshot,
+        path: String,
+        params: &[(String, String)],
+    ) -> Subscription {
         let get = |name: &str| param(params, name).unwrap_or_default();
-        let mut refs = Vec::new();
-        for entry in split_reference_list(get("ReferenceList")) {
-            match dm.compile(entry) {
-                Ok(expr) => refs.push(expr),
-                Err(e) => tracing::warn!(subscription = %path, reference = entry, error = %e,
-                    "ReferenceList entry ignored"),
-            }
-        }
+        let reference_list = get("ReferenceList").to_owned();
+        let before = previous
+            .subscriptions
+            .iter()
+            .find(|p| p.path == path && p.reference_list == reference_list);
+        let (refs, unresolved) = match before {
+            // Unchanged and fully compiled: reuse. Entries that failed are tried again
+            // (the schema may have grown), but reported once.
+            Some(b) if b.unresolved == 0 => (b.refs.clone(), 0),
+            _ => compile_references(dm, &path, &reference_list, before.is_none()),
+        };
         let recipient = get("Recipient").trim();
         let recipient = match recipient {
             "" => String::new(),
@@ -178,6 +191,8 @@ impl Subscription {
             recipient,
             notif_type: NotifType::parse(get("NotifType")),
             refs,
+            unresolved,
+            reference_list,
             persistent: parse_bool(get("Persistent")),
             time_to_live: get("TimeToLive").parse().unwrap_or(0),
             creation_date: DateTime::parse(get("CreationDate")).filter(|d| !d.is_unknown()),
@@ -186,6 +201,30 @@ impl Subscription {
             path,
         }
     }
+}
+
+/// Compiles a ReferenceList; returns the compiled entries and how many failed.
+fn compile_references(
+    dm: &DataModel,
+    sub: &str,
+    list: &str,
+    report: bool,
+) -> (Vec<PathExpr>, usize) {
+    let mut refs = Vec::new();
+    let mut failed = 0;
+    for entry in split_reference_list(list) {
+        match dm.compile(entry) {
+            Ok(expr) => refs.push(expr),
+            Err(e) => {
+                failed += 1;
+                if report {
+                    tracing::warn!(subscription = %sub, reference = entry, error = %e,
+                        "ReferenceList entry ignored");
+                }
+            }
+        }
+    }
+    (refs, failed)
 }
 
 impl Controller {
