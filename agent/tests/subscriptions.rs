@@ -561,6 +561,34 @@ async fn periodic_event_is_sent_every_interval_to_its_controller() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn periodic_notif_time_sets_the_phase() {
+    let mut h = harness().await;
+    let reference =
+        usp_datamodel::DateTime::from_unix(usp_datamodel::DateTime::now().unix_secs() + 30, 0);
+    set(&h.dm, &format!("{CTL_A}PeriodicNotifInterval"), "600").await;
+    set(
+        &h.dm,
+        &format!("{CTL_A}PeriodicNotifTime"),
+        &reference.to_string(),
+    )
+    .await;
+    h.subscribe("phase", CTL_A, "Event", "Device.Periodic!", &[])
+        .await;
+    let t0 = Instant::now();
+    let _n = h.start().await;
+    let (_, msg) = h.next().await;
+    assert_eq!(notify_of(&msg).subscription_id, "phase");
+    // 30 s ahead of the wall clock, give or take the second the test started in.
+    let waited = Instant::now() - t0;
+    assert!(
+        waited >= Duration::from_secs(29) && waited <= Duration::from_secs(31),
+        "{waited:?}"
+    );
+    let (_, _) = h.next().await;
+    assert_eq!(Instant::now() - t0, waited + Duration::from_secs(600));
+}
+
+#[tokio::test(start_paused = true)]
 async fn notifier_survives_falling_behind_the_change_stream() {
     let mut h = harness().await;
     let _n = h.start().await;

@@ -62,6 +62,21 @@ pub fn schema() -> Schema {
     .param(ParamDef::new("Status", ParamType::String))
     .command(CommandDef::new("Reset()").asynchronous())
     .event(EventDef::new("Alarm!").arg(ArgDef::new("Level", ParamType::UnsignedInt)));
+    let schema = match b.build() {
+        Ok(s) => s,
+        Err(e) => panic!("test schema: {e:?}"),
+    };
+    // TR-181's PeriodicNotifTime, in case the agent's schema does not declare it yet.
+    let controller = "Device.LocalAgent.Controller.{i}.";
+    let has_time = schema
+        .object_by_path(controller)
+        .is_some_and(|id| schema.obj(id).param("PeriodicNotifTime").is_some());
+    if has_time {
+        return schema;
+    }
+    let mut b = schema.extend();
+    b.extend_object(controller)
+        .param(ParamDef::new("PeriodicNotifTime", ParamType::DateTime).writable());
     match b.build() {
         Ok(s) => s,
         Err(e) => panic!("test schema: {e:?}"),
