@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
 
 use crate::api::{
     BinaryControlType, BridgeError, BridgeEvent, BridgeHandle, CapabilityId, CapabilityKind,
@@ -40,16 +41,11 @@ struct Rig {
     sim: ZnpSim,
     handle: BridgeHandle,
     events: broadcast::Receiver<BridgeEvent>,
-    _dir: tempfile::TempDir,
+    task: JoinHandle<()>,
+    dir: tempfile::TempDir,
 }
 
-async fn rig() -> Rig {
-    let cfg = ZnpSimConfig {
-        ieee: 0x00124B00_00C0FFEE,
-        scenario: Scenario::parse(SCENARIO).unwrap(),
-        require_bootloader_skip: false,
-    };
-    let sim = ZnpSim::start_tcp(cfg, 0).await.unwrap();
+async fn start_bridge(sim: &ZnpSim, dir: &std::path::Path) -> (BridgeHandle, JoinHandle<()>) {
     let link = LinkConfig {
         sreq_timeout: Duration::from_secs(2),
         ping_timeout: Duration::from_millis(300),
@@ -63,20 +59,30 @@ async fn rig() -> Rig {
         network_timeout: Duration::from_secs(5),
         data_confirm_timeout: Duration::from_secs(2),
     };
-    let backend = ZnpBackend::new(
-        port_connector(SerialPortSpec::tcp("127.0.0.1", sim.addr().port())),
-        be_cfg,
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = ZigbeeBridgeConfig::new(dir.path().join("network.toml"));
+    let port = SerialPortSpec::tcp("127.0.0.1", sim.addr().port());
+    let backend = ZnpBackend::new(port_connector(port), be_cfg);
+    let mut config = ZigbeeBridgeConfig::new(dir);
     config.response_timeout = Duration::from_secs(2);
-    let (handle, _task) = start(backend, config).await.unwrap();
+    start(backend, config).await.unwrap()
+}
+
+async fn rig() -> Rig {
+    let scenario = Scenario::parse(SCENARIO).unwrap();
+    let cfg = ZnpSimConfig {
+        ieee: 0x00124B00_00C0FFEE,
+        scenario,
+        require_bootloader_skip: false,
+    };
+    let sim = ZnpSim::start_tcp(cfg, 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (handle, task) = start_bridge(&sim, dir.path()).await;
     let events = handle.subscribe();
     Rig {
         sim,
         handle,
         events,
-        _dir: dir,
+        task,
+        dir,
     }
 }
 
@@ -365,4 +371,52 @@ async fn port_loss_marks_devices_offline_and_recovery_brings_them_back() {
         r.sim.attribute(PLUG, 1, id::ON_OFF, 0).map(|v| v.value),
         Some(ZclValue::Bool(true))
     );
+}
+
+#[tokio::test]
+async fn restart_resumes_network_and_devices_without_pairing_again() {
+    let mut r = rig().await;
+    pair_all(&mut r).await;
+    let network = std::fs::read_to_string(r.dir.path().join("zigbee-network.toml")).unwrap();
+    drop(r.handle);
+    r.task.await.unwrap();
+    r.sim.wait_idle().await;
+
+    let (handle, _task) = start_bridge(&r.sim, r.dir.path()).await;
+    let mut events = handle.subscribe();
+    let devices = handle.devices().await.unwrap();
+    assert_eq!(devices.len(), 3);
+    assert!(
+        devices
+            .iter()
+            .all(|d| d.interview == InterviewState::Complete)
+    );
+    let sensor = devices.iter().find(|d| d.id == id_of(SENSOR)).unwrap();
+    assert_eq!(
+        cap(sensor, "ep1.temperature").value,
+        Some(Value::Decimal(Decimal::new(2150, 2)))
+    );
+    assert_eq!(
+        std::fs::read_to_string(r.dir.path().join("zigbee-network.toml")).unwrap(),
+        network
+    );
+
+    assert!(
+        r.sim
+            .report(SENSOR, 1, id::HUMIDITY, 0, ZclValue::Unsigned(5000))
+    );
+    let value = expect(&mut events, |e| match e {
+        BridgeEvent::Value { id, value, .. } if *id == id_of(SENSOR) => Some(value.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(value, Value::Decimal(Decimal::from_int(50)));
+    handle
+        .write(
+            id_of(PLUG),
+            CapabilityId::new("ep1.switch"),
+            Value::Bool(true),
+        )
+        .await
+        .unwrap();
 }

@@ -7,6 +7,7 @@ pub mod interview;
 pub mod mapping;
 pub mod network;
 pub mod record;
+pub mod registry;
 pub mod requester;
 pub mod sim;
 pub mod zcl;

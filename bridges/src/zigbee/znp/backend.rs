@@ -479,6 +479,8 @@ impl ZnpBackend {
         };
         loop {
             tokio::select! {
+                // The bridge is gone: stop, releasing the link so its task ends too.
+                () = events.closed() => return,
                 cb = cbs.recv() => match cb {
                     Ok(f) => if let Some(ev) = self.convert(&f) && events.send(ev).await.is_err() { return },
                     Err(broadcast::error::RecvError::Lagged(n)) => tracing::warn!(n, "ZNP callbacks lost: subscriber lagged"),

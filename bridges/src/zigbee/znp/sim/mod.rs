@@ -17,7 +17,7 @@ use bytes::BytesMut;
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::codec::{Framed, FramedParts};
 
@@ -44,6 +44,8 @@ struct Shared {
     conn: Mutex<Option<mpsc::UnboundedSender<MtFrame>>>,
     unplugged: Mutex<bool>,
     kick: Notify,
+    /// Number of host connections being served.
+    active: watch::Sender<usize>,
     require_skip: bool,
 }
 
@@ -75,6 +77,7 @@ impl ZnpSim {
             conn: Mutex::new(None),
             unplugged: Mutex::new(false),
             kick: Notify::new(),
+            active: watch::Sender::new(0),
             require_skip: config.require_bootloader_skip,
         });
         let task = tokio::spawn(accept_loop(listener, shared.clone()));
@@ -124,6 +127,12 @@ impl ZnpSim {
         let sent = out.is_some();
         deliver(&self.shared, out.into_iter().collect());
         sent
+    }
+
+    /// Waits until no host is connected (a host that went away has closed its port).
+    pub async fn wait_idle(&self) {
+        let mut rx = self.shared.active.subscribe();
+        let _ = rx.wait_for(|n| *n == 0).await;
     }
 
     /// Makes a device stop (or resume) answering.
@@ -176,7 +185,14 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     }
 }
 
-async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
+async fn serve(stream: TcpStream, shared: Arc<Shared>) {
+    shared.active.send_modify(|n| *n += 1);
+    serve_connection(stream, &shared).await;
+    shared.active.send_modify(|n| *n = n.saturating_sub(1));
+    tracing::debug!("ZNP simulator: connection closed");
+}
+
+async fn serve_connection(mut stream: TcpStream, shared: &Arc<Shared>) {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let kicked = shared.kick.notified();
     tokio::pin!(kicked);
@@ -206,7 +222,7 @@ async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
             frame = port.next() => match frame {
                 Some(Ok(f)) => {
                     let outs = lock(&shared.state).handle(&f);
-                    deliver(&shared, outs);
+                    deliver(shared, outs);
                 }
                 _ => break,
             },
@@ -217,5 +233,4 @@ async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
             () = &mut kicked => break,
         }
     }
-    tracing::debug!("ZNP simulator: connection closed");
 }

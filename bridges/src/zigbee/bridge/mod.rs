@@ -15,29 +15,31 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::api::{
-    Args, BridgeError, BridgeEvent, BridgeHandle, BridgeInbox, BridgeRequest, CapabilityId,
-    DeviceId, EventSender, InterviewState, PowerSource, ProxyProtocol, Reply, Value,
-    bridge_channel,
+    Args, BridgeError, BridgeEvent, BridgeHandle, BridgeInbox, DeviceId, EventSender,
+    InterviewState, PowerSource, ProxyProtocol, Reply, bridge_channel,
 };
 use crate::zigbee::backend::{
     ApsFrame, ApsIncoming, BackendError, BackendEvent, HOST_ENDPOINT, PROFILE_HA, PROFILE_ZDP,
     ZigbeeBackend,
 };
 use crate::zigbee::interview::{self, Interview, read_attributes};
-use crate::zigbee::mapping::{self, Control};
 use crate::zigbee::network::{self, NetworkConfig, NetworkFileError};
 use crate::zigbee::record::DeviceRecord;
-use crate::zigbee::requester::{EXPECT_DEFAULT, RequestError, Requester, Target};
+use crate::zigbee::registry::{self, RegistryError};
+use crate::zigbee::requester::{RequestError, Requester};
 use crate::zigbee::zcl::clusters::id;
-use crate::zigbee::zcl::frame::{cmd, status};
+use crate::zigbee::zcl::frame::cmd;
 use crate::zigbee::zcl::{Direction, FrameKind, GeneralCommand, ZclFrame, ZclHeader, ZclValue};
-use crate::zigbee::zdo::Zdp;
+
+mod requests;
 
 /// Bridge settings.
 #[derive(Debug, Clone)]
 pub struct ZigbeeBridgeConfig {
     /// Where the network parameters are kept (mode 0600).
     pub network_file: PathBuf,
+    /// Where the paired devices are kept.
+    pub registry_file: PathBuf,
     /// Fixed network parameters, if any.
     pub network: NetworkConfig,
     /// Deadline for each device answer.
@@ -53,10 +55,12 @@ pub struct ZigbeeBridgeConfig {
 }
 
 impl ZigbeeBridgeConfig {
-    /// Defaults with the network file at `network_file`.
-    pub fn new(network_file: impl Into<PathBuf>) -> Self {
+    /// Defaults, keeping `zigbee-network.toml` and `zigbee-devices.toml` in `state_dir`.
+    pub fn new(state_dir: impl Into<PathBuf>) -> Self {
+        let dir = state_dir.into();
         ZigbeeBridgeConfig {
-            network_file: network_file.into(),
+            network_file: dir.join("zigbee-network.toml"),
+            registry_file: dir.join("zigbee-devices.toml"),
             network: NetworkConfig::default(),
             response_timeout: Duration::from_secs(10),
             interview_retry: Duration::from_secs(60),
@@ -73,6 +77,9 @@ pub enum ZigbeeError {
     /// The network file could not be read or written.
     #[error(transparent)]
     NetworkFile(#[from] NetworkFileError),
+    /// The device registry could not be read.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
     /// The radio did not start.
     #[error("Zigbee radio: {0}")]
     Backend(#[from] BackendError),
@@ -84,11 +91,12 @@ pub async fn start<B: ZigbeeBackend>(
     config: ZigbeeBridgeConfig,
 ) -> Result<(BridgeHandle, JoinHandle<()>), ZigbeeError> {
     let settings = network::load_or_create(&config.network_file, &config.network)?;
+    let records = registry::load(&config.registry_file)?;
     let (events_tx, events_rx) = mpsc::channel(512);
     let info = backend.start(settings, events_tx).await?;
     let (handle, inbox) = bridge_channel(ProxyProtocol::ZigBee, 64, 1024);
     let (internal_tx, internal_rx) = mpsc::channel(256);
-    let actor = Actor {
+    let mut actor = Actor {
         req: Requester::new(backend, config.response_timeout),
         events: inbox.events.clone(),
         devices: BTreeMap::new(),
@@ -98,6 +106,24 @@ pub async fn start<B: ZigbeeBackend>(
         radio_online: true,
         config,
     };
+    for rec in records {
+        actor.by_nwk.insert(rec.nwk, rec.ieee);
+        let dev = Dev {
+            rec,
+            last_seen: Instant::now(),
+            online: true,
+            interviewing: false,
+            last_interview: None,
+        };
+        actor
+            .events
+            .emit(BridgeEvent::DeviceJoined(dev.rec.descriptor()));
+        actor.devices.insert(dev.rec.ieee, dev);
+    }
+    tracing::info!(
+        devices = actor.devices.len(),
+        "Zigbee device registry loaded"
+    );
     actor.events.emit(BridgeEvent::RadioState {
         online: true,
         detail: format!(
@@ -224,332 +250,12 @@ impl<B: ZigbeeBackend> Actor<B> {
         }
     }
 
-    fn on_request(&mut self, r: BridgeRequest) {
-        match r {
-            BridgeRequest::Devices { reply } => {
-                let _ = reply.send(Ok(self
-                    .devices
-                    .values()
-                    .map(|d| d.rec.descriptor())
-                    .collect()));
-            }
-            BridgeRequest::PermitJoin { duration, reply } => {
-                if !self.radio_online {
-                    let _ = reply.send(Err(BridgeError::RadioOffline));
-                    return;
-                }
-                let req = self.req.clone();
-                let secs = duration.as_secs().min(254) as u8;
-                tokio::spawn(async move {
-                    let r = req
-                        .backend()
-                        .permit_join(secs)
-                        .await
-                        .map_err(|e| bridge_error(e.into()));
-                    let _ = reply.send(r);
-                });
-            }
-            BridgeRequest::Write {
-                device,
-                capability,
-                value,
-                reply,
-            } => self.write(device, capability, value, reply),
-            BridgeRequest::Invoke {
-                device,
-                capability,
-                command,
-                reply,
-                args,
-            } => self.invoke(device, capability, &command, &args, reply),
-            BridgeRequest::Refresh {
-                device,
-                reinterview,
-                reply,
-            } => self.refresh(device, reinterview, reply),
-            BridgeRequest::Remove {
-                device,
-                force,
-                reply,
-            } => self.remove(device, force, reply),
+    /// Saves the registry; a failure is logged (the radio keeps working without it).
+    fn persist(&self) {
+        let path = &self.config.registry_file;
+        if let Err(e) = registry::save(path, self.devices.values().map(|d| &d.rec)) {
+            tracing::error!(error = %e, "device registry not saved");
         }
-    }
-
-    /// Resolves a device and capability to (ieee, nwk, endpoint, rule).
-    fn target(
-        &self,
-        device: &DeviceId,
-        cap: &CapabilityId,
-    ) -> Result<(u64, u16, u8, &'static mapping::Rule), BridgeError> {
-        let dev = self.dev_by_id(device)?;
-        let unknown = || BridgeError::UnknownCapability(cap.clone());
-        let (ep, rule) = mapping::parse_capability_id(cap.as_str()).ok_or_else(unknown)?;
-        if !dev
-            .rec
-            .endpoints
-            .iter()
-            .any(|e| e.endpoint == ep && e.in_clusters.contains(&rule.cluster))
-        {
-            return Err(unknown());
-        }
-        if !self.radio_online {
-            return Err(BridgeError::RadioOffline);
-        }
-        Ok((dev.rec.ieee, dev.rec.nwk, ep, rule))
-    }
-
-    fn write(&mut self, device: DeviceId, cap: CapabilityId, value: Value, reply: Reply<()>) {
-        let (ieee, nwk, ep, rule) = match self.target(&device, &cap) {
-            Ok(t) => t,
-            Err(e) => return drop(reply.send(Err(e))),
-        };
-        let (command, payload, update) = match (rule.control, &value) {
-            (Some(Control::OnOff), Value::Bool(on)) => {
-                (u8::from(*on), vec![], (id::ON_OFF, ZclValue::Bool(*on)))
-            }
-            (Some(Control::Level), v) => match v.as_decimal() {
-                Some(pct) if pct.to_f64() >= 0.0 && pct.to_f64() <= 100.0 => {
-                    let level = mapping::percent_to_level(pct);
-                    (
-                        0x04,
-                        vec![level, 0, 0],
-                        (id::LEVEL_CONTROL, ZclValue::Unsigned(u64::from(level))),
-                    )
-                }
-                _ => {
-                    return drop(reply.send(Err(BridgeError::InvalidValue(format!(
-                        "{value} is not a percentage 0-100"
-                    )))));
-                }
-            },
-            (Some(_), _) => {
-                return drop(reply.send(Err(BridgeError::InvalidValue(format!(
-                    "{value} does not fit {cap}"
-                )))));
-            }
-            (None, _) => {
-                return drop(
-                    reply.send(Err(BridgeError::Unsupported(format!("{cap} is read-only")))),
-                );
-            }
-        };
-        let updates = vec![(ep, update.0, 0x0000, update.1)];
-        self.command(
-            ieee,
-            Target {
-                nwk,
-                endpoint: ep,
-                cluster: rule.cluster,
-            },
-            command,
-            payload,
-            Some(updates),
-            Done::Unit(reply),
-        );
-    }
-
-    /// Sends a cluster command; on a SUCCESS Default Response applies `updates` (or reads the
-    /// attribute back when `None`) and completes `done`.
-    fn command(
-        &self,
-        ieee: u64,
-        to: Target,
-        command: u8,
-        payload: Vec<u8>,
-        updates: Option<Vec<(u8, u16, u16, ZclValue)>>,
-        done: Done,
-    ) {
-        let req = self.req.clone();
-        let tx = self.internal.clone();
-        let Target {
-            nwk,
-            endpoint: ep,
-            cluster,
-        } = to;
-        tokio::spawn(async move {
-            let f = match req.zcl(to, false, command, payload, EXPECT_DEFAULT).await {
-                Ok(f) => f,
-                Err(e) => return done.fail(bridge_error(e)),
-            };
-            match default_status(&f) {
-                Some(status::SUCCESS) => {}
-                Some(s) => {
-                    return done.fail(BridgeError::Refused(format!(
-                        "device answered ZCL status {s:#04x}"
-                    )));
-                }
-                None => return done.fail(BridgeError::Refused("unexpected answer".into())),
-            }
-            let updates = match updates {
-                Some(u) => u,
-                None => {
-                    let attrs: Vec<u16> = mapping::RULES
-                        .iter()
-                        .filter(|r| r.cluster == cluster)
-                        .map(|r| r.attribute)
-                        .collect();
-                    match read_attributes(&req, nwk, ep, cluster, &attrs).await {
-                        Ok(vals) => vals.into_iter().map(|(a, v)| (ep, cluster, a, v)).collect(),
-                        Err(e) => {
-                            tracing::debug!(error = %e, "read-back after command failed; a report will follow");
-                            Vec::new()
-                        }
-                    }
-                }
-            };
-            let _ = tx
-                .send(Internal::Updates {
-                    ieee,
-                    updates,
-                    done: Some(done),
-                })
-                .await;
-        });
-    }
-
-    fn invoke(
-        &mut self,
-        device: DeviceId,
-        cap: Option<CapabilityId>,
-        command: &str,
-        args: &Args,
-        reply: Reply<Args>,
-    ) {
-        let Some(cap) = cap else {
-            if command != "Identify" {
-                return drop(reply.send(Err(BridgeError::Unsupported(format!(
-                    "device command {command}"
-                )))));
-            }
-            let dev = match self.dev_by_id(&device) {
-                Ok(d) => d,
-                Err(e) => return drop(reply.send(Err(e))),
-            };
-            let Some(ep) = dev
-                .rec
-                .endpoints
-                .iter()
-                .find(|e| e.in_clusters.contains(&id::IDENTIFY))
-                .map(|e| e.endpoint)
-            else {
-                return drop(
-                    reply.send(Err(BridgeError::Unsupported("no Identify cluster".into()))),
-                );
-            };
-            let secs: u16 = args
-                .get("Seconds")
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(5);
-            let (ieee, nwk) = (dev.rec.ieee, dev.rec.nwk);
-            return self.command(
-                ieee,
-                Target {
-                    nwk,
-                    endpoint: ep,
-                    cluster: id::IDENTIFY,
-                },
-                0x00,
-                secs.to_le_bytes().to_vec(),
-                Some(Vec::new()),
-                Done::Args(reply),
-            );
-        };
-        let (ieee, nwk, ep, rule) = match self.target(&device, &cap) {
-            Ok(t) => t,
-            Err(e) => return drop(reply.send(Err(e))),
-        };
-        let (cmd_id, payload) = match (rule.control, command) {
-            (Some(Control::OnOff), "Toggle") => (0x02, vec![]),
-            (Some(Control::Level), "StepUp") => (0x06, vec![0x00, 25, 0, 0]),
-            (Some(Control::Level), "StepDown") => (0x06, vec![0x01, 25, 0, 0]),
-            _ => {
-                return drop(reply.send(Err(BridgeError::Unsupported(format!(
-                    "{command}() on {cap}"
-                )))));
-            }
-        };
-        self.command(
-            ieee,
-            Target {
-                nwk,
-                endpoint: ep,
-                cluster: rule.cluster,
-            },
-            cmd_id,
-            payload,
-            None,
-            Done::Args(reply),
-        );
-    }
-
-    fn refresh(&mut self, device: DeviceId, reinterview: bool, reply: Reply<()>) {
-        let (ieee, nwk, endpoints) = match self.dev_by_id(&device) {
-            Ok(d) => (d.rec.ieee, d.rec.nwk, d.rec.endpoints.clone()),
-            Err(e) => return drop(reply.send(Err(e))),
-        };
-        if !self.radio_online {
-            return drop(reply.send(Err(BridgeError::RadioOffline)));
-        }
-        if reinterview {
-            return self.start_interview(ieee, Some(reply));
-        }
-        let req = self.req.clone();
-        let tx = self.internal.clone();
-        tokio::spawn(async move {
-            let mut updates = Vec::new();
-            for ep in &endpoints {
-                for &cluster in &ep.in_clusters {
-                    let attrs: Vec<u16> = mapping::RULES
-                        .iter()
-                        .filter(|r| r.cluster == cluster)
-                        .map(|r| r.attribute)
-                        .collect();
-                    if attrs.is_empty() {
-                        continue;
-                    }
-                    match read_attributes(&req, nwk, ep.endpoint, cluster, &attrs).await {
-                        Ok(vals) => updates
-                            .extend(vals.into_iter().map(|(a, v)| (ep.endpoint, cluster, a, v))),
-                        Err(e) => return drop(reply.send(Err(bridge_error(e)))),
-                    }
-                }
-            }
-            let _ = tx
-                .send(Internal::Updates {
-                    ieee,
-                    updates,
-                    done: Some(Done::Unit(reply)),
-                })
-                .await;
-        });
-    }
-
-    fn remove(&mut self, device: DeviceId, force: bool, reply: Reply<()>) {
-        let (ieee, nwk) = match self.dev_by_id(&device) {
-            Ok(d) => (d.rec.ieee, d.rec.nwk),
-            Err(e) => return drop(reply.send(Err(e))),
-        };
-        if !self.radio_online && !force {
-            return drop(reply.send(Err(BridgeError::RadioOffline)));
-        }
-        let req = self.req.clone();
-        let tx = self.internal.clone();
-        tokio::spawn(async move {
-            match req.zdp(nwk, Zdp::MgmtLeaveReq { ieee, flags: 0 }).await {
-                Ok(Zdp::StatusRsp { status: 0, .. }) => {}
-                Ok(other) if !force => {
-                    return drop(reply.send(Err(BridgeError::Refused(format!(
-                        "leave refused: {other:?}"
-                    )))));
-                }
-                Err(e) if !force => return drop(reply.send(Err(bridge_error(e)))),
-                _ => tracing::warn!(
-                    ieee = format_args!("{ieee:016x}"),
-                    "device did not confirm leaving; removed anyway"
-                ),
-            }
-            let _ = tx.send(Internal::Removed { ieee, reply }).await;
-        });
     }
 
     fn drop_device(&mut self, ieee: u64) {
@@ -557,6 +263,7 @@ impl<B: ZigbeeBackend> Actor<B> {
             self.by_nwk.retain(|_, v| *v != ieee);
             tracing::info!(ieee = format_args!("{ieee:016x}"), "Zigbee device removed");
             self.events.emit(BridgeEvent::DeviceLeft(d.rec.id()));
+            self.persist();
         }
     }
 
@@ -575,6 +282,7 @@ impl<B: ZigbeeBackend> Actor<B> {
                 tracing::info!(ieee = format_args!("{ieee:016x}"), model = %d.rec.model, state = d.rec.interview.as_str(), "interview finished");
                 self.events
                     .emit(BridgeEvent::DeviceUpdated(d.rec.descriptor()));
+                self.persist();
                 if let Some(r) = reply {
                     let _ = r.send(if failed {
                         Err(BridgeError::Timeout)
@@ -708,8 +416,12 @@ impl<B: ZigbeeBackend> Actor<B> {
         }
         self.by_nwk.insert(nwk, ieee);
         if let Some(d) = self.devices.get_mut(&ieee) {
+            let moved = d.rec.nwk != nwk;
             d.rec.nwk = nwk;
             self.seen(ieee);
+            if moved {
+                self.persist();
+            }
             return;
         }
         tracing::info!(
@@ -731,6 +443,7 @@ impl<B: ZigbeeBackend> Actor<B> {
             self.events
                 .emit(BridgeEvent::DeviceJoined(d.rec.descriptor()));
         }
+        self.persist();
     }
 
     fn on_message(&mut self, m: ApsIncoming) {
