@@ -510,3 +510,95 @@ fn operation_futures_are_send_and_the_model_is_shareable() {
     send(&dm.set_values("Device.DeviceInfo.", vec![]));
     send(&dm.create_object("Device.DeviceInfo."));
 }
+
+#[tokio::test]
+async fn operate_on_a_search_path_runs_every_matched_command() {
+    let dm = fixture::proxied_devices(3, 4).await.unwrap();
+    let calls = Arc::new(std::sync::Mutex::new(Vec::new()));
+    for d in 1..=3 {
+        let calls = calls.clone();
+        let p = FnProvider::new().on_operate(move |call| {
+            calls
+                .lock()
+                .unwrap()
+                .push(format!("{}{}", call.obj_path, call.command));
+            Box::pin(async { Ok(Args::new()) })
+        });
+        dm.attach_provider(&format!("Device.ProxiedDevice.{d}."), Arc::new(p))
+            .unwrap();
+    }
+    let r = dm
+        .operate(
+            r#"Device.ProxiedDevice.[Online==true].IoTCapability.[Class=="BinaryControl"].BinaryControl.Toggle()"#,
+            "all-lights",
+            &Args::new(),
+        )
+        .await
+        .unwrap();
+    let executed: Vec<&str> = r.iter().map(|x| x.executed_command.as_str()).collect();
+    assert_eq!(
+        executed,
+        [
+            "Device.ProxiedDevice.1.IoTCapability.4.BinaryControl.Toggle()",
+            "Device.ProxiedDevice.2.IoTCapability.4.BinaryControl.Toggle()",
+            "Device.ProxiedDevice.3.IoTCapability.4.BinaryControl.Toggle()"
+        ]
+    );
+    for res in r {
+        let OperateOutcome::Async(p) = res.outcome else {
+            panic!("Toggle() is asynchronous")
+        };
+        p.run().await.unwrap();
+    }
+    assert_eq!(calls.lock().unwrap().len(), 3);
+    let none = dm
+        .operate(
+            r#"Device.ProxiedDevice.[Name=="nobody"].IoTCapability.*.BinaryControl.Toggle()"#,
+            "k",
+            &Args::new(),
+        )
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+}
+
+#[tokio::test]
+async fn iot_supported_model_lists_capability_objects_and_instances_their_aliases() {
+    let dm = fixture::proxied_devices(2, 2).await.unwrap();
+    let r = dm.get_supported_dm(
+        &["Device.ProxiedDevice.{i}.IoTCapability.{i}."],
+        Default::default(),
+    );
+    let paths: Vec<&str> = r[0]
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|o| o.path.as_str())
+        .collect();
+    assert_eq!(paths.len(), 9);
+    assert!(paths.contains(&"Device.ProxiedDevice.{i}.IoTCapability.{i}.LevelSensor."));
+    let bc = r[0]
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|o| o.path.ends_with("BinaryControl."))
+        .unwrap();
+    assert!(!bc.is_multi_instance);
+    assert!(bc.commands[0].is_async);
+    let cap = &r[0].as_ref().unwrap()[0];
+    assert_eq!(
+        cap.unique_key_sets,
+        vec![vec!["Alias".to_string()], vec!["Name".to_string()]]
+    );
+    let inst = dm.get_instances(&["Device.ProxiedDevice."], false);
+    let list = inst[0].as_ref().unwrap();
+    assert_eq!(list.len(), 6);
+    assert_eq!(list[1].path, "Device.ProxiedDevice.1.IoTCapability.1.");
+    assert_eq!(
+        list[1].unique_keys,
+        vec![
+            ("Alias".to_string(), "cpe-1".to_string()),
+            ("Name".to_string(), "LevelSensor-0".to_string())
+        ]
+    );
+}

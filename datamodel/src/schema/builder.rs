@@ -754,3 +754,55 @@ impl ObjectBuilder<'_> {
         self.id
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(p: &ParamDef, v: &str) -> bool {
+        Value::parse(p.ty(), p.is_list(), v)
+            .is_ok_and(|x| p.constraints().check(&x, p.ty()).is_ok())
+    }
+
+    #[test]
+    fn named_data_types_check_their_patterns() {
+        let eui = ParamDef::ieee_eui64("IEEE");
+        assert!(ok(&eui, ""));
+        assert!(ok(&eui, "00:12:4b:00:1c:a1:b2:c3"));
+        assert!(!ok(&eui, "00:12:4b:00:1c:a1:b2"));
+        assert!(!ok(&eui, "00-12-4b-00-1c-a1-b2-c3"));
+        let mac = ParamDef::mac_address("MAC");
+        assert!(ok(&mac, "AA:bb:01:02:03:04"));
+        assert!(!ok(&mac, ""));
+        let alias = ParamDef::alias();
+        assert_eq!(alias.get_access(), Access::WriteOnceReadOnly);
+        assert!(ok(&alias, &"a".repeat(64)));
+        assert!(!ok(&alias, &"a".repeat(65)));
+    }
+
+    #[test]
+    fn builder_reports_declaration_mistakes() {
+        let mut b = SchemaBuilder::new();
+        b.object("Device.A.{i}.", Obj::single());
+        assert!(b.build().is_err(), "single object with a table path");
+        let mut b = SchemaBuilder::new();
+        b.object("Device.A.", Obj::table());
+        assert!(b.build().is_err(), "table without {{i}}");
+        let mut b = SchemaBuilder::new();
+        b.object("Device.A.{i}.", Obj::table().key(&["Missing"]));
+        assert!(b.build().is_err(), "unique key that is not a parameter");
+        let mut b = SchemaBuilder::new();
+        b.object("Device.A.", Obj::single())
+            .param(ParamDef::new("bad name", ParamType::String));
+        assert!(b.build().is_err());
+        let mut b = SchemaBuilder::new();
+        b.object("Device.A.{i}.", Obj::table());
+        let s = b.build().unwrap();
+        let root = s.obj(Schema::ROOT);
+        assert_eq!(
+            root.param("ANumberOfEntries")
+                .and_then(ParamDef::counts_table),
+            s.object_by_path("Device.A.{i}.")
+        );
+    }
+}
