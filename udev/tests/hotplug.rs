@@ -1,0 +1,231 @@
+//! Hot-plug with a test double for udev: the tracker turns add/remove events into
+//! appeared/gone sticks, and the auto-start policy decides which bridges run — driven here by
+//! a minimal stand-in for the agent's bridge supervisor.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use usphub_bridges::api::SerialPortSpec;
+use usphub_udev::{
+    AutoStartConfig, ChannelSource, Decision, DongleChange, DongleTracker, Firmware, HotplugEvent,
+    HotplugSource, Identified, NamedDongle, ProbeConfig, ProbeMode, Selector, decide, identify_usb,
+    port_info,
+};
+
+use common::*;
+
+fn tracker() -> DongleTracker {
+    DongleTracker::new(ProbeMode::Never, ProbeConfig::default())
+}
+
+fn appeared(c: Option<DongleChange>) -> Identified {
+    match c {
+        Some(DongleChange::Appeared(id)) => id,
+        other => panic!("expected Appeared, got {other:?}"),
+    }
+}
+
+fn gone(c: Option<DongleChange>) -> Identified {
+    match c {
+        Some(DongleChange::Gone(id)) => id,
+        other => panic!("expected Gone, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn scan_reports_every_usb_port_present_at_start() {
+    let fake = FakeSys::new();
+    fake.add_usb_port("ttyUSB0", &sonoff_p());
+    fake.add_usb_port("ttyACM1", &zstick_gen5());
+    fake.add_platform_port("ttyS0");
+    let mut t = tracker();
+    let changes = t.scan(&fake.roots).await.unwrap();
+    assert_eq!(changes.len(), 2);
+    let firmwares: Vec<Firmware> = t.present().map(|i| i.firmware).collect();
+    assert_eq!(firmwares, [Firmware::ZWave, Firmware::Znp]);
+}
+
+#[tokio::test]
+async fn add_remove_add_reports_the_same_stick_each_time() {
+    let fake = FakeSys::new();
+    let by_id = fake.add_usb_port("ttyUSB0", &sonoff_p());
+    let info = port_info(&fake.roots, "ttyUSB0").unwrap();
+    let (tx, mut source) = ChannelSource::new(8);
+    let mut t = tracker();
+
+    tx.send(HotplugEvent::Added(info.clone())).await.unwrap();
+    let first = appeared(t.next_change(&mut source).await);
+    assert_eq!(first.firmware, Firmware::Znp);
+    assert_eq!(t.find(&by_id).map(|i| &i.path), Some(&first.path));
+
+    // A repeated add and a remove of an unknown port change nothing; the tracker skips them.
+    tx.send(HotplugEvent::Added(info.clone())).await.unwrap();
+    tx.send(HotplugEvent::Removed {
+        name: "ttyUSB9".into(),
+    })
+    .await
+    .unwrap();
+    tx.send(HotplugEvent::Removed {
+        name: "ttyUSB0".into(),
+    })
+    .await
+    .unwrap();
+    let left = gone(t.next_change(&mut source).await);
+    assert_eq!(left, first, "removal carries the identity the stick had");
+    assert_eq!(t.present().count(), 0);
+
+    tx.send(HotplugEvent::Added(info)).await.unwrap();
+    let back = appeared(t.next_change(&mut source).await);
+    assert_eq!(back, first);
+
+    drop(tx);
+    assert_eq!(t.next_change(&mut source).await, None, "source ended");
+}
+
+#[test]
+fn policy_starts_bridged_firmwares_only_when_allowed() {
+    let fake = FakeSys::new();
+    fake.add_usb_port("ttyUSB0", &sonoff_p());
+    fake.add_usb_port("ttyACM0", &sonoff_e());
+    fake.add_usb_port("ttyUSB5", &generic_cp210x());
+    let p = identify_usb(&port_info(&fake.roots, "ttyUSB0").unwrap());
+    let e = identify_usb(&port_info(&fake.roots, "ttyACM0").unwrap());
+    let g = identify_usb(&port_info(&fake.roots, "ttyUSB5").unwrap());
+
+    let off = AutoStartConfig::default();
+    assert!(matches!(decide(&off, &p), Decision::Ignore(_)));
+
+    let on = AutoStartConfig {
+        auto_start: true,
+        named: vec![],
+    };
+    assert_eq!(
+        decide(&on, &p),
+        Decision::Start {
+            firmware: Firmware::Znp,
+            port: p.port_spec()
+        }
+    );
+    assert_eq!(
+        decide(&on, &e),
+        Decision::Ignore("no bridge for this firmware yet")
+    );
+    assert_eq!(decide(&on, &g), Decision::Ignore("firmware not identified"));
+}
+
+#[test]
+fn policy_starts_sticks_the_configuration_names() {
+    let fake = FakeSys::new();
+    let by_id = fake.add_usb_port("ttyUSB0", &sonoff_p());
+    fake.add_usb_port("ttyUSB5", &generic_cp210x());
+    let p = identify_usb(&port_info(&fake.roots, "ttyUSB0").unwrap());
+    let g = identify_usb(&port_info(&fake.roots, "ttyUSB5").unwrap());
+    let named = |selector, firmware| AutoStartConfig {
+        auto_start: false,
+        named: vec![NamedDongle { selector, firmware }],
+    };
+
+    let by_serial = named(
+        Selector::Serial("b8b49abd27a6ed11a280eba32981d111".into()),
+        None,
+    );
+    assert!(matches!(
+        decide(&by_serial, &p),
+        Decision::Start {
+            firmware: Firmware::Znp,
+            ..
+        }
+    ));
+    assert!(matches!(decide(&by_serial, &g), Decision::Ignore(_)));
+
+    assert!(matches!(
+        decide(&named(Selector::Path(by_id), None), &p),
+        Decision::Start { .. }
+    ));
+    let link = PathBuf::from("/dev/usphub/zigbee-b8b49abd27a6ed11a280eba32981d111");
+    assert!(matches!(
+        decide(&named(Selector::Path(link), None), &p),
+        Decision::Start { .. }
+    ));
+
+    // The configuration can settle an ambiguous stick without a probe.
+    let serial = Selector::Serial("a215650c853bec119a079e957a0af111".into());
+    assert!(matches!(
+        decide(&named(serial.clone(), None), &g),
+        Decision::Ignore(_)
+    ));
+    assert!(matches!(
+        decide(&named(serial, Some(Firmware::ZWave)), &g),
+        Decision::Start {
+            firmware: Firmware::ZWave,
+            ..
+        }
+    ));
+}
+
+/// What the agent keeps per running bridge in this stand-in: the port it opened.
+#[derive(Debug, Default)]
+struct Supervisor {
+    running: BTreeMap<String, (Firmware, SerialPortSpec)>,
+    log: Vec<String>,
+}
+
+impl Supervisor {
+    fn on_change(&mut self, config: &AutoStartConfig, change: DongleChange) {
+        match change {
+            DongleChange::Appeared(id) => {
+                if let Decision::Start { firmware, port } = decide(config, &id) {
+                    self.log.push(format!("start {} {port}", firmware.as_str()));
+                    self.running.insert(id.path.clone(), (firmware, port));
+                }
+            }
+            DongleChange::Gone(id) => {
+                if let Some((firmware, _)) = self.running.remove(&id.path) {
+                    self.log.push(format!("stop {}", firmware.as_str()));
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn replugged_stick_restarts_its_bridge_on_the_same_port() {
+    let fake = FakeSys::new();
+    let by_id = fake.add_usb_port("ttyUSB0", &sonoff_p());
+    fake.add_usb_port("ttyACM0", &sonoff_e());
+    let stick = port_info(&fake.roots, "ttyUSB0").unwrap();
+    let ezsp = port_info(&fake.roots, "ttyACM0").unwrap();
+    let config = AutoStartConfig {
+        auto_start: true,
+        named: vec![],
+    };
+    let (tx, mut source) = ChannelSource::new(8);
+    let source: &mut dyn HotplugSource = &mut source;
+    let mut t = tracker();
+    let mut sup = Supervisor::default();
+
+    for ev in [
+        HotplugEvent::Added(stick.clone()),
+        HotplugEvent::Added(ezsp),
+        HotplugEvent::Removed {
+            name: "ttyUSB0".into(),
+        },
+        HotplugEvent::Added(stick),
+    ] {
+        tx.send(ev).await.unwrap();
+        let change = t.next_change(source).await.unwrap();
+        sup.on_change(&config, change);
+    }
+    let spec = format!("{}?baud=115200", by_id.display());
+    assert_eq!(
+        sup.log,
+        [
+            format!("start znp {spec}"),
+            "stop znp".into(),
+            format!("start znp {spec}")
+        ]
+    );
+    assert_eq!(sup.running.len(), 1);
+}
