@@ -51,6 +51,8 @@ pub struct RunningAgent {
     pub ws_addr: Option<SocketAddr>,
     /// The agent's EndpointID.
     pub endpoint_id: String,
+    /// Mounts bridged devices; attach bridges with [`crate::proxy::Proxy::attach`].
+    pub proxy: crate::proxy::Proxy,
     mtps: Vec<MtpHandle>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
@@ -59,6 +61,7 @@ pub struct RunningAgent {
 impl RunningAgent {
     /// Stops the MTPs and the dispatcher.
     pub async fn shutdown(mut self) {
+        self.proxy.stop();
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
@@ -73,6 +76,7 @@ impl RunningAgent {
 pub fn build_schema() -> Result<Schema, StartError> {
     let mut b = Schema::builder();
     localagent::schema::declare(&mut b);
+    crate::proxy::schema::declare(&mut b);
     b.build().map_err(|e| StartError::DataModel(e.to_string()))
 }
 
@@ -168,6 +172,7 @@ pub async fn start(cfg: Config) -> Result<RunningAgent, StartError> {
     let task = tokio::spawn(run_dispatch(dispatcher, inbound_rx, stop_rx));
     info!(endpoint_id = %cfg.endpoint_id, "agent started");
     Ok(RunningAgent {
+        proxy: crate::proxy::Proxy::new(dm.clone()),
         dm,
         ws_addr,
         endpoint_id: cfg.endpoint_id,

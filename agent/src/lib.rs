@@ -7,5 +7,6 @@ pub mod dispatch;
 pub mod handlers;
 pub mod localagent;
 pub mod mtp;
+pub mod proxy;
 pub mod session;
 pub mod subscriptions;

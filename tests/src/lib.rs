@@ -2,4 +2,5 @@
 
 pub mod agent;
 pub mod controller;
+pub mod fake_bridge;
 pub mod mosquitto;

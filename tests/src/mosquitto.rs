@@ -29,22 +29,30 @@ pub struct Mosquitto {
     dir: tempfile::TempDir,
     child: Option<Child>,
     starts: u32,
+    /// Extra configuration lines.
+    extra: String,
 }
 
 impl Mosquitto {
     /// Starts a broker on a free loopback port and waits until it accepts connections.
     pub fn start() -> Mosquitto {
-        Self::start_inner(false)
+        Self::start_inner(false, "")
+    }
+
+    /// Like [`Mosquitto::start`], with extra lines appended to the configuration (e.g.
+    /// `max_packet_size 2000`).
+    pub fn start_with_config(extra: &str) -> Mosquitto {
+        Self::start_inner(false, extra)
     }
 
     /// Like [`Mosquitto::start`], plus a TLS listener whose certificate (for IP 127.0.0.1)
     /// is signed by a fresh test CA: see [`Mosquitto::tls_port`] and [`Mosquitto::ca_pem`].
     /// Needs the `openssl` command.
     pub fn start_with_tls() -> Mosquitto {
-        Self::start_inner(true)
+        Self::start_inner(true, "")
     }
 
-    fn start_inner(tls: bool) -> Mosquitto {
+    fn start_inner(tls: bool, extra: &str) -> Mosquitto {
         // Another process may take the port between our probe and mosquitto's bind: retry.
         for _ in 0..5 {
             let dir = tempfile::Builder::new()
@@ -60,6 +68,7 @@ impl Mosquitto {
                 dir,
                 child: None,
                 starts: 0,
+                extra: extra.to_string(),
             };
             match m.try_start() {
                 Ok(()) => return m,
@@ -146,6 +155,8 @@ impl Mosquitto {
             self.port
         );
         let mut text = text;
+        text.push_str(&self.extra);
+        text.push('\n');
         if let Some(tls_port) = self.tls_port {
             let d = self.dir.path().display();
             text.push_str(&format!(

@@ -1,0 +1,357 @@
+//! The glue between the bridges and the data model (TR-369 Appendix "IoT Data Model
+//! Theory of Operation"): every `DeviceDescriptor` a bridge reports is mounted as
+//! `Device.ProxiedDevice.{i}.` under a stable instance number; `BridgeEvent`s become
+//! values, Online flags, events and unmounts; Controller writes and commands go back to
+//! the bridge through the mounted device's provider.
+//!
+//! One task per bridge owns that bridge's event stream; the registry (stable numbers) is
+//! shared between them behind a mutex that is never held across an `.await`.
+
+pub mod mount;
+pub mod provider;
+pub mod registry;
+pub mod schema;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use tokio::sync::broadcast::error::RecvError;
+use tokio::task::JoinHandle;
+use tracing::{debug, info, warn};
+use usp_datamodel::{
+    Args, BoxFuture, CommandCall, DataModel, DmError, ErrorKind, InitValue, Provider, Unmount,
+};
+use usphub_bridges::api::{BridgeEvent, BridgeHandle, Capability, DeviceDescriptor, DeviceId};
+
+use mount::{CapPath, device_subtree, now};
+use provider::DeviceProvider;
+use registry::Registry;
+
+/// A mounted device as the glue tracks it.
+struct Mounted {
+    row: String,
+    caps: HashMap<String, CapPath>,
+    provider_caps: Arc<RwLock<HashMap<String, Capability>>>,
+}
+
+/// Mounts the devices of one or more bridges and keeps them current.
+#[derive(Clone)]
+pub struct Proxy {
+    dm: DataModel,
+    registry: Arc<Mutex<Registry>>,
+    mounted: Arc<Mutex<HashMap<DeviceId, Mounted>>>,
+    tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl Proxy {
+    /// A proxy over `dm` (whose schema includes [`schema::declare`]).
+    pub fn new(dm: DataModel) -> Proxy {
+        let registry = Registry::load(dm.store());
+        Proxy {
+            dm,
+            registry: Arc::new(Mutex::new(registry)),
+            mounted: Arc::new(Mutex::new(HashMap::new())),
+            tasks: Arc::new(Mutex::new(Vec::new())),
+        }
+    }
+
+    /// Starts serving one bridge: a `Device.X_USPHUB_Bridge.{i}.` row for pairing, the
+    /// devices it already knows, then its events until the bridge stops.
+    pub async fn attach(&self, handle: BridgeHandle) -> Result<(), DmError> {
+        let events = handle.subscribe();
+        let bridge_row = self
+            .dm
+            .mount(
+                schema::BRIDGE_TABLE,
+                None,
+                usp_datamodel::Subtree::new()
+                    .param_str("Protocol", handle.protocol().as_str())
+                    .param_str("Status", "Up")
+                    .provider(Arc::new(BridgeProvider {
+                        handle: handle.clone(),
+                    })),
+            )
+            .await?;
+        let this = self.clone();
+        let task = tokio::spawn(async move {
+            match handle.devices().await {
+                Ok(devices) => {
+                    for d in devices {
+                        this.joined(&handle, d).await;
+                    }
+                }
+                Err(e) => warn!(error = %e, "bridge did not list its devices"),
+            }
+            this.run(handle, events, bridge_row).await;
+        });
+        if let Ok(mut t) = self.tasks.lock() {
+            t.push(task);
+        }
+        Ok(())
+    }
+
+    /// Stops following every bridge (the agent is shutting down).
+    pub fn stop(&self) {
+        if let Ok(mut t) = self.tasks.lock() {
+            for task in t.drain(..) {
+                task.abort();
+            }
+        }
+    }
+
+    async fn run(
+        &self,
+        handle: BridgeHandle,
+        mut events: tokio::sync::broadcast::Receiver<BridgeEvent>,
+        bridge_row: String,
+    ) {
+        loop {
+            match events.recv().await {
+                Ok(ev) => self.on_event(&handle, ev, &bridge_row).await,
+                Err(RecvError::Lagged(n)) => {
+                    // Values were missed: re-read the devices so the model is current again.
+                    warn!(missed = n, "bridge events lagged; resynchronising");
+                    if let Ok(devices) = handle.devices().await {
+                        for d in devices {
+                            self.joined(&handle, d).await;
+                        }
+                    }
+                }
+                Err(RecvError::Closed) => break,
+            }
+        }
+        self.set(&format!("{bridge_row}Status"), "Down").await;
+        info!(protocol = handle.protocol().as_str(), "bridge stopped");
+    }
+
+    async fn on_event(&self, handle: &BridgeHandle, ev: BridgeEvent, bridge_row: &str) {
+        match ev {
+            BridgeEvent::DeviceJoined(d) | BridgeEvent::DeviceUpdated(d) => {
+                self.joined(handle, d).await
+            }
+            BridgeEvent::DeviceLeft(id) => self.left(&id).await,
+            BridgeEvent::Online { id, online } => {
+                if let Some(row) = self.row_of(&id) {
+                    self.set(
+                        &format!("{row}Online"),
+                        if online { "true" } else { "false" },
+                    )
+                    .await;
+                }
+            }
+            BridgeEvent::Value {
+                id,
+                capability,
+                value,
+                ..
+            } => {
+                let Some((row, path)) = self.cap_path(&id, capability.as_str()) else {
+                    debug!(device = %id, capability = %capability, "value for an unmounted capability");
+                    return;
+                };
+                let obj = format!("{row}{}", path.object());
+                let value_name = if path.class == "MultiLevelSensor" {
+                    "Values"
+                } else {
+                    "Value"
+                };
+                let t = now();
+                let mut values: Vec<(String, InitValue)> =
+                    vec![(value_name.into(), value.to_tr181_string().into())];
+                if !path.class.ends_with("Control") {
+                    values.push(("LastChange".into(), t.clone().into()));
+                    values.push(("LastContactTime".into(), t.clone().into()));
+                }
+                if let Err(e) = self.dm.set_values(&obj, values).await {
+                    warn!(device = %id, error = %e, "value not applied");
+                }
+                self.set(&format!("{row}LastTimeContacted"), &t).await;
+                self.set(&format!("{row}Online"), "true").await;
+                self.remember(&id, &path, value);
+            }
+            BridgeEvent::Event {
+                id,
+                capability,
+                name,
+                args,
+                ..
+            } => {
+                let Some(row) = self.row_of(&id) else { return };
+                let mut a = Args::new();
+                a.insert("Name".into(), name);
+                a.insert(
+                    "Capability".into(),
+                    capability.map(|c| c.to_string()).unwrap_or_default(),
+                );
+                a.insert(
+                    "Arguments".into(),
+                    serde_json::to_string(&args).unwrap_or_default(),
+                );
+                if let Err(e) = self.dm.emit_event(&row, "X_USPHUB_Event!", a) {
+                    warn!(device = %id, error = %e, "event not emitted");
+                }
+            }
+            BridgeEvent::RadioState { online, detail } => {
+                self.set(
+                    &format!("{bridge_row}Status"),
+                    if online { "Up" } else { "Down" },
+                )
+                .await;
+                self.set(&format!("{bridge_row}StatusDetail"), &detail)
+                    .await;
+            }
+            BridgeEvent::PermitJoin { remaining_s, .. } => {
+                self.set(
+                    &format!("{bridge_row}PermitJoinRemaining"),
+                    &remaining_s.to_string(),
+                )
+                .await;
+            }
+        }
+    }
+
+    /// Mounts (or re-mounts, after a re-interview) a device under its stable number.
+    async fn joined(&self, handle: &BridgeHandle, d: DeviceDescriptor) {
+        let key = d.id.to_string();
+        let mut entry = self.lock_registry().get(&key).cloned().unwrap_or_default();
+        let known = entry.instance != 0;
+        let (subtree, caps) = device_subtree(&d, &mut entry);
+        if let Some(old) = self.mounted_take(&d.id) {
+            if let Err(e) = self.dm.unmount(&old.row, Unmount::Retain).await {
+                warn!(device = %key, error = %e, "old mount not removed");
+            }
+        }
+        let provider_caps = Arc::new(RwLock::new(DeviceProvider::table(&caps)));
+        let row_guess = format!("{}{}.", schema::TABLE, entry.instance);
+        let provider = Arc::new(DeviceProvider {
+            handle: handle.clone(),
+            device: d.id.clone(),
+            row: row_guess,
+            caps: provider_caps.clone(),
+        });
+        let instance = known.then_some(entry.instance);
+        let subtree = if known {
+            subtree.provider(provider)
+        } else {
+            subtree
+        };
+        let row = match self.dm.mount(schema::TABLE, instance, subtree).await {
+            Ok(row) => row,
+            Err(e) => {
+                warn!(device = %key, error = %e, "device not mounted");
+                return;
+            }
+        };
+        if !known {
+            // A new device: the table chose its number; record it and attach the provider
+            // now that its row path is known.
+            entry.instance = instance_number(&row).unwrap_or(0);
+            let provider = Arc::new(DeviceProvider {
+                handle: handle.clone(),
+                device: d.id.clone(),
+                row: row.clone(),
+                caps: provider_caps.clone(),
+            });
+            if let Err(e) = self.dm.attach_provider(&row, provider) {
+                warn!(device = %key, error = %e, "provider not attached");
+            }
+        }
+        self.lock_registry().put(&key, entry);
+        info!(device = %key, row = %row, "device mounted");
+        let caps = caps.into_iter().map(|(k, (p, _))| (k, p)).collect();
+        if let Ok(mut m) = self.mounted.lock() {
+            m.insert(
+                d.id,
+                Mounted {
+                    row,
+                    caps,
+                    provider_caps,
+                },
+            );
+        }
+    }
+
+    /// Unmounts a device that left the network; its numbers are kept for its return.
+    async fn left(&self, id: &DeviceId) {
+        if let Some(old) = self.mounted_take(id) {
+            if let Err(e) = self.dm.unmount(&old.row, Unmount::Retain).await {
+                warn!(device = %id, error = %e, "device not unmounted");
+            }
+            info!(device = %id, row = %old.row, "device unmounted");
+        }
+    }
+
+    fn lock_registry(&self) -> std::sync::MutexGuard<'_, Registry> {
+        // A panic while holding the registry lock cannot leave it half-written (every
+        // write is one map insert), so a poisoned lock is still usable.
+        self.registry.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn mounted_take(&self, id: &DeviceId) -> Option<Mounted> {
+        self.mounted.lock().ok()?.remove(id)
+    }
+
+    fn row_of(&self, id: &DeviceId) -> Option<String> {
+        Some(self.mounted.lock().ok()?.get(id)?.row.clone())
+    }
+
+    fn cap_path(&self, id: &DeviceId, cap: &str) -> Option<(String, CapPath)> {
+        let m = self.mounted.lock().ok()?;
+        let d = m.get(id)?;
+        Some((d.row.clone(), d.caps.get(cap)?.clone()))
+    }
+
+    fn remember(&self, id: &DeviceId, path: &CapPath, value: usphub_bridges::api::Value) {
+        let Ok(m) = self.mounted.lock() else { return };
+        if let Some(d) = m.get(id)
+            && let Ok(mut caps) = d.provider_caps.write()
+            && let Some(c) = caps.get_mut(&path.object())
+        {
+            c.value = Some(value);
+        }
+    }
+
+    async fn set(&self, path: &str, value: &str) {
+        if let Err(e) = self.dm.set_value(path, value).await {
+            debug!(path, error = %e, "value not set");
+        }
+    }
+}
+
+fn instance_number(row: &str) -> Option<u32> {
+    row.strip_prefix(schema::TABLE)?
+        .trim_end_matches('.')
+        .parse()
+        .ok()
+}
+
+/// `Device.X_USPHUB_Bridge.{i}.PermitJoin()`: opens the network for pairing.
+struct BridgeProvider {
+    handle: BridgeHandle,
+}
+
+impl Provider for BridgeProvider {
+    fn operate(&self, call: CommandCall) -> BoxFuture<Result<Args, DmError>> {
+        let handle = self.handle.clone();
+        Box::pin(async move {
+            let path = format!("{}{}", call.obj_path, call.command);
+            if call.command != "PermitJoin()" {
+                return Err(DmError::new(
+                    ErrorKind::CommandFailure,
+                    &path,
+                    "unknown command",
+                ));
+            }
+            let secs: u64 = call
+                .input
+                .get("Duration")
+                .and_then(|d| d.parse().ok())
+                .unwrap_or(60);
+            handle
+                .permit_join(std::time::Duration::from_secs(secs))
+                .await
+                .map_err(|e| DmError::new(ErrorKind::CommandFailure, &path, e.to_string()))?;
+            Ok(Args::new())
+        })
+    }
+}

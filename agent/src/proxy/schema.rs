@@ -1,0 +1,73 @@
+//! `Device.ProxiedDevice.{i}.` as TR-181 defines it (the USP root's ProxiedDevice table with
+//! the IoT model's Node and IoTCapability objects mounted below it), plus the project's
+//! vendor extensions (`X_USPHUB_`): the device's radio identity and the bridges' pairing
+//! controls in `Device.X_USPHUB_Bridge.{i}.`.
+
+use usp_datamodel::schema::{ArgDef, CommandDef, EventDef, Obj, ParamDef, SchemaBuilder, iot};
+use usp_datamodel::value::ParamType as T;
+
+/// The project's vendor prefix (TR-106 vendor extension naming).
+pub const VENDOR: &str = "X_USPHUB_";
+/// The table every bridged device is mounted in.
+pub const TABLE: &str = "Device.ProxiedDevice.";
+/// The pairing/bridge table.
+pub const BRIDGE_TABLE: &str = "Device.X_USPHUB_Bridge.";
+
+fn ro(name: &str, ty: T) -> ParamDef {
+    ParamDef::new(name, ty)
+}
+
+/// Declares the ProxiedDevice subtree (the data model's TR-181 IoT declaration) with the
+/// project's vendor parameters, commands and event, and the vendor bridge table.
+pub fn declare(b: &mut SchemaBuilder) {
+    iot::declare(b);
+    let mut protocols = iot::PROXY_PROTOCOLS.to_vec();
+    // TR-181 allows vendor values in ProxyProtocol; BLE has no standard one.
+    protocols.push(usphub_bridges::api::PROXY_PROTOCOL_BLE);
+    b.extend_object(iot::PROXIED_DEVICE)
+        .param(ro("ProxyProtocol", T::String).enumeration(&protocols))
+        .param(ParamDef::alias().persistent())
+        .param(ro("X_USPHUB_Address", T::String))
+        .param(ro("X_USPHUB_Manufacturer", T::String))
+        .param(ro("X_USPHUB_Model", T::String))
+        .param(ro("X_USPHUB_Firmware", T::String))
+        .param(ro("X_USPHUB_PowerSource", T::String))
+        .param(ro("X_USPHUB_InterviewState", T::String))
+        .command(
+            CommandDef::new("X_USPHUB_Remove()")
+                .asynchronous()
+                .input(ArgDef::new("Force", T::Boolean)),
+        )
+        .command(
+            CommandDef::new("X_USPHUB_Refresh()")
+                .asynchronous()
+                .input(ArgDef::new("Reinterview", T::Boolean)),
+        )
+        .event(
+            EventDef::new("X_USPHUB_Event!")
+                .arg(ArgDef::new("Name", T::String))
+                .arg(ArgDef::new("Capability", T::String))
+                .arg(ArgDef::new("Arguments", T::String)),
+        );
+    for cap in [
+        "Device.ProxiedDevice.{i}.IoTCapability.{i}.",
+        "Device.ProxiedDevice.{i}.Node.{i}.IoTCapability.{i}.",
+    ] {
+        b.extend_object(cap).param(ro("X_USPHUB_Id", T::String));
+    }
+
+    b.object(
+        "Device.X_USPHUB_Bridge.{i}.",
+        Obj::table().key(&["Alias"]).key(&["Protocol"]),
+    )
+    .param(ParamDef::alias())
+    .param(ro("Protocol", T::String))
+    .param(ro("Status", T::String).enumeration(&["Up", "Down"]))
+    .param(ro("StatusDetail", T::String))
+    .param(ro("PermitJoinRemaining", T::UnsignedInt))
+    .command(
+        CommandDef::new("PermitJoin()")
+            .asynchronous()
+            .input(ArgDef::new("Duration", T::UnsignedInt).range(0, 254)),
+    );
+}
