@@ -365,3 +365,43 @@ async fn agent_connects_over_tls_and_refuses_an_untrusted_broker() {
     untrusting.shutdown().await;
     ctl.close().await;
 }
+
+#[tokio::test]
+async fn record_larger_than_the_broker_accepts_is_dropped_and_the_session_survives() {
+    let broker = Mosquitto::start_with_config("max_packet_size 4000");
+    let mut ctl = controller(&broker).await;
+    let (agent, _rx) = start_agent(agent_config(&broker)).await;
+    expect_mqtt_connect(&ctl.recv(T).await.unwrap().bytes, AGENT_TOPIC);
+
+    let to = Address::MqttTopic(CTRL_TOPIC.into());
+    let mut big = record("big", AGENT, CTRL);
+    big.resize(10_000, 0);
+    agent.sender.send(to.clone(), big).unwrap();
+    agent.sender.send(to, record("small", AGENT, CTRL)).unwrap();
+    assert_eq!(msg_id_of(&ctl.recv(T).await.unwrap().bytes), "small");
+    assert_eq!(agent.status.borrow().state, LinkState::Up);
+    agent.shutdown().await;
+    ctl.close().await;
+}
+
+#[tokio::test]
+async fn publish_to_a_wildcard_topic_is_refused_without_harm() {
+    let broker = Mosquitto::start();
+    let mut ctl = controller(&broker).await;
+    let (agent, _rx) = start_agent(agent_config(&broker)).await;
+    expect_mqtt_connect(&ctl.recv(T).await.unwrap().bytes, AGENT_TOPIC);
+    agent
+        .sender
+        .send(Address::MqttTopic("usp/#".into()), record("w", AGENT, CTRL))
+        .unwrap();
+    agent
+        .sender
+        .send(
+            Address::MqttTopic(CTRL_TOPIC.into()),
+            record("ok", AGENT, CTRL),
+        )
+        .unwrap();
+    assert_eq!(msg_id_of(&ctl.recv(T).await.unwrap().bytes), "ok");
+    agent.shutdown().await;
+    ctl.close().await;
+}

@@ -12,7 +12,7 @@
 //! - Once subscribed, an MQTTConnect Record goes to every configured Controller.
 //! - Incoming PUBLISHes answer to their Response Topic (R-MQTT.26); without one the
 //!   [`Address::MqttNoReplyTopic`] tells the handler to use the Controller's configured topic.
-//! - A lost broker puts the MTP in retry (R-MQTT.33) with the [`RetryPolicy`] back-off.
+//! - A lost broker puts the MTP in retry (R-MQTT.33) with the [`RetryPolicy`](crate::mtp::retry::RetryPolicy) back-off.
 //!
 //! # Delivery across broker restarts
 //! The actor keeps every Record until the broker acknowledges it (PUBACK at QoS 1, written at
@@ -26,22 +26,22 @@
 //! Record. Its event loop runs in a companion task that, after an error, waits for this actor
 //! before reconnecting, so no Record can slip into a session before it is subscribed.
 
+mod config;
+
+pub use config::{MqttConfig, MqttPeer, MqttQos};
+
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use bytes::Bytes;
+use rumqttc::Outgoing;
 use rumqttc::v5::mqttbytes::QoS;
-use rumqttc::v5::mqttbytes::v5::{
-    ConnAck, ConnectProperties, Filter, Packet, PublishProperties, SubscribeReasonCode,
-};
-use rumqttc::v5::{AsyncClient, ConnectionError, Event, EventLoop, MqttOptions};
-use rumqttc::{NetworkOptions, Outgoing, TlsConfiguration, Transport};
+use rumqttc::v5::mqttbytes::v5::{ConnAck, Filter, Packet, PublishProperties, SubscribeReasonCode};
+use rumqttc::v5::{AsyncClient, ConnectionError, Event, EventLoop};
 use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot, watch};
 use tracing::{debug, info, warn};
 
-use super::retry::RetryPolicy;
-use super::tls::TlsConfig;
-use super::{Address, Inbound, LinkState, MtpError, MtpHandle, MtpId, MtpSender, MtpStatus, Route};
+use super::{Address, Inbound, LinkState, MtpHandle, MtpId, MtpSender, MtpStatus, Route};
 
 /// The Content Type of a PUBLISH carrying a USP Record (R-MQTT.27).
 pub const USP_CONTENT_TYPE: &str = "usp.msg";
@@ -55,120 +55,17 @@ pub const SUBSCRIBE_TOPIC_PROPERTY: &str = "subscribe-topic";
 /// Records handed to rumqttc and not yet reported as written; bounds its request channel.
 const HANDOFF_WINDOW: usize = 64;
 
-/// The QoS used for subscriptions and publishes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MqttQos {
-    /// QoS 0: a Record is done once written to the socket.
-    AtMostOnce,
-    /// QoS 1: a Record is done once the broker's PUBACK arrives (the default).
-    AtLeastOnce,
-}
+/// A Record whose session died this many times while it was in flight is dropped: it is
+/// more likely the cause (a broker refusing it) than a victim.
+const MAX_ATTEMPTS: u8 = 8;
 
-/// A Controller that gets the MQTTConnect Record, and whose topic notifications go to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MqttPeer {
-    /// The Controller's EndpointID.
-    pub endpoint_id: String,
-    /// `Device.LocalAgent.Controller.{i}.MTP.{i}.MQTT.Topic`.
-    pub topic: String,
-}
+/// Room for the PUBLISH header and properties beyond topic, reply topic and payload.
+const PUBLISH_OVERHEAD: usize = 64;
 
-/// Configuration of one MQTT client (`Device.MQTT.Client.{i}.` and the agent's MTP entry).
-#[derive(Debug, Clone)]
-pub struct MqttConfig {
-    /// BrokerAddress.
-    pub broker_host: String,
-    /// BrokerPort.
-    pub broker_port: u16,
-    /// ClientID (defaults to the EndpointID).
-    pub client_id: String,
-    /// Username, if the broker wants one.
-    pub username: Option<String>,
-    /// Password, with the username.
-    pub password: Option<String>,
-    /// KeepAliveTime (rumqttc needs at least 5 s; smaller values are raised to 5 s).
-    pub keep_alive: Duration,
-    /// This Endpoint's EndpointID, sent in CONNECT and used as the MQTTConnect `from_id`.
-    pub endpoint_id: String,
-    /// The topic this Endpoint listens on (ResponseTopicConfigured); may be empty when the
-    /// broker provides one.
-    pub topic: String,
-    /// QoS of subscriptions and publishes.
-    pub qos: MqttQos,
-    /// Controllers to greet with an MQTTConnect Record once subscribed.
-    pub controllers: Vec<MqttPeer>,
-    /// Reconnection back-off (ConnectRetryTime, ConnectRetryIntervalMultiplier, ...MaxInterval).
-    pub retry: RetryPolicy,
-    /// Records accepted but not yet acknowledged, at most.
-    pub queue_capacity: usize,
-    /// Largest packet accepted from the broker, in bytes.
-    pub max_packet_size: u32,
-    /// TLS (`mqtts`), or `None` for plain TCP.
-    pub tls: Option<TlsConfig>,
-}
-
-impl MqttConfig {
-    /// A configuration with defaults for everything but the broker, EndpointID and topic.
-    pub fn new(
-        broker_host: impl Into<String>,
-        broker_port: u16,
-        endpoint_id: impl Into<String>,
-        topic: impl Into<String>,
-    ) -> MqttConfig {
-        let endpoint_id = endpoint_id.into();
-        MqttConfig {
-            broker_host: broker_host.into(),
-            broker_port,
-            client_id: endpoint_id.clone(),
-            username: None,
-            password: None,
-            keep_alive: Duration::from_secs(60),
-            endpoint_id,
-            topic: topic.into(),
-            qos: MqttQos::AtLeastOnce,
-            controllers: Vec::new(),
-            retry: RetryPolicy {
-                min_wait: Duration::from_secs(5),
-                multiplier_permille: 2000,
-                max_wait: Some(Duration::from_secs(30720)),
-            },
-            queue_capacity: 1024,
-            max_packet_size: 4 * 1024 * 1024,
-            tls: None,
-        }
-    }
-
-    fn rumqttc_qos(&self) -> QoS {
-        match self.qos {
-            MqttQos::AtMostOnce => QoS::AtMostOnce,
-            MqttQos::AtLeastOnce => QoS::AtLeastOnce,
-        }
-    }
-
-    fn options(&self) -> Result<MqttOptions, MtpError> {
-        let mut o = MqttOptions::new(&self.client_id, &self.broker_host, self.broker_port);
-        o.set_keep_alive(self.keep_alive.max(Duration::from_secs(5)));
-        o.set_clean_start(true);
-        o.set_request_channel_capacity(HANDOFF_WINDOW + 8);
-        if let Some(user) = &self.username {
-            o.set_credentials(user.clone(), self.password.clone().unwrap_or_default());
-        }
-        o.set_connect_properties(ConnectProperties {
-            max_packet_size: Some(self.max_packet_size),
-            request_response_info: Some(1),
-            user_properties: vec![(ENDPOINT_ID_PROPERTY.into(), self.endpoint_id.clone())],
-            ..ConnectProperties::new()
-        });
-        let mut net = NetworkOptions::new();
-        net.set_tcp_nodelay(true);
-        net.set_connection_timeout(10);
-        o.set_network_options(net);
-        if let Some(tls) = &self.tls {
-            let rustls = super::tls::client_config(tls)?;
-            o.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(rustls)));
-        }
-        Ok(o)
-    }
+/// True for a topic a PUBLISH may name (MQTT 5 §4.7: no wildcards, no NUL, at most 65535
+/// bytes, not empty).
+pub fn valid_topic_name(t: &str) -> bool {
+    !t.is_empty() && t.len() <= usize::from(u16::MAX) && !t.contains(['+', '#', '\0'])
 }
 
 /// Starts an MQTT MTP; Records it receives go to `inbound`.
@@ -211,6 +108,8 @@ pub fn spawn(id: MtpId, cfg: MqttConfig, inbound: mpsc::Sender<Inbound>) -> MtpH
         collided: None,
         inflight: HashMap::new(),
         phase: Phase::Connecting,
+        session_qos: QoS::AtLeastOnce,
+        broker_max_packet: None,
         retries: 0,
         seq: 0,
         stalled: None,
@@ -254,6 +153,8 @@ struct Pending {
     bytes: Bytes,
     /// The sender's queue slot; `None` for the MQTTConnect Records the actor makes itself.
     permit: Option<OwnedSemaphorePermit>,
+    /// Sessions lost while this Record was handed over.
+    attempts: u8,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -282,6 +183,10 @@ struct Actor {
     /// Written with this packet id, awaiting PUBACK.
     inflight: HashMap<u16, Pending>,
     phase: Phase,
+    /// QoS of this session's publishes (the configured one unless the broker allows less).
+    session_qos: QoS,
+    /// The broker's Maximum Packet Size from CONNACK.
+    broker_max_packet: Option<u32>,
     retries: u32,
     seq: u64,
     /// An inbound Record waiting for room in the shared inbound channel.
@@ -333,7 +238,7 @@ impl Actor {
 
     fn enqueue(&mut self, out: super::Outbound) {
         let topic = match out.to {
-            Address::MqttTopic(t) if !t.is_empty() => t,
+            Address::MqttTopic(t) if valid_topic_name(&t) => t,
             other => {
                 warn!(mtp = %self.id, to = ?other, "not an MQTT address; record dropped");
                 return;
@@ -345,6 +250,7 @@ impl Actor {
             topic,
             bytes: out.bytes,
             permit: Some(out.permit),
+            attempts: 0,
         });
     }
 
@@ -357,6 +263,14 @@ impl Actor {
             let Some(p) = self.queue.pop_front() else {
                 return;
             };
+            let size = p.bytes.len() + p.topic.len() + self.reply_topic.len() + PUBLISH_OVERHEAD;
+            if let Some(max) = self.broker_max_packet
+                && size > max as usize
+            {
+                // rumqttc would fail the whole connection on it, again after every reconnect.
+                warn!(mtp = %self.id, size, max, topic = %p.topic, "record larger than the broker accepts; dropped");
+                continue;
+            }
             let props = PublishProperties {
                 response_topic: Some(self.reply_topic.clone()),
                 content_type: Some(USP_CONTENT_TYPE.into()),
@@ -364,7 +278,7 @@ impl Actor {
             };
             let res = self.client.try_publish_with_properties(
                 p.topic.clone(),
-                self.cfg.rumqttc_qos(),
+                self.session_qos,
                 false,
                 p.bytes.clone(),
                 props,
@@ -413,7 +327,7 @@ impl Actor {
                     }
                 };
                 if let Some(p) = p
-                    && self.cfg.qos == MqttQos::AtLeastOnce
+                    && self.session_qos != QoS::AtMostOnce
                 {
                     self.inflight.insert(pkid, p);
                 }
@@ -428,9 +342,20 @@ impl Actor {
     }
 
     fn on_connack(&mut self, ack: ConnAck) {
-        let (user_properties, response_information) = match ack.properties {
-            Some(p) => (p.user_properties, p.response_information),
-            None => (Vec::new(), None),
+        let (user_properties, response_information, max_qos) = match ack.properties {
+            Some(p) => {
+                self.broker_max_packet = p.max_packet_size;
+                (p.user_properties, p.response_information, p.max_qos)
+            }
+            None => {
+                self.broker_max_packet = None;
+                (Vec::new(), None, None)
+            }
+        };
+        // A broker that only supports QoS 0 would disconnect on a QoS 1 PUBLISH.
+        self.session_qos = match max_qos {
+            Some(0) => QoS::AtMostOnce,
+            _ => self.cfg.rumqttc_qos(),
         };
         let mut filters: Vec<String> = Vec::new();
         let mut add = |t: &str| {
@@ -481,6 +406,7 @@ impl Actor {
                 topic: c.topic.clone(),
                 bytes: usp_proto::builder::encode_record(&rec).into(),
                 permit: None,
+                attempts: 0,
             });
         }
         info!(mtp = %self.id, queued = self.queue.len(), "subscribed");
@@ -536,7 +462,13 @@ impl Actor {
         let mut back: Vec<Pending> = self.inflight.drain().map(|(_, p)| p).collect();
         back.extend(self.handed.drain(..));
         back.extend(self.collided.take().map(|(_, p)| p));
-        back.retain(|p| p.permit.is_some());
+        back.retain_mut(|p| {
+            p.attempts = p.attempts.saturating_add(1);
+            if p.attempts > MAX_ATTEMPTS {
+                warn!(mtp = %self.id, topic = %p.topic, "record lost with {MAX_ATTEMPTS} sessions; dropped");
+            }
+            p.permit.is_some() && p.attempts <= MAX_ATTEMPTS
+        });
         back.sort_by_key(|p| p.seq);
         let n = back.len();
         for p in back.into_iter().rev() {
@@ -579,27 +511,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn connect_carries_endpoint_id_and_asks_for_response_information() {
-        let cfg = MqttConfig::new("127.0.0.1", 1883, "os::012345-hub", "usp/agent/hub");
-        let o = cfg.options().expect("plain TCP options");
-        let props = o.connect_properties().expect("connect properties");
-        assert!(props.user_properties.contains(&(
-            ENDPOINT_ID_PROPERTY.to_string(),
-            "os::012345-hub".to_string()
-        )));
-        assert_eq!(props.request_response_info, Some(1));
-        assert_eq!(props.max_packet_size, Some(cfg.max_packet_size));
-        assert!(o.clean_start());
-        assert_eq!(o.client_id(), "os::012345-hub");
-    }
-
-    #[test]
-    fn keep_alive_below_rumqttc_minimum_is_raised_not_a_panic() {
-        let mut cfg = MqttConfig::new("127.0.0.1", 1883, "e", "t");
-        cfg.keep_alive = Duration::ZERO;
-        assert_eq!(
-            cfg.options().expect("options").keep_alive(),
-            Duration::from_secs(5)
-        );
+    fn publish_topics_with_wildcards_or_nul_are_refused() {
+        assert!(valid_topic_name("usp/controller/c1"));
+        assert!(!valid_topic_name(""));
+        assert!(!valid_topic_name("usp/+/x"));
+        assert!(!valid_topic_name("usp/#"));
+        assert!(!valid_topic_name("a\0b"));
+        assert!(!valid_topic_name(&"x".repeat(70_000)));
     }
 }
