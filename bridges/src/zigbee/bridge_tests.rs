@@ -45,7 +45,11 @@ struct Rig {
     dir: tempfile::TempDir,
 }
 
-async fn start_bridge(sim: &ZnpSim, dir: &std::path::Path) -> (BridgeHandle, JoinHandle<()>) {
+async fn start_bridge_with(
+    sim: &ZnpSim,
+    dir: &std::path::Path,
+    tweak: impl FnOnce(&mut ZigbeeBridgeConfig),
+) -> (BridgeHandle, JoinHandle<()>) {
     let link = LinkConfig {
         sreq_timeout: Duration::from_secs(2),
         ping_timeout: Duration::from_millis(300),
@@ -63,7 +67,12 @@ async fn start_bridge(sim: &ZnpSim, dir: &std::path::Path) -> (BridgeHandle, Joi
     let backend = ZnpBackend::new(port_connector(port), be_cfg);
     let mut config = ZigbeeBridgeConfig::new(dir);
     config.response_timeout = Duration::from_secs(2);
+    tweak(&mut config);
     start(backend, config).await.unwrap()
+}
+
+async fn start_bridge(sim: &ZnpSim, dir: &std::path::Path) -> (BridgeHandle, JoinHandle<()>) {
+    start_bridge_with(sim, dir, |_| {}).await
 }
 
 async fn rig() -> Rig {
@@ -419,4 +428,128 @@ async fn restart_resumes_network_and_devices_without_pairing_again() {
         )
         .await
         .unwrap();
+}
+
+fn incoming(src_addr: u16, cluster_id: u16, data: Vec<u8>) -> crate::zigbee::znp::frame::MtFrame {
+    use crate::zigbee::znp::commands::{MtMessage, ShortBytes, af::IncomingMsg};
+    IncomingMsg {
+        cluster_id,
+        src_addr,
+        src_endpoint: 1,
+        dst_endpoint: 1,
+        lqi: 100,
+        data: ShortBytes(data),
+        mac_src_addr: src_addr,
+        ..Default::default()
+    }
+    .to_frame()
+}
+
+#[tokio::test]
+async fn garbage_broken_frames_and_malformed_zcl_are_survived() {
+    let mut r = rig().await;
+    let devices = pair_all(&mut r).await;
+    let sensor_nwk = r
+        .sim
+        .with_state(|s| {
+            s.devices
+                .iter()
+                .find(|d| d.device.ieee == SENSOR)
+                .map(|d| d.device.nwk)
+        })
+        .unwrap();
+    assert!(r.sim.inject_raw(&[0x00, 0x13, 0xFE, 0xFB, 0x55, 0xEF]));
+    let mut bad_fcs = incoming(
+        sensor_nwk,
+        id::TEMPERATURE,
+        vec![0x18, 1, 0x0A, 0, 0, 0x29, 0x00, 0x01],
+    )
+    .to_bytes()
+    .unwrap();
+    *bad_fcs.last_mut().unwrap() ^= 0xFF;
+    assert!(r.sim.inject_raw(&bad_fcs));
+    // Truncated ZCL, an unknown data type, an unknown cluster, an unknown sender.
+    assert!(
+        r.sim
+            .inject_frame(incoming(sensor_nwk, id::TEMPERATURE, vec![0x18]))
+    );
+    assert!(r.sim.inject_frame(incoming(
+        sensor_nwk,
+        id::TEMPERATURE,
+        vec![0x18, 2, 0x0A, 0, 0, 0x4C, 1, 2]
+    )));
+    assert!(r.sim.inject_frame(incoming(
+        sensor_nwk,
+        0xFC00,
+        vec![0x18, 3, 0x0A, 0, 0, 0x20, 1]
+    )));
+    assert!(r.sim.inject_frame(incoming(
+        0x7777,
+        id::TEMPERATURE,
+        vec![0x18, 4, 0x0A, 0, 0, 0x29, 0, 1]
+    )));
+    assert!(
+        r.sim
+            .report(SENSOR, 1, id::TEMPERATURE, 0, ZclValue::Signed(2300))
+    );
+    let value = expect(&mut r.events, |e| match e {
+        BridgeEvent::Value {
+            id,
+            capability,
+            value,
+            ..
+        } if *id == id_of(SENSOR) => Some((capability.clone(), value.clone())),
+        _ => None,
+    })
+    .await;
+    assert_eq!(
+        value,
+        (
+            CapabilityId::new("ep1.temperature"),
+            Value::Decimal(Decimal::from_int(23))
+        )
+    );
+    assert_eq!(r.handle.devices().await.unwrap().len(), devices.len());
+}
+
+#[tokio::test]
+async fn device_silent_during_interview_is_interviewed_again_when_it_talks() {
+    let scenario = Scenario::parse(
+        "[[device]]\npreset = \"temperature_humidity\"\nieee = \"00124b0000000101\"\n",
+    )
+    .unwrap();
+    let cfg = ZnpSimConfig {
+        ieee: 0x00124B00_00C0FFEE,
+        scenario,
+        require_bootloader_skip: false,
+    };
+    let sim = ZnpSim::start_tcp(cfg, 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (handle, _task) = start_bridge_with(&sim, dir.path(), |c| {
+        c.response_timeout = Duration::from_millis(300);
+        c.interview_retry = Duration::ZERO;
+    })
+    .await;
+    let mut events = handle.subscribe();
+    sim.set_responsive(SENSOR, false);
+    handle.permit_join(Duration::from_secs(60)).await.unwrap();
+    let first = expect(&mut events, |e| match e {
+        BridgeEvent::DeviceUpdated(d) => Some(d.interview),
+        _ => None,
+    })
+    .await;
+    assert_eq!(first, InterviewState::Failed);
+
+    sim.set_responsive(SENSOR, true);
+    assert!(sim.report(SENSOR, 1, id::TEMPERATURE, 0, ZclValue::Signed(1900)));
+    let second = expect(&mut events, |e| match e {
+        BridgeEvent::DeviceUpdated(d) => Some(d.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(second.interview, InterviewState::Complete);
+    assert_eq!(
+        cap(&second, "ep1.temperature").value,
+        Some(Value::Decimal(Decimal::from_int(19)))
+    );
 }

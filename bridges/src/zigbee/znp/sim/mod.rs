@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use bytes::BytesMut;
 use futures_util::{SinkExt, StreamExt};
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::{JoinHandle, JoinSet};
@@ -39,9 +39,17 @@ pub struct ZnpSimConfig {
     pub require_bootloader_skip: bool,
 }
 
+/// What goes to the connected host.
+enum ToHost {
+    /// A well-formed frame.
+    Frame(MtFrame),
+    /// Raw bytes (bad-input tests: garbage, broken frames).
+    Raw(Vec<u8>),
+}
+
 struct Shared {
     state: Mutex<SimState>,
-    conn: Mutex<Option<mpsc::UnboundedSender<MtFrame>>>,
+    conn: Mutex<Option<mpsc::UnboundedSender<ToHost>>>,
     unplugged: Mutex<bool>,
     kick: Notify,
     /// Number of host connections being served.
@@ -129,6 +137,22 @@ impl ZnpSim {
         sent
     }
 
+    /// Writes raw bytes to the connected host (garbage, frames with a bad FCS); false when
+    /// no host is connected.
+    pub fn inject_raw(&self, bytes: &[u8]) -> bool {
+        lock(&self.shared.conn)
+            .as_ref()
+            .is_some_and(|tx| tx.send(ToHost::Raw(bytes.to_vec())).is_ok())
+    }
+
+    /// Sends a frame to the connected host as the firmware would (an AF_INCOMING_MSG from a
+    /// device, an indication); false when no host is connected.
+    pub fn inject_frame(&self, frame: MtFrame) -> bool {
+        lock(&self.shared.conn)
+            .as_ref()
+            .is_some_and(|tx| tx.send(ToHost::Frame(frame)).is_ok())
+    }
+
     /// Waits until no host is connected (a host that went away has closed its port).
     pub async fn wait_idle(&self) {
         let mut rx = self.shared.active.subscribe();
@@ -150,7 +174,7 @@ fn deliver(shared: &Arc<Shared>, outs: Vec<Out>) {
         match o {
             Out::Frame(f) => {
                 if let Some(tx) = lock(&shared.conn).as_ref() {
-                    let _ = tx.send(f);
+                    let _ = tx.send(ToHost::Frame(f));
                 }
             }
             Out::Later(after, timed) => {
@@ -226,8 +250,12 @@ async fn serve_connection(mut stream: TcpStream, shared: &Arc<Shared>) {
                 }
                 _ => break,
             },
-            f = rx.recv() => match f {
-                Some(f) => if port.send(f).await.is_err() { break },
+            out = rx.recv() => match out {
+                Some(ToHost::Frame(f)) => if port.send(f).await.is_err() { break },
+                Some(ToHost::Raw(b)) => {
+                    let io = port.get_mut();
+                    if io.write_all(&b).await.is_err() || io.flush().await.is_err() { break }
+                }
                 None => break,
             },
             () = &mut kicked => break,
