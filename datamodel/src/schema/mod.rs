@@ -10,14 +10,16 @@
 
 mod builder;
 mod constraints;
+mod defs;
 pub mod iot;
 mod pattern;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-pub use builder::{ArgDef, CommandDef, EventDef, Obj, ParamDef, SchemaBuilder, SchemaError};
+pub use builder::{Obj, ObjectBuilder, SchemaBuilder, SchemaError};
 pub use constraints::Constraints;
+pub use defs::{ArgDef, CommandDef, EventDef, ParamDef};
 pub use pattern::Pattern;
 
 pub use crate::value::ParamType;
