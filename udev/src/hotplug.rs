@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 
 use tokio::sync::mpsc;
@@ -179,6 +179,8 @@ pub struct DongleTracker {
     present: BTreeMap<String, Identified>,
     mode: ProbeMode,
     config: ProbeConfig,
+    /// Ports a bridge has open (device path or by-id link): never probed.
+    busy: Vec<PathBuf>,
 }
 
 impl DongleTracker {
@@ -188,7 +190,28 @@ impl DongleTracker {
             present: BTreeMap::new(),
             mode,
             config,
+            busy: Vec::new(),
         }
+    }
+
+    /// Marks a port as opened by a bridge: while marked, a port appearing under this device
+    /// path or by-id link is identified from the table only, never probed.
+    pub fn mark_busy(&mut self, path: impl Into<PathBuf>) {
+        let path = path.into();
+        if !self.busy.contains(&path) {
+            self.busy.push(path);
+        }
+    }
+
+    /// Undoes [`DongleTracker::mark_busy`].
+    pub fn mark_free(&mut self, path: &Path) {
+        self.busy.retain(|p| p != path);
+    }
+
+    fn is_busy(&self, port: &SerialPortInfo) -> bool {
+        self.busy
+            .iter()
+            .any(|b| *b == port.path || port.by_id.as_ref() == Some(b))
     }
 
     /// Identifies every port present now (start-up); each is reported as appeared.
@@ -203,6 +226,7 @@ impl DongleTracker {
     }
 
     /// Applies one event; `None` when it changes nothing (a repeated add, an unknown remove).
+    /// An add of an ambiguous stick probes it (a few seconds at most) before returning.
     pub async fn apply(&mut self, event: HotplugEvent) -> Option<DongleChange> {
         match event {
             HotplugEvent::Added(port) => {
@@ -213,7 +237,12 @@ impl DongleTracker {
                 {
                     return None;
                 }
-                let id = identify(&port, self.mode, &self.config).await;
+                let mode = if self.is_busy(&port) {
+                    ProbeMode::Never
+                } else {
+                    self.mode
+                };
+                let id = identify(&port, mode, &self.config).await;
                 self.present.insert(port.name.clone(), id.clone());
                 Some(DongleChange::Appeared(id))
             }

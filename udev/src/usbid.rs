@@ -16,7 +16,7 @@ use usphub_bridges::api::FlowControl;
 
 /// What a port speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[serde(rename_all = "lowercase")]
 pub enum Firmware {
     /// TI Z-Stack ZNP (Monitor and Test API).
     Znp,
@@ -54,7 +54,7 @@ impl Firmware {
 
 /// Which radio a port is, as far as known; `Radio` when the id is ambiguous.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[serde(rename_all = "lowercase")]
 pub enum Kind {
     /// A Zigbee coordinator.
     Zigbee,

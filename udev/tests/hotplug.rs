@@ -229,3 +229,42 @@ async fn replugged_stick_restarts_its_bridge_on_the_same_port() {
     );
     assert_eq!(sup.running.len(), 1);
 }
+
+#[tokio::test]
+async fn ports_a_bridge_has_open_are_never_probed() {
+    let fake = FakeSys::new();
+    fake.add_usb_port("ttyUSB5", &generic_cp210x());
+    // /dev/ttyUSB5 does not exist here: a probe would say it could not open the port.
+    let info = port_info(&fake.roots, "ttyUSB5").unwrap();
+    let mut t = DongleTracker::new(ProbeMode::WhenAmbiguous, ProbeConfig::default());
+    t.mark_busy(info.by_id.clone().unwrap());
+    let id = appeared(t.apply(HotplugEvent::Added(info.clone())).await);
+    assert!(
+        matches!(&id.evidence, usphub_udev::Evidence::None(why) if why.contains("probe to tell"))
+    );
+
+    t.apply(HotplugEvent::Removed {
+        name: "ttyUSB5".into(),
+    })
+    .await;
+    t.mark_free(info.by_id.as_deref().unwrap());
+    let id = appeared(t.apply(HotplugEvent::Added(info)).await);
+    assert!(
+        matches!(&id.evidence, usphub_udev::Evidence::None(why) if why.contains("could not open"))
+    );
+}
+
+#[test]
+fn identified_serialises_for_usphub_dongles_json() {
+    let fake = FakeSys::new();
+    fake.add_usb_port("ttyUSB2", &husbzb(1));
+    let id = identify_usb(&port_info(&fake.roots, "ttyUSB2").unwrap());
+    let json = serde_json::to_value(&id).unwrap();
+    assert_eq!(json["kind"], "zigbee");
+    assert_eq!(json["firmware"], "ezsp");
+    assert_eq!(json["flow"], "xon-xoff");
+    assert_eq!(json["baud"], 57_600);
+    assert_eq!(json["usb"]["vid"], 0x10c4);
+    assert_eq!(json["usb"]["interface"], "HubZ ZigBee Com Port");
+    assert_eq!(json["evidence"]["by"], "usb-table");
+}
