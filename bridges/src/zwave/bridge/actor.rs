@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use crate::api::{BridgeEvent, BridgeInbox, CapabilityId, EventSender, InterviewState};
-use crate::zwave::cc::{self, Decoded, NodeFact, multi_channel, supervision, wake_up};
+use crate::zwave::cc::{self, Decoded, NodeFact, multi_channel, security0, supervision, wake_up};
 use crate::zwave::serial::functions::{
     ApplicationCommand, ApplicationUpdate, FunctionId, HostRequest, NodeInfo, NodeProtocolInfo,
     UpdateType,
@@ -257,7 +257,35 @@ impl Actor {
         }
     }
 
-    fn on_application_command(&mut self, node: u8, cmd: Bytes) {
+    fn on_application_command(&mut self, node: u8, mut cmd: Bytes) {
+        if cmd.first() == Some(&0x98) {
+            match cmd.get(1).copied() {
+                Some(security0::NONCE_GET) => {
+                    let io = self.io.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = io.reply_nonce(node).await {
+                            tracing::info!(node, error = %e, "zwave: nonce report not delivered");
+                        }
+                    });
+                    return;
+                }
+                Some(security0::ENCAP) => {
+                    let own = self.io.own_id();
+                    match self.io.s0.as_ref().map(|s| s.decapsulate(node, own, &cmd)) {
+                        Some(Ok(inner)) => cmd = Bytes::from(inner),
+                        Some(Err(e)) => {
+                            tracing::warn!(node, error = %e, "zwave: S0 frame rejected");
+                            return;
+                        }
+                        None => {
+                            tracing::warn!(node, "zwave: S0 frame but no network key configured");
+                            return;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
         let (ep, mut inner) = match multi_channel::unwrap(&cmd) {
             Some((ep, inner)) => (ep, cmd.slice_ref(inner)),
             None => (0, cmd),
@@ -453,6 +481,9 @@ impl Actor {
 
     fn insert_node(&mut self, rec: NodeRecord) {
         let n = rec.node_id;
+        if let Some(s0) = self.io.s0.as_ref().filter(|_| !rec.secure_ccs.is_empty()) {
+            s0.set_secure(n, &rec.secure_ccs);
+        }
         let Some(home) = self.home_id() else { return };
         let desc = rec.descriptor(home);
         self.nodes.insert(
@@ -483,6 +514,7 @@ impl Actor {
             self.nodes.clear();
         }
         self.controller = Some(info.clone());
+        self.io.set_own_id(info.own_id);
         let gone: Vec<u8> = self
             .nodes
             .keys()
@@ -619,6 +651,14 @@ impl Actor {
             let mut rec = NodeRecord::new(n, proto);
             rec.ccs = info.command_classes;
             rec.interview = InterviewState::InProgress;
+            if rec.ccs.contains(&0x98) && io.s0.is_some() {
+                match io.key_exchange(n).await {
+                    Ok(()) => tracing::info!(node = n, "zwave: S0 network key exchanged"),
+                    Err(e) => {
+                        tracing::warn!(node = n, error = %e, "zwave: S0 key exchange failed, node included without security")
+                    }
+                }
+            }
             let _ = tx.send(Internal::Joined(rec.clone())).await;
             let rec = interview(&io, rec, cfg).await;
             let _ = tx.send(Internal::Interviewed(rec)).await;

@@ -14,6 +14,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
+use super::security::S0;
 use crate::api::BridgeError;
 use crate::zwave::cc::multi_channel;
 use crate::zwave::serial::functions::{
@@ -127,19 +128,38 @@ pub struct NodeIo {
     pub serial: SerialHandle,
     waiters: Arc<Mutex<Waiters>>,
     callback_id: Arc<AtomicU8>,
+    own_id: Arc<AtomicU8>,
+    /// Security 0, when a network key is configured.
+    pub s0: Option<Arc<S0>>,
     /// How long to wait for a node's report.
     pub report_timeout: Duration,
 }
 
 impl NodeIo {
-    /// A context over `serial`.
-    pub fn new(serial: SerialHandle, report_timeout: Duration) -> Self {
+    /// A context over `serial`; `network_key` enables Security 0.
+    pub fn new(
+        serial: SerialHandle,
+        report_timeout: Duration,
+        network_key: Option<[u8; 16]>,
+    ) -> Self {
         Self {
             serial,
             waiters: Arc::default(),
             callback_id: Arc::new(AtomicU8::new(0)),
+            own_id: Arc::new(AtomicU8::new(1)),
+            s0: network_key.map(|k| Arc::new(S0::new(k))),
             report_timeout,
         }
+    }
+
+    /// The controller's node id (learned at start-up).
+    pub fn own_id(&self) -> u8 {
+        self.own_id.load(Ordering::Relaxed)
+    }
+
+    /// Records the controller's node id.
+    pub fn set_own_id(&self, id: u8) {
+        self.own_id.store(id, Ordering::Relaxed);
     }
 
     /// Runs `f` with the waiter list locked (no `.await` inside).
@@ -178,15 +198,26 @@ impl NodeIo {
         Ok(self.serial.request(req).await?)
     }
 
-    /// Sends a CC frame to `node` end point `ep` and waits for the node's acknowledgement.
+    /// Sends a CC frame to `node` end point `ep` (inside S0 if the node requires it for that
+    /// CC) and waits for the node's acknowledgement.
     pub async fn send(&self, node: u8, ep: u8, cmd: &[u8]) -> Result<(), ZwError> {
         let framed;
+        let inner_cc = cmd.first().copied().unwrap_or(0);
         let cmd = if ep > 0 {
             framed = multi_channel::wrap(0, ep, cmd);
             &framed[..]
         } else {
             cmd
         };
+        if let Some(s0) = self.s0.as_ref().filter(|s| s.is_secure(node, inner_cc)) {
+            let keys = s0.keys().clone();
+            return self.send_s0(node, &keys, cmd).await;
+        }
+        self.send_plain(node, cmd).await
+    }
+
+    /// Sends a CC frame as it is (no encapsulation added).
+    pub async fn send_plain(&self, node: u8, cmd: &[u8]) -> Result<(), ZwError> {
         let cb = self.next_callback_id();
         let out = self
             .request(HostRequest::send_data(node, cmd, TX_OPTIONS_DEFAULT, cb))

@@ -168,6 +168,28 @@ pub async fn interview(io: &NodeIo, mut rec: NodeRecord, cfg: InterviewConfig) -
     if rec.ccs.is_empty() {
         step(request_nif(io, &mut rec).await, "node information");
     }
+    if rec.ccs.contains(&0x98) && io.s0.is_some() && rec.secure_ccs.is_empty() {
+        let r = io.secure_commands(node).await.map(|ccs| {
+            for c in &ccs {
+                if !rec.ccs.contains(c) {
+                    rec.ccs.push(*c);
+                }
+            }
+            rec.secure_ccs = ccs;
+        });
+        step(r, "security 0 commands");
+    } else if rec.ccs.contains(&0x98) && io.s0.is_none() {
+        tracing::warn!(
+            node,
+            "zwave: node uses Security 0 but no network key is configured"
+        );
+    }
+    if rec.requires_s2() {
+        tracing::warn!(
+            node,
+            "zwave: node requires S2, which is not supported; secure functions unavailable"
+        );
+    }
     if rec.ccs.contains(&0x86) {
         step(versions(io, &mut rec).await, "version");
     }

@@ -19,6 +19,7 @@ pub mod interview;
 pub mod model;
 pub mod registry;
 mod requests;
+pub mod security;
 
 #[cfg(test)]
 mod tests;
@@ -47,7 +48,7 @@ pub enum SleepingWrites {
 }
 
 /// Z-Wave bridge settings.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ZWaveConfig {
     /// The stick: `/dev/serial/by-id/...`, `/dev/ttyACM0` or `tcp://host:port`.
     pub port: SerialPortSpec,
@@ -61,6 +62,8 @@ pub struct ZWaveConfig {
     pub report_timeout: Duration,
     /// Serial link timing.
     pub port_config: PortConfig,
+    /// S0 network key (16 bytes); `None` disables Security 0. Never logged or exported.
+    pub network_key: Option<[u8; 16]>,
 }
 
 impl ZWaveConfig {
@@ -73,7 +76,18 @@ impl ZWaveConfig {
             sleeping_writes: SleepingWrites::Queue,
             report_timeout: Duration::from_secs(5),
             port_config: PortConfig::default(),
+            network_key: None,
         }
+    }
+}
+
+impl std::fmt::Debug for ZWaveConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ZWaveConfig")
+            .field("port", &self.port)
+            .field("registry", &self.registry)
+            .field("network_key", &self.network_key.map(|_| "<set>"))
+            .finish_non_exhaustive()
     }
 }
 
@@ -95,7 +109,7 @@ pub fn spawn(config: ZWaveConfig) -> Result<BridgeHandle, RegistryError> {
     let (handle, inbox) = bridge_channel(ProxyProtocol::ZWave, 64, 1024);
     let (internal_tx, internal_rx) = mpsc::channel(64);
     let (member_tx, member_rx) = mpsc::channel(16);
-    let io = NodeIo::new(serial, config.report_timeout);
+    let io = NodeIo::new(serial, config.report_timeout, config.network_key);
     let events = inbox.events.clone();
     let actor = Actor::new(io, config, registry, events, internal_tx, member_tx);
     tokio::spawn(actor.run(inbound, inbox, internal_rx, member_rx));

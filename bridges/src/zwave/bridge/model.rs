@@ -20,8 +20,11 @@ pub struct NodeRecord {
     pub node_id: u8,
     /// Protocol info (listening, FLiRS, device classes).
     pub protocol: NodeProtocolInfo,
-    /// CCs of the root device from its NIF.
+    /// CCs of the root device from its NIF (and, once learned, its secure CCs).
     pub ccs: Vec<u8>,
+    /// CCs the node accepts only inside Security 0.
+    #[serde(default)]
+    pub secure_ccs: Vec<u8>,
     /// CC versions (Version CC); absent = not asked yet (version 1 assumed).
     pub versions: BTreeMap<u8, u8>,
     /// Multi Channel end points (1..) and their CCs.
@@ -45,6 +48,7 @@ impl NodeRecord {
             node_id,
             protocol,
             ccs: Vec::new(),
+            secure_ccs: Vec::new(),
             versions: BTreeMap::new(),
             end_points: BTreeMap::new(),
             manufacturer: None,
@@ -79,6 +83,11 @@ impl NodeRecord {
         } else {
             self.end_points.get(&ep).map_or(&[], |v| &v[..])
         }
+    }
+
+    /// The node speaks S2 only (no S0), which this bridge does not implement.
+    pub fn requires_s2(&self) -> bool {
+        self.ccs.contains(&0x9F) && !self.ccs.contains(&0x98)
     }
 
     /// Sleeps between wake-ups.
@@ -168,7 +177,14 @@ impl NodeRecord {
         }
         d.firmware = self.firmware.clone().unwrap_or_default();
         d.device_type = device_type(self.protocol.generic);
-        d.description = format!("Z-Wave node {}", self.node_id);
+        d.description = if self.requires_s2() {
+            format!(
+                "Z-Wave node {} (security class S2 not supported: secure functions unavailable)",
+                self.node_id
+            )
+        } else {
+            format!("Z-Wave node {}", self.node_id)
+        };
         d.power = if self.protocol.is_listening() || self.protocol.is_frequent_listening() {
             PowerSource::Mains
         } else {

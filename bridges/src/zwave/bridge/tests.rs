@@ -425,3 +425,36 @@ async fn door_lock_reports_and_unlocks() {
         Some((false, false))
     );
 }
+
+#[tokio::test]
+async fn secure_lock_gets_s0_key_at_inclusion_and_is_controlled_encrypted() {
+    let scenario =
+        Scenario::from_toml("[[node]]\nid = 12\nkind = \"secure_door_lock\"\nincluded = false\n")
+            .unwrap();
+    let sim = spawn_tcp(&scenario, "127.0.0.1:0").await.unwrap();
+    let key = [0x11u8; 16];
+    let mut cfg = ZWaveConfig::new(sim.url().parse().unwrap());
+    cfg.network_key = Some(key);
+    let h = spawn(cfg).unwrap();
+    let mut ev = h.subscribe();
+    until(&mut ev, |e| {
+        matches!(e, BridgeEvent::RadioState { online: true, .. }).then_some(())
+    })
+    .await;
+    h.permit_join(Duration::from_secs(30)).await.unwrap();
+    let d = interviewed(&mut ev, 12).await;
+    assert_eq!(
+        sim.nodes().await[&12].s0.as_ref().unwrap().network_key,
+        Some(key)
+    );
+    let locked = d.capability(&cap("ep0/0x62/locked")).unwrap();
+    assert_eq!(locked.value, Some(Value::Bool(true)));
+    assert!(d.capability(&cap("ep0/0x80/battery")).is_some());
+    h.write(dev(12), cap("ep0/0x62/locked"), Value::Bool(false))
+        .await
+        .unwrap();
+    let nodes = sim.nodes().await;
+    assert_eq!(nodes[&12].end_points[0].lock, Some((false, false)));
+    // Every Door Lock frame the lock received was encrypted.
+    assert!(nodes[&12].received.iter().all(|f| f.first() != Some(&0x62)));
+}

@@ -31,6 +31,7 @@ pub mod multi_channel;
 pub mod multilevel_sensor;
 pub mod multilevel_switch;
 pub mod notification;
+pub mod security0;
 pub mod supervision;
 pub mod thermostat_mode;
 pub mod thermostat_operating_state;
@@ -291,6 +292,7 @@ pub const ALL: &[&CcSpec] = &[
     &multi_channel::CC,
     &door_lock::CC,
     &supervision::CC,
+    &security0::CC,
     &configuration::CC,
     &notification::CC,
     &manufacturer_specific::CC,

@@ -13,6 +13,7 @@
 pub mod controller;
 pub mod node;
 pub mod scenario;
+pub mod secure;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io;
@@ -60,7 +61,7 @@ enum Command {
     WakeUp(u8),
     Disconnect,
     Fault(Fault),
-    AddPending(VirtualNode),
+    AddPending(Box<VirtualNode>),
     ExcludeNext(u8),
     SetDead(u8, bool),
     Nodes(oneshot::Sender<BTreeMap<u8, VirtualNode>>),
@@ -123,7 +124,7 @@ impl SimHandle {
 
     /// Adds a node that joins at the next inclusion (or now, if inclusion runs).
     pub async fn add_pending(&self, node: VirtualNode) {
-        self.send(Command::AddPending(node)).await;
+        self.send(Command::AddPending(Box::new(node))).await;
     }
 
     /// Presses `node`'s button for the next exclusion.
@@ -271,7 +272,7 @@ impl Sim {
                 Vec::new()
             }
             Command::AddPending(n) => {
-                self.ctl.pending.push_back(n);
+                self.ctl.pending.push_back(*n);
                 self.ctl.include_pending()
             }
             Command::ExcludeNext(n) => {

@@ -38,6 +38,9 @@ pub enum NodeKind {
     Thermostat,
     /// A door lock (FLiRS) with Door Lock and Battery CCs, without security.
     DoorLock,
+    /// A door lock that accepts Door Lock and Battery only inside Security 0; it gets its
+    /// network key at inclusion.
+    SecureDoorLock,
 }
 
 /// A multilevel sensor value: type, scale, precision, raw value.
@@ -107,6 +110,8 @@ pub struct VirtualNode {
     pub received: Vec<Vec<u8>>,
     /// Answers nothing at all (a dead node).
     pub dead: bool,
+    /// Security 0 state (secure nodes only).
+    pub s0: Option<super::secure::S0Device>,
 }
 
 const LISTENING: NodeProtocolInfo = NodeProtocolInfo {
@@ -141,6 +146,7 @@ impl VirtualNode {
             config: BTreeMap::from([(1, 0)]),
             received: Vec::new(),
             dead: false,
+            s0: None,
         };
         match kind {
             NodeKind::BinarySwitch => {
@@ -214,6 +220,16 @@ impl VirtualNode {
                 node.end_points.push(e);
                 node.protocol.generic = 0x08;
             }
+            NodeKind::SecureDoorLock => {
+                let mut e = ep(&[0x98]);
+                e.lock = Some((true, false));
+                node.end_points.push(e);
+                node.battery = Some(80);
+                node.protocol.capability = 0x53;
+                node.protocol.security = 0xDC;
+                node.protocol.generic = 0x40;
+                node.s0 = Some(super::secure::S0Device::new(vec![0x62, 0x80]));
+            }
             NodeKind::DoorLock => {
                 let mut e = ep(&[0x62, 0x80]);
                 e.lock = Some((true, false));
@@ -268,6 +284,16 @@ impl VirtualNode {
     /// Handles one CC frame from the controller and returns the frames the node sends back.
     pub fn handle(&mut self, cmd: &[u8]) -> Vec<Vec<u8>> {
         self.received.push(cmd.to_vec());
+        if self.s0.is_some()
+            && let Some(out) = self.handle_s0(cmd)
+        {
+            return out;
+        }
+        self.handle_unsecured(cmd)
+    }
+
+    /// Handles a frame that arrived plain or was decrypted already.
+    pub(super) fn handle_unsecured(&mut self, cmd: &[u8]) -> Vec<Vec<u8>> {
         if let Some((ep, inner)) = multi_channel::unwrap_to(cmd) {
             let inner = inner.to_vec();
             return self
