@@ -84,6 +84,13 @@ impl StandIn {
         }
     }
 
+    async fn send(&mut self, json: String) {
+        self.stdin.write_all(json.as_bytes()).await.unwrap();
+        self.stdin.write_all(b"\n").await.unwrap();
+        self.stdin.flush().await.unwrap();
+        self.expect_line("SENT").await;
+    }
+
     async fn advert(&mut self, address: &str, name: &str, uuid: &str, hex: &str) {
         let cmd = format!(
             "{{\"advert\":\"{address}\",\"name\":\"{name}\",\"rssi\":-61,\"service_data\":{{\"{uuid}\":\"{hex}\"}}}}\n"
@@ -111,6 +118,10 @@ async fn next(
     .unwrap_or_else(|_| panic!("no {what} event"))
 }
 
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
 fn value_of(e: &BridgeEvent) -> (String, String) {
     match e {
         BridgeEvent::Value {
@@ -121,14 +132,22 @@ fn value_of(e: &BridgeEvent) -> (String, String) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bthome_and_encrypted_mibeacon_sensors_pair_and_report_through_btleplug() {
+async fn bthome_mibeacon_and_gatt_sensors_pair_and_report_through_btleplug() {
     let mut standin = StandIn::start().await;
     let mibeacon_addr = "A4:C1:38:02:83:F4";
     let settings = BleSettings {
-        devices: vec![BleDeviceConfig {
-            address: mibeacon_addr.parse().unwrap(),
-            bind_key: Some("e9ea895fac7cca6d30532432a516f3a8".parse().unwrap()),
-        }],
+        devices: vec![
+            BleDeviceConfig {
+                address: mibeacon_addr.parse().unwrap(),
+                bind_key: Some("e9ea895fac7cca6d30532432a516f3a8".parse().unwrap()),
+                gatt: false,
+            },
+            BleDeviceConfig {
+                address: "C4:7C:8D:6B:4F:F3".parse().unwrap(),
+                bind_key: None,
+                gatt: true,
+            },
+        ],
         availability_timeout_s: Some(2),
         ..BleSettings::default()
     };
@@ -203,7 +222,58 @@ async fn bthome_and_encrypted_mibeacon_sensors_pair_and_report_through_btleplug(
     .await;
     assert_eq!(value_of(&v).1, "46.7");
 
-    assert_eq!(handle.devices().await.unwrap().len(), 2);
+    // A configured GATT sensor: connected, read (DIS, Battery, ESS), then notified.
+    let gatt_addr = "C4:7C:8D:6B:4F:F3";
+    standin
+        .send(format!(
+            r#"{{"advert":"{gatt_addr}","name":"EnvSensor","gatt":{{"2a29":{{"value":"{}"}},"2a24":{{"value":"{}"}},"2a26":{{"value":"{}"}},"2a19":{{"value":"57"}},"2a6e":{{"value":"6c08","notify":true}},"2a6f":{{"value":"8813"}}}}}}"#,
+            hex(b"Acme"),
+            hex(b"EnvSensor 2"),
+            hex(b"1.2.3")
+        ))
+        .await;
+    let joined = next(&mut events, "GATT join", |e| {
+        matches!(e, BridgeEvent::DeviceJoined(d) if d.id.to_string() == format!("ble:{gatt_addr}"))
+    })
+    .await;
+    let BridgeEvent::DeviceJoined(d) = joined else {
+        unreachable!()
+    };
+    assert_eq!(
+        (
+            d.manufacturer.as_str(),
+            d.model.as_str(),
+            d.firmware.as_str()
+        ),
+        ("Acme", "EnvSensor 2", "1.2.3")
+    );
+    let mut read = Vec::new();
+    while read.len() < 3 {
+        let v = next(&mut events, "GATT values", |e| matches!(e, BridgeEvent::Value { id, .. } if id.to_string() == format!("ble:{gatt_addr}"))).await;
+        read.push(value_of(&v));
+    }
+    read.sort();
+    assert_eq!(
+        read,
+        [
+            ("battery".into(), "87".into()),
+            ("humidity".into(), "50".into()),
+            ("temperature".into(), "21.56".into())
+        ]
+    );
+    standin.expect_line("NOTIFYING 2a6e").await;
+    standin
+        .send(format!(
+            r#"{{"notify":"{gatt_addr}","char":"2a6e","value":"7008"}}"#
+        ))
+        .await;
+    let v = next(&mut events, "notified temperature", |e| {
+        matches!(e, BridgeEvent::Value { capability, value, .. } if capability.as_str() == "temperature" && value.to_string() == "21.6")
+    })
+    .await;
+    assert!(matches!(v, BridgeEvent::Value { .. }));
+
+    assert_eq!(handle.devices().await.unwrap().len(), 3);
 
     // Silent for longer than the availability timeout: offline.
     let offline = next(&mut events, "offline", |e| {

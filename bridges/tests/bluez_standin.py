@@ -8,8 +8,12 @@ Prints READY when it owns the name, DISCOVERING when a client started discovery.
 Commands on stdin, one JSON object per line:
   {"advert": "AA:BB:CC:DD:EE:FF", "name": "ATC", "rssi": -60,
    "service_data": {"0000fcd2-0000-1000-8000-00805f9b34fb": "40020a09"}}
+  optional in an advert: "gatt": {"2a6e": {"value": "6c08", "notify": true}, ...}
+    (Connect then builds GattService1/GattCharacteristic1 objects and resolves services)
+  {"notify": "AA:BB:CC:DD:EE:FF", "char": "2a6e", "value": "7008"}
 The first advert of an address adds a Device1 object (InterfacesAdded); later ones change its
 properties (PropertiesChanged), as BlueZ does while discovering with DuplicateData.
+Prints CONNECTED/DISCONNECTED ADDRESS and NOTIFYING UUID16 as clients act.
 """
 
 import json
@@ -33,6 +37,7 @@ class PropertyObject(dbus.service.Object):
 
     def __init__(self, bus, path, iface, props):
         super().__init__(bus, path)
+        self.path = path
         self.iface = iface
         self.props = props
 
@@ -58,6 +63,81 @@ class PropertyObject(dbus.service.Object):
     def change(self, changed):
         self.props.update(changed)
         self.PropertiesChanged(self.iface, dbus.Dictionary(changed, signature="sv"), [])
+
+
+GATT_SERVICE_IFACE = "org.bluez.GattService1"
+GATT_CHAR_IFACE = "org.bluez.GattCharacteristic1"
+SERVICE_OF = {"2a19": "180f", "2a24": "180a", "2a26": "180a", "2a29": "180a",
+              "2a6d": "181a", "2a6e": "181a", "2a6f": "181a"}
+
+
+def uuid128(short):
+    return "0000%s-0000-1000-8000-00805f9b34fb" % short
+
+
+class Characteristic(PropertyObject):
+    def __init__(self, bus, path, service_path, short, value, notify):
+        flags = ["read"] + (["notify"] if notify else [])
+        super().__init__(bus, path, GATT_CHAR_IFACE, {
+            "UUID": dbus.String(uuid128(short)),
+            "Service": dbus.ObjectPath(service_path),
+            "Flags": dbus.Array(flags, signature="s"),
+            "Value": dbus.Array(bytes.fromhex(value), signature="y"),
+            "Notifying": dbus.Boolean(False),
+        })
+
+    @dbus.service.method(GATT_CHAR_IFACE, in_signature="a{sv}", out_signature="ay")
+    def ReadValue(self, _options):
+        return self.props["Value"]
+
+    @dbus.service.method(GATT_CHAR_IFACE)
+    def StartNotify(self):
+        self.change({"Notifying": dbus.Boolean(True)})
+        print("NOTIFYING " + self.props["UUID"][4:8], flush=True)
+
+    @dbus.service.method(GATT_CHAR_IFACE)
+    def StopNotify(self):
+        self.change({"Notifying": dbus.Boolean(False)})
+
+
+class Device(PropertyObject):
+    """A Device1 whose Connect builds its GATT tree and resolves services."""
+
+    def __init__(self, bus, root, path, props, gatt):
+        super().__init__(bus, path, DEVICE_IFACE, props)
+        self.bus = bus
+        self.root = root
+        self.gatt = gatt
+        self.chars = {}
+
+    @dbus.service.method(DEVICE_IFACE)
+    def Connect(self):
+        if not self.chars:
+            services = {}
+            for short, spec in sorted(self.gatt.items()):
+                svc = SERVICE_OF.get(short, "ffff")
+                spath = "%s/service%s" % (self.path, svc)
+                if spath not in services:
+                    obj = PropertyObject(self.bus, spath, GATT_SERVICE_IFACE, {
+                        "UUID": dbus.String(uuid128(svc)),
+                        "Primary": dbus.Boolean(True),
+                        "Device": dbus.ObjectPath(self.path),
+                    })
+                    services[spath] = obj
+                    self.root.add(spath, obj)
+                cpath = "%s/char%s" % (spath, short)
+                ch = Characteristic(self.bus, cpath, spath, short, spec["value"],
+                                    spec.get("notify", False))
+                self.chars[short] = ch
+                self.root.add(cpath, ch)
+        self.change({"Connected": dbus.Boolean(True)})
+        self.change({"ServicesResolved": dbus.Boolean(True)})
+        print("CONNECTED " + self.props["Address"], flush=True)
+
+    @dbus.service.method(DEVICE_IFACE)
+    def Disconnect(self):
+        self.change({"Connected": dbus.Boolean(False), "ServicesResolved": dbus.Boolean(False)})
+        print("DISCONNECTED " + self.props["Address"], flush=True)
 
 
 class Adapter(PropertyObject):
@@ -105,6 +185,10 @@ class Root(dbus.service.Object):
     def InterfacesAdded(self, path, interfaces):
         pass
 
+    def add(self, path, obj):
+        self.objects[path] = obj
+        self.InterfacesAdded(path, {obj.iface: dbus.Dictionary(obj.props, signature="sv")})
+
 
 def service_data(mapping):
     return dbus.Dictionary(
@@ -126,6 +210,12 @@ def main():
             loop.quit()
             return False
         cmd = json.loads(line)
+        if "notify" in cmd:
+            dev = root.objects[ADAPTER_PATH + "/dev_" + cmd["notify"].replace(":", "_")]
+            dev.chars[cmd["char"]].change(
+                {"Value": dbus.Array(bytes.fromhex(cmd["value"]), signature="y")})
+            print("SENT " + cmd["notify"], flush=True)
+            return True
         addr = cmd["advert"]
         path = ADAPTER_PATH + "/dev_" + addr.replace(":", "_")
         changed = {
@@ -150,9 +240,8 @@ def main():
             if "name" in cmd:
                 props["Name"] = dbus.String(cmd["name"])
             props.update(changed)
-            dev = PropertyObject(bus, path, DEVICE_IFACE, props)
-            root.objects[path] = dev
-            root.InterfacesAdded(path, {DEVICE_IFACE: dbus.Dictionary(props, signature="sv")})
+            dev = Device(bus, root, path, props, cmd.get("gatt", {}))
+            root.add(path, dev)
         else:
             dev.change(changed)
         print("SENT " + addr, flush=True)

@@ -14,11 +14,12 @@ use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::api::{
-    BridgeError, BridgeEvent, BridgeHandle, BridgeInbox, BridgeRequest, DeviceId, EventSender,
-    ProxyProtocol, bridge_channel,
+    BleAddress, BridgeError, BridgeEvent, BridgeHandle, BridgeInbox, BridgeRequest, DeviceId,
+    EventSender, ProxyProtocol, bridge_channel,
 };
 
 use super::decode::Advert;
+use super::gatt::GattUpdate;
 use super::registry::{BleConfig, BleRegistry};
 
 /// How often availability and the pairing window are checked.
@@ -27,10 +28,17 @@ pub const TICK: Duration = Duration::from_secs(1);
 pub const SCAN_QUEUE: usize = 1024;
 
 /// What the scanner reports.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum ScanEvent {
     /// One advertisement.
     Advert(Advert),
+    /// What a GATT session with a configured device read or was notified of.
+    Gatt {
+        /// The device.
+        address: BleAddress,
+        /// Information and readings.
+        update: GattUpdate,
+    },
     /// The adapter became usable or unusable (no BlueZ, no adapter, powered off).
     Adapter {
         /// Whether scanning runs.
@@ -65,6 +73,9 @@ async fn run(mut inbox: BridgeInbox, mut scans: mpsc::Receiver<ScanEvent>, mut r
             ev = scans.recv(), if scanning => match ev {
                 Some(ScanEvent::Advert(a)) => {
                     reg.handle_advert(&a, Instant::now().into_std(), SystemTime::now(), &mut out);
+                }
+                Some(ScanEvent::Gatt { address, update }) => {
+                    reg.handle_gatt(address, update, Instant::now().into_std(), SystemTime::now(), &mut out);
                 }
                 Some(ScanEvent::Adapter { online, detail }) => {
                     tracing::info!(online, detail = %detail, "BLE adapter state");
@@ -142,7 +153,7 @@ fn serve(reg: &mut BleRegistry, req: BridgeRequest, events: &EventSender) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::{BleAddress, Value};
+    use crate::api::Value;
     use crate::ble::bthome::FrameBuilder;
     use crate::ble::bthome::frame::BTHOME_UUID16;
     use tokio::sync::broadcast;

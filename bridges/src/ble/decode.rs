@@ -28,6 +28,8 @@ pub enum AdvertFormat {
     Bthome,
     /// Xiaomi MiBeacon.
     MiBeacon,
+    /// Read over a GATT connection.
+    Gatt,
 }
 
 /// What makes two adverts "the same packet".
@@ -53,7 +55,7 @@ pub struct Decoded {
     /// De-duplication key.
     pub sequence: Sequence,
     /// Manufacturer, if the format says.
-    pub manufacturer: &'static str,
+    pub manufacturer: String,
     /// Model, if known.
     pub model: String,
     /// Firmware/protocol description.
@@ -100,7 +102,7 @@ fn decode_bthome(
     Ok(Decoded {
         format: AdvertFormat::Bthome,
         sequence,
-        manufacturer: "",
+        manufacturer: String::new(),
         model: advert
             .local_name
             .clone()
@@ -135,7 +137,7 @@ fn decode_mibeacon(
     Ok(Decoded {
         format: AdvertFormat::MiBeacon,
         sequence: Sequence::FrameCounter(repr.frame_counter),
-        manufacturer: "Xiaomi",
+        manufacturer: "Xiaomi".to_owned(),
         model: mibeacon::product_name(repr.product_id)
             .map(str::to_owned)
             .unwrap_or_else(|| format!("MiBeacon product {:#06x}", repr.product_id)),

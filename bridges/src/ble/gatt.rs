@@ -118,6 +118,31 @@ pub fn spec(uuid: u16) -> Option<&'static CharSpec> {
     CHARACTERISTICS.iter().find(|c| c.uuid == uuid)
 }
 
+/// What one GATT session learned: device information and readings.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GattUpdate {
+    /// Manufacturer Name String.
+    pub manufacturer: Option<String>,
+    /// Model Number String.
+    pub model: Option<String>,
+    /// Firmware Revision String.
+    pub firmware: Option<String>,
+    /// Readings.
+    pub readings: Vec<Reading>,
+}
+
+impl GattUpdate {
+    /// Adds one decoded characteristic value.
+    pub fn add(&mut self, value: CharValue) {
+        match value {
+            CharValue::Info(InfoField::Manufacturer, s) => self.manufacturer = Some(s),
+            CharValue::Info(InfoField::Model, s) => self.model = Some(s),
+            CharValue::Info(InfoField::Firmware, s) => self.firmware = Some(s),
+            CharValue::Reading(r) => self.readings.push(r),
+        }
+    }
+}
+
 /// A decoded characteristic value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CharValue {

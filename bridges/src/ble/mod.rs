@@ -14,6 +14,7 @@ pub mod bthome;
 pub mod crypto;
 pub mod decode;
 pub mod gatt;
+pub mod gatt_client;
 pub mod mapping;
 pub mod mibeacon;
 pub mod reading;
@@ -36,9 +37,13 @@ use scanner::ScannerConfig;
 /// adapter = "hci0"                 # default: the first adapter
 /// availability_timeout_s = 600     # default 600
 /// max_tracked = 1024               # default 1024
+/// gatt_poll_interval_s = 300       # default 300
 /// [[ble.devices]]
 /// address = "A4:C1:38:02:83:F4"
 /// bind_key = "e9ea895fac7cca6d30532432a516f3a8"   # only for encrypted adverts
+/// [[ble.devices]]
+/// address = "C4:7C:8D:6B:4F:F3"
+/// gatt = true                      # connect and read DIS/Battery/ESS
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -51,6 +56,8 @@ pub struct BleSettings {
     pub availability_timeout_s: Option<u64>,
     /// Bound on tracked advertisers.
     pub max_tracked: Option<usize>,
+    /// Seconds between reads of GATT devices that do not notify.
+    pub gatt_poll_interval_s: Option<u64>,
 }
 
 impl BleSettings {
@@ -69,6 +76,15 @@ impl BleSettings {
     pub fn scanner(&self) -> ScannerConfig {
         ScannerConfig {
             adapter: self.adapter.clone(),
+            gatt_devices: self
+                .devices
+                .iter()
+                .filter(|d| d.gatt)
+                .map(|d| d.address)
+                .collect(),
+            gatt_poll_interval: self
+                .gatt_poll_interval_s
+                .map_or(gatt_client::DEFAULT_POLL_INTERVAL, Duration::from_secs),
         }
     }
 }

@@ -16,7 +16,8 @@ use crate::api::{
 };
 
 use super::crypto::BindKey;
-use super::decode::{self, Advert, Decoded, Sequence};
+use super::decode::{self, Advert, AdvertFormat, Decoded, Sequence};
+use super::gatt::GattUpdate;
 use super::mapping::{self, EVENT_BUTTON, EVENT_DIMMER, Mapped};
 use super::reading::{Quantity, Reading};
 
@@ -36,6 +37,9 @@ pub struct BleDeviceConfig {
     /// Bind key for encrypted adverts (32 hex digits).
     #[serde(default)]
     pub bind_key: Option<BindKey>,
+    /// Connect over GATT and read Device Information, Battery and Environmental Sensing.
+    #[serde(default)]
+    pub gatt: bool,
 }
 
 /// BLE registry settings (built from [`BleSettings`](super::BleSettings)).
@@ -222,10 +226,65 @@ impl BleRegistry {
         if let Some(why) = &decoded.partial {
             tracing::warn!(device = %advert.address, reason = %why, "BLE advert partly decoded");
         }
-        if !known {
-            self.join(advert.address, &decoded, now, out);
+        self.apply_decoded(advert.address, &decoded, now, at, out);
+    }
+
+    /// Handles what a GATT connection read or was notified of (configured devices only).
+    pub fn handle_gatt(
+        &mut self,
+        address: BleAddress,
+        update: GattUpdate,
+        now: Instant,
+        at: SystemTime,
+        out: &mut Vec<BridgeEvent>,
+    ) {
+        let known = self.devices.contains_key(&address);
+        if !known && !self.may_join(&address, now) {
+            return;
         }
-        let Some(dev) = self.devices.get_mut(&advert.address) else {
+        if let Some(dev) = self.devices.get_mut(&address) {
+            let d = &mut dev.descriptor;
+            let mut changed = false;
+            for (field, new) in [
+                (&mut d.manufacturer, &update.manufacturer),
+                (&mut d.model, &update.model),
+                (&mut d.firmware, &update.firmware),
+            ] {
+                if let Some(v) = new
+                    && field != v
+                {
+                    field.clone_from(v);
+                    changed = true;
+                }
+            }
+            if changed {
+                out.push(BridgeEvent::DeviceUpdated(d.clone()));
+            }
+        }
+        let decoded = Decoded {
+            format: AdvertFormat::Gatt,
+            readings: update.readings,
+            sequence: Sequence::None,
+            manufacturer: update.manufacturer.unwrap_or_default(),
+            model: update.model.unwrap_or_else(|| "GATT sensor".to_owned()),
+            firmware: update.firmware.unwrap_or_default(),
+            partial: None,
+        };
+        self.apply_decoded(address, &decoded, now, at, out);
+    }
+
+    fn apply_decoded(
+        &mut self,
+        address: BleAddress,
+        decoded: &Decoded,
+        now: Instant,
+        at: SystemTime,
+        out: &mut Vec<BridgeEvent>,
+    ) {
+        if !self.devices.contains_key(&address) {
+            self.join(address, decoded, now, out);
+        }
+        let Some(dev) = self.devices.get_mut(&address) else {
             return;
         };
         dev.last_seen = now;
@@ -245,7 +304,7 @@ impl BleRegistry {
         if decoded.sequence != Sequence::None {
             dev.last_sequence = Some((decoded.sequence, now));
         }
-        apply(dev, &decoded, at, out);
+        apply(dev, decoded, at, out);
     }
 
     fn join(
@@ -256,11 +315,16 @@ impl BleRegistry {
         out: &mut Vec<BridgeEvent>,
     ) {
         let mut d = DeviceDescriptor::new(DeviceId::Ble(address));
-        d.manufacturer = decoded.manufacturer.to_owned();
+        d.manufacturer = decoded.manufacturer.clone();
         d.model = decoded.model.clone();
         d.firmware = decoded.firmware.clone();
         d.device_type = Some(IoTDeviceType::Sensor);
-        d.description = format!("{} ({:?} advertisements)", decoded.model, decoded.format);
+        let via = match decoded.format {
+            AdvertFormat::Bthome => "BTHome v2 advertisements",
+            AdvertFormat::MiBeacon => "MiBeacon advertisements",
+            AdvertFormat::Gatt => "GATT connection",
+        };
+        d.description = format!("{} ({via})", decoded.model);
         d.interview = InterviewState::Complete;
         let mut dev = Device {
             descriptor: d,

@@ -135,6 +135,7 @@ fn configured_encrypted_device_joins_without_permit() {
         devices: vec![BleDeviceConfig {
             address: A,
             bind_key: Some(key.clone()),
+            gatt: false,
         }],
         ..BleConfig::default()
     });
@@ -192,6 +193,7 @@ fn removed_device_stays_out_until_joining_is_permitted() {
         devices: vec![BleDeviceConfig {
             address: A,
             bind_key: None,
+            gatt: false,
         }],
         ..BleConfig::default()
     });

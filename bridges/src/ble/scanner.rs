@@ -27,6 +27,7 @@ use crate::api::BleAddress;
 
 use super::bridge::ScanEvent;
 use super::decode::Advert;
+use super::gatt_client;
 
 /// Longest wait between retries.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
@@ -34,10 +35,24 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
 const CACHE_LIMIT: usize = 4096;
 
 /// Scanner settings.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScannerConfig {
     /// Adapter to use (e.g. `hci0`); the first one when `None`.
     pub adapter: Option<String>,
+    /// Devices to read over GATT.
+    pub gatt_devices: Vec<BleAddress>,
+    /// How often GATT devices without notifications are read.
+    pub gatt_poll_interval: Duration,
+}
+
+impl Default for ScannerConfig {
+    fn default() -> Self {
+        Self {
+            adapter: None,
+            gatt_devices: Vec::new(),
+            gatt_poll_interval: gatt_client::DEFAULT_POLL_INTERVAL,
+        }
+    }
 }
 
 /// The address in a BlueZ device path (`/org/bluez/hci0/dev_A4_C1_38_8D_18_B2`).
@@ -137,6 +152,16 @@ async fn scan(
     })
     .await
     .map_err(|_| "bridge stopped".to_owned())?;
+    // GATT sessions share this adapter; they end (abort) when this scan ends.
+    let mut gatt_sessions = tokio::task::JoinSet::new();
+    for address in &config.gatt_devices {
+        gatt_sessions.spawn(gatt_client::run(
+            central.clone(),
+            *address,
+            config.gatt_poll_interval,
+            tx.clone(),
+        ));
+    }
     let mut caches = Caches {
         names: HashMap::new(),
         rssi: HashMap::new(),
