@@ -29,6 +29,26 @@
 //!   USP error codes.
 //! - [`fixture`]: the benchmark tree of proxied devices (also used by the agent's bench).
 //!
+//! # How the agent uses it
+//! - **USP handlers**: convert the prost request into [`SetRequest`], [`AddRequest`],
+//!   ... call the operation, map [`DmError::usp_code`] / `message` into the response.
+//!   `Err(RequestFailure)` from set/add/delete means "answer with an Error message"
+//!   (allow_partial=false); per-object failures are inside the `Ok` results.
+//! - **Operate**: [`OperateOutcome::Sync`] answers at once; for
+//!   [`OperateOutcome::Async`] create `Device.LocalAgent.Request.{i}.`
+//!   ([`DataModel::create_instance`]), answer with its path, then
+//!   [`PendingOperation::spawn_reporting`] (publishes [`Change::OperationComplete`]).
+//! - **Subscriptions**: [`DataModel::compile`] each ReferenceList entry once, read
+//!   [`DataModel::changes`], and test [`Change::subject`] with [`DataModel::matches`].
+//! - **LocalAgent / DeviceInfo**: declare the objects with the [`SchemaBuilder`],
+//!   attach [`FnProvider`]s for live values (`UpTime`) and commands, write read-only
+//!   state with [`DataModel::set_value`].
+//! - **Proxied devices**: [`schema::iot::declare`] then [`DataModel::mount`] a
+//!   [`Subtree`] per device (with its [`Provider`] for write-through values and
+//!   commands), [`DataModel::unmount`] with [`Unmount::Retain`] when it leaves; values
+//!   reported by the radio go in with [`DataModel::set_values`]. Vendor parameters
+//!   (`X_USPHUB_...`) are added with [`DataModel::extend_schema`].
+//!
 //! # Example
 //! ```
 //! use usp_datamodel::{DataModel, Schema, Obj, ParamDef, ParamType};

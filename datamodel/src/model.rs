@@ -5,6 +5,11 @@
 //! `.await`. Mutations take an async "write gate" first so that the order in which
 //! they are applied to the tree is the order in which they are committed to the store;
 //! the gate is never held while a provider (a radio) is awaited.
+//!
+//! Durability: a mutation is applied to the tree, then its persistent part is
+//! committed to redb, then its changes are published and the call returns. If the
+//! commit fails the call returns an `Internal` error (7003) and the change is not
+//! published; the tree keeps the new values until the next restart reloads the store.
 
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -239,7 +244,8 @@ impl DataModel {
     }
 
     /// The stored value of the parameter at concrete `path`, without asking providers
-    /// (a live parameter reads as its initial value). For the agent's own configuration.
+    /// (a live parameter reads as its initial value; a write-only one as ""; use
+    /// [`DataModel::stored_typed`] for the real value). For the agent's own configuration.
     pub fn stored_value(&self, path: &str) -> DmResult<String> {
         let expr = path::parse(path)?;
         let tree = self.read();

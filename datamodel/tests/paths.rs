@@ -335,3 +335,23 @@ async fn matches_decides_subscription_membership_without_resolving_everything() 
     let del = dm.compile("Device.IP.Interface.[Enable==true].").unwrap();
     assert!(dm.matches(&del, "Device.IP.Interface.42."));
 }
+
+#[test]
+fn tr369_style_example_paths_parse() {
+    for p in [
+        "Device.LocalAgent.Controller.1.MTP.1.Protocol",
+        "Device.LocalAgent.Subscription.[ID==\"boot-sub\"].Enable",
+        "Device.DHCPv4.Server.Pool.*.Client.[IPv4Address==\"192.168.1.20\"].",
+        "Device.WiFi.AccessPoint.[SSIDReference+.SSID==\"GuestNetwork1\"].AssociatedDevice.[Noise>15].SignalStrength",
+        "Device.IP.Interface.[Type==\"Normal\"&&Stats.ErrorsSent>0].IPv4Address.[AddressingType==\"Static\"].IPAddress",
+        "Device.Ethernet.Link.1.LowerLayers#1+.Name",
+        "Device.WiFi.SSID.[LowerLayers#1+.Status==\"Up\"].Name",
+        "Device.LocalAgent.Controller.[EndpointID==\"proto::controller-1\"].BootParameter.*.",
+        "Device.DeviceInfo.FirmwareImage.1.Download()",
+        "Device.LocalAgent.Periodic!",
+        "Device.ProxiedDevice.[Alias==\"cpe-3\"].IoTCapability.[Class==\"LevelSensor\"].LevelSensor.Value",
+    ] {
+        let e = path::parse(p).unwrap_or_else(|e| panic!("{p}: {e}"));
+        assert!(!e.segments.is_empty(), "{p}");
+    }
+}

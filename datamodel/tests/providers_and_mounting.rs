@@ -50,6 +50,12 @@ async fn live_parameters_are_read_from_the_provider_with_the_lock_released() {
         "0",
         "live values are not stored"
     );
+    assert_eq!(
+        dm.get_value("Device.DeviceInfo.UpTime").await.unwrap(),
+        "43"
+    );
+    assert!(dm.get_value("Device.DeviceInfo.").await.is_err());
+    assert!(dm.get_value("Device.IP.Interface.*.Name").await.is_err());
 }
 
 #[tokio::test]

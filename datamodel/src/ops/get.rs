@@ -90,6 +90,25 @@ impl DataModel {
     }
 }
 
+impl DataModel {
+    /// The current value of the parameter at concrete `path` (asking its provider if
+    /// it is live): a one-path Get for code inside the agent.
+    pub async fn get_value(&self, path: &str) -> Result<String, DmError> {
+        let mut r = self.get(&[path], 0).await;
+        let objects = r
+            .pop()
+            .unwrap_or_else(|| Err(DmError::internal(path, "no result")))?;
+        match objects.as_slice() {
+            [one] if one.params.len() == 1 && !path.ends_with('.') => Ok(one.params[0].1.clone()),
+            _ => Err(DmError::new(
+                ErrorKind::WrongPathKind,
+                path,
+                "not a single parameter path",
+            )),
+        }
+    }
+}
+
 fn collect(
     tree: &Tree,
     path: &str,
