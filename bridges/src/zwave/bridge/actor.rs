@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use crate::api::{BridgeEvent, BridgeInbox, CapabilityId, EventSender, InterviewState};
-use crate::zwave::cc::{self, Decoded, NodeFact, multi_channel, security0, supervision, wake_up};
+use crate::zwave::cc::{self, Decoded, NodeFact, multi_channel, supervision};
 use crate::zwave::serial::functions::{
     ApplicationCommand, ApplicationUpdate, FunctionId, HostRequest, NodeInfo, NodeProtocolInfo,
     UpdateType,
@@ -154,7 +154,7 @@ impl Actor {
         }
     }
 
-    fn set_online(&mut self, n: u8, online: bool) {
+    pub fn set_online(&mut self, n: u8, online: bool) {
         let Some(home) = self.home_id() else { return };
         if let Some(s) = self.nodes.get_mut(&n)
             && s.online != online
@@ -259,31 +259,9 @@ impl Actor {
 
     fn on_application_command(&mut self, node: u8, mut cmd: Bytes) {
         if cmd.first() == Some(&0x98) {
-            match cmd.get(1).copied() {
-                Some(security0::NONCE_GET) => {
-                    let io = self.io.clone();
-                    tokio::spawn(async move {
-                        if let Err(e) = io.reply_nonce(node).await {
-                            tracing::info!(node, error = %e, "zwave: nonce report not delivered");
-                        }
-                    });
-                    return;
-                }
-                Some(security0::ENCAP) => {
-                    let own = self.io.own_id();
-                    match self.io.s0.as_ref().map(|s| s.decapsulate(node, own, &cmd)) {
-                        Some(Ok(inner)) => cmd = Bytes::from(inner),
-                        Some(Err(e)) => {
-                            tracing::warn!(node, error = %e, "zwave: S0 frame rejected");
-                            return;
-                        }
-                        None => {
-                            tracing::warn!(node, "zwave: S0 frame but no network key configured");
-                            return;
-                        }
-                    }
-                }
-                _ => {}
+            match self.s0_inbound(node, cmd) {
+                Some(inner) => cmd = inner,
+                None => return,
             }
         }
         let (ep, mut inner) = match multi_channel::unwrap(&cmd) {
@@ -367,68 +345,6 @@ impl Actor {
                 }
             }
             Decoded::Fact(_) => {}
-        }
-    }
-
-    /// A sleeping node is awake: run what was queued for it, then let it sleep again.
-    fn on_wake_up(&mut self, node: u8) {
-        let cfg = self.interview_config();
-        let Some(s) = self.nodes.get_mut(&node) else {
-            return;
-        };
-        s.awake = true;
-        let queue: Vec<Pending> = s.queue.drain(..).collect();
-        let rec = s.rec.clone();
-        tracing::info!(node, queued = queue.len(), "zwave: node awake");
-        let io = self.io.clone();
-        let tx = self.internal.clone();
-        tokio::spawn(async move {
-            for op in queue {
-                match op {
-                    Pending::Interview => {
-                        let rec = interview(&io, rec.clone(), cfg).await;
-                        let _ = tx.send(Internal::Interviewed(rec)).await;
-                    }
-                    Pending::Write { ep, set, get } => {
-                        let r = match io.send(node, ep, &set).await {
-                            Ok(()) => match get {
-                                Some(g) => io.get(node, ep, &g).await.map(|_| ()),
-                                None => Ok(()),
-                            },
-                            Err(e) => Err(e),
-                        };
-                        if let Err(e) = r {
-                            tracing::warn!(node, error = %e, "zwave: queued write failed");
-                        }
-                    }
-                }
-            }
-            if let Err(e) = io.send(node, 0, &wake_up::no_more_information()).await {
-                tracing::info!(node, error = %e, "zwave: No More Information not delivered");
-            }
-            let _ = tx.send(Internal::BatchDone(node)).await;
-        });
-    }
-
-    fn check_sleepers(&mut self) {
-        let late: Vec<u8> = self
-            .nodes
-            .iter()
-            .filter(|(_, s)| s.rec.is_sleeping() && s.online)
-            .filter(|(_, s)| {
-                let interval = u64::from(
-                    s.rec
-                        .wake_up_interval
-                        .unwrap_or(self.cfg.wake_up_interval_s),
-                );
-                // Two missed wake-ups (plus slack) make a sleeping node offline.
-                s.last_heard.elapsed() > Duration::from_secs(interval * 2 + 60)
-            })
-            .map(|(n, _)| *n)
-            .collect();
-        for n in late {
-            tracing::info!(node = n, "zwave: sleeping node missed its wake-ups");
-            self.set_online(n, false);
         }
     }
 

@@ -101,18 +101,7 @@ pub async fn startup(
         }),
         None => BTreeMap::new(),
     };
-    let mut nodes = Vec::new();
-    for n in init.nodes.into_iter().filter(|n| *n != mem.node_id) {
-        let info = if stored.contains_key(&n) {
-            None
-        } else {
-            let out = io
-                .request(HostRequest::for_node(FunctionId::GetNodeProtocolInfo, n))
-                .await?;
-            Some(NodeProtocolInfo::parse(&response(out)?).map_err(|_| ZwError::Malformed)?)
-        };
-        nodes.push((n, info));
-    }
+    let nodes = protocol_infos(io, &init.nodes, mem.node_id, &stored).await?;
     tracing::info!(
         version = %version.version,
         home_id = format_args!("{:08x}", mem.home_id),
@@ -128,6 +117,29 @@ pub async fn startup(
         nodes,
     };
     Ok((info, stored))
+}
+
+/// Protocol info of every node except the controller and those the registry knows.
+async fn protocol_infos(
+    io: &NodeIo,
+    list: &[u8],
+    own: u8,
+    stored: &BTreeMap<u8, NodeRecord>,
+) -> Result<Vec<(u8, Option<NodeProtocolInfo>)>, ZwError> {
+    let mut nodes = Vec::new();
+    for &n in list.iter().filter(|n| **n != own) {
+        let info = if stored.contains_key(&n) {
+            None
+        } else {
+            let out = io
+                .request(HostRequest::for_node(FunctionId::GetNodeProtocolInfo, n))
+                .await?;
+            let p = out.response.ok_or(ZwError::Malformed)?;
+            Some(NodeProtocolInfo::parse(&p).map_err(|_| ZwError::Malformed)?)
+        };
+        nodes.push((n, info));
+    }
+    Ok(nodes)
 }
 
 /// Interview settings.
@@ -155,43 +167,79 @@ fn facts(report: &[u8]) -> Vec<NodeFact> {
     }
 }
 
+/// Logs a failed interview step; returns whether it succeeded.
+fn check(node: u8, what: &str, r: Result<(), ZwError>) -> bool {
+    if let Err(e) = &r {
+        tracing::info!(node, step = what, error = %e, "zwave: interview step failed");
+    }
+    r.is_ok()
+}
+
 /// Interviews one node and returns the updated record.
 pub async fn interview(io: &NodeIo, mut rec: NodeRecord, cfg: InterviewConfig) -> NodeRecord {
     let node = rec.node_id;
     let mut complete = true;
-    let mut step = |ok: Result<(), ZwError>, what: &str| {
-        if let Err(e) = ok {
-            tracing::info!(node, step = what, error = %e, "zwave: interview step failed");
-            complete = false;
-        }
-    };
     if rec.ccs.is_empty() {
-        step(request_nif(io, &mut rec).await, "node information");
+        complete &= check(node, "node information", request_nif(io, &mut rec).await);
     }
-    if rec.ccs.contains(&0x98) && io.s0.is_some() && rec.secure_ccs.is_empty() {
-        let r = io.secure_commands(node).await.map(|ccs| {
-            for c in &ccs {
-                if !rec.ccs.contains(c) {
-                    rec.ccs.push(*c);
-                }
-            }
-            rec.secure_ccs = ccs;
-        });
-        step(r, "security 0 commands");
-    } else if rec.ccs.contains(&0x98) && io.s0.is_none() {
-        tracing::warn!(
-            node,
-            "zwave: node uses Security 0 but no network key is configured"
-        );
+    complete &= security(io, &mut rec).await;
+    complete &= identity_and_setup(io, &mut rec, cfg).await;
+    if rec.ccs.contains(&0x60) {
+        complete &= check(node, "multi channel", end_points(io, &mut rec).await);
     }
+    rec.add_static_capabilities();
+    let eps: Vec<u8> = std::iter::once(0)
+        .chain(rec.end_points.keys().copied())
+        .collect();
+    for ep in eps {
+        for c in rec.ccs_of(ep).to_vec() {
+            complete &= check(node, "command class", cc_interview(io, &rec, ep, c).await);
+        }
+    }
+    rec.interview = if complete {
+        InterviewState::Complete
+    } else {
+        InterviewState::Partial
+    };
+    rec
+}
+
+/// Learns the CCs a Security 0 node supports only encrypted; warns about S2-only nodes.
+async fn security(io: &NodeIo, rec: &mut NodeRecord) -> bool {
+    let node = rec.node_id;
     if rec.requires_s2() {
         tracing::warn!(
             node,
             "zwave: node requires S2, which is not supported; secure functions unavailable"
         );
     }
+    if !rec.ccs.contains(&0x98) || !rec.secure_ccs.is_empty() {
+        return true;
+    }
+    if io.s0.is_none() {
+        tracing::warn!(
+            node,
+            "zwave: node uses Security 0 but no network key is configured"
+        );
+        return true;
+    }
+    let r = io.secure_commands(node).await.map(|ccs| {
+        for c in &ccs {
+            if !rec.ccs.contains(c) {
+                rec.ccs.push(*c);
+            }
+        }
+        rec.secure_ccs = ccs;
+    });
+    check(node, "security 0 commands", r)
+}
+
+/// Version, Manufacturer Specific, Lifeline association and Wake Up interval.
+async fn identity_and_setup(io: &NodeIo, rec: &mut NodeRecord, cfg: InterviewConfig) -> bool {
+    let node = rec.node_id;
+    let mut ok = true;
     if rec.ccs.contains(&0x86) {
-        step(versions(io, &mut rec).await, "version");
+        ok &= check(node, "version", versions(io, rec).await);
     }
     if rec.ccs.contains(&0x72) {
         let r = io
@@ -209,7 +257,7 @@ pub async fn interview(io: &NodeIo, mut rec: NodeRecord, cfg: InterviewConfig) -
                     }
                 }
             });
-        step(r, "manufacturer specific");
+        ok &= check(node, "manufacturer specific", r);
     }
     if rec.ccs.contains(&0x85) {
         let r = io
@@ -219,7 +267,7 @@ pub async fn interview(io: &NodeIo, mut rec: NodeRecord, cfg: InterviewConfig) -
                 &association::set(association::LIFELINE, cfg.own_id),
             )
             .await;
-        step(r, "lifeline association");
+        ok &= check(node, "lifeline association", r);
     }
     if rec.ccs.contains(&0x84) {
         let r = io
@@ -232,26 +280,9 @@ pub async fn interview(io: &NodeIo, mut rec: NodeRecord, cfg: InterviewConfig) -
         if r.is_ok() {
             rec.wake_up_interval = Some(cfg.wake_up_interval_s);
         }
-        step(r, "wake up interval");
+        ok &= check(node, "wake up interval", r);
     }
-    if rec.ccs.contains(&0x60) {
-        step(end_points(io, &mut rec).await, "multi channel");
-    }
-    rec.add_static_capabilities();
-    let eps: Vec<u8> = std::iter::once(0)
-        .chain(rec.end_points.keys().copied())
-        .collect();
-    for ep in eps {
-        for c in rec.ccs_of(ep).to_vec() {
-            step(cc_interview(io, &rec, ep, c).await, "command class");
-        }
-    }
-    rec.interview = if complete {
-        InterviewState::Complete
-    } else {
-        InterviewState::Partial
-    };
-    rec
+    ok
 }
 
 async fn request_nif(io: &NodeIo, rec: &mut NodeRecord) -> Result<(), ZwError> {

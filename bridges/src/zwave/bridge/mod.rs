@@ -20,6 +20,7 @@ pub mod model;
 pub mod registry;
 mod requests;
 pub mod security;
+mod sleeping;
 
 #[cfg(test)]
 mod tests;

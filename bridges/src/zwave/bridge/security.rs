@@ -10,12 +10,14 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use bytes::Bytes;
 use tokio::time::Instant;
 
 use crate::zwave::cc::security0::{
     self, COMMANDS_SUPPORTED_GET, Keys, NETWORK_KEY_VERIFY, NONCE_GET, NONCE_LEN, SCHEME_GET,
 };
 
+use super::actor::Actor;
 use super::context::{NodeIo, Pattern, ZwError};
 
 /// How long an issued nonce stays valid.
@@ -177,6 +179,39 @@ impl NodeIo {
                 Ok(Some(_)) => continue,
                 _ => return Err(ZwError::NoReport(node)),
             }
+        }
+    }
+}
+
+impl Actor {
+    /// Handles a Security CC frame from `node`: answers Nonce Get (`None`), decrypts a
+    /// Message Encapsulation (`Some(inner)`), passes anything else through.
+    pub(super) fn s0_inbound(&self, node: u8, cmd: Bytes) -> Option<Bytes> {
+        match cmd.get(1).copied() {
+            Some(security0::NONCE_GET) => {
+                let io = self.io.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = io.reply_nonce(node).await {
+                        tracing::info!(node, error = %e, "zwave: nonce report not delivered");
+                    }
+                });
+                None
+            }
+            Some(security0::ENCAP) => {
+                let own = self.io.own_id();
+                match self.io.s0.as_ref().map(|s| s.decapsulate(node, own, &cmd)) {
+                    Some(Ok(inner)) => Some(Bytes::from(inner)),
+                    Some(Err(e)) => {
+                        tracing::warn!(node, error = %e, "zwave: S0 frame rejected");
+                        None
+                    }
+                    None => {
+                        tracing::warn!(node, "zwave: S0 frame but no network key configured");
+                        None
+                    }
+                }
+            }
+            _ => Some(cmd),
         }
     }
 }
