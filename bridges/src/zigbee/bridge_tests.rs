@@ -45,7 +45,7 @@ struct Rig {
     dir: tempfile::TempDir,
 }
 
-async fn start_bridge_with(
+pub(super) async fn start_bridge_with(
     sim: &ZnpSim,
     dir: &std::path::Path,
     tweak: impl FnOnce(&mut ZigbeeBridgeConfig),
@@ -95,11 +95,11 @@ async fn rig() -> Rig {
     }
 }
 
-fn id_of(ieee: u64) -> DeviceId {
+pub(super) fn id_of(ieee: u64) -> DeviceId {
     DeviceId::Zigbee(Eui64(ieee))
 }
 
-async fn expect<T>(
+pub(super) async fn expect<T>(
     rx: &mut broadcast::Receiver<BridgeEvent>,
     mut pick: impl FnMut(&BridgeEvent) -> Option<T>,
 ) -> T {
@@ -137,7 +137,7 @@ async fn pair_all(r: &mut Rig) -> Vec<DeviceDescriptor> {
     done
 }
 
-fn cap<'a>(d: &'a DeviceDescriptor, id: &str) -> &'a crate::api::Capability {
+pub(super) fn cap<'a>(d: &'a DeviceDescriptor, id: &str) -> &'a crate::api::Capability {
     d.capabilities
         .iter()
         .find(|c| c.id.as_str() == id)

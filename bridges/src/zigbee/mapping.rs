@@ -20,6 +20,8 @@ pub type AttrCache = BTreeMap<(u8, u16, u16), ZclValue>;
 pub enum Convert {
     /// Boolean attribute.
     Bool,
+    /// True when the enumeration has this value (Door Lock LockState 1 = locked).
+    Equals(i64),
     /// One bit of a bitmap.
     Bit(u8),
     /// Integer divided by 10^places (Temperature 0.01 degC, Humidity 0.01 %).
@@ -40,6 +42,33 @@ pub enum Convert {
     },
 }
 
+/// A LevelControl range as (mantissa, scale) decimals, so the table stays `const`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Range {
+    /// MinValue.
+    pub min: (i64, u8),
+    /// MaxValue.
+    pub max: (i64, u8),
+    /// StepValue.
+    pub step: (i64, u8),
+}
+
+impl Range {
+    /// MinValue and MaxValue as decimals.
+    pub fn bounds(&self) -> (Decimal, Decimal) {
+        (
+            Decimal::new(self.min.0, self.min.1),
+            Decimal::new(self.max.0, self.max.1),
+        )
+    }
+}
+
+const PERCENT: Range = Range {
+    min: (0, 0),
+    max: (100, 0),
+    step: (10, 0),
+};
+
 /// How a Controller's write is carried out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Control {
@@ -47,6 +76,12 @@ pub enum Control {
     OnOff,
     /// Level Control: Move to Level (with On/Off) (0x04), Step (with On/Off) (0x06).
     Level,
+    /// Door Lock: Lock Door (0x00) / Unlock Door (0x01).
+    Lock,
+    /// Window Covering: Go To Lift Percentage (0x05).
+    Lift,
+    /// Write Attributes of the attribute itself, value × 10^scale as the attribute's type.
+    WriteAttribute(u8),
 }
 
 /// The capability shape; IAS Zone's Type depends on the device's ZoneType.
@@ -58,8 +93,8 @@ pub enum Shape {
     BinarySensor(BinarySensorType),
     /// BinarySensor whose Type follows IAS Zone's ZoneType attribute.
     IasZone,
-    /// LevelControl (0..100 %).
-    LevelControl(IoTLevelType, IoTUnitType),
+    /// LevelControl with its range.
+    LevelControl(IoTLevelType, IoTUnitType, Range),
     /// LevelSensor with an optional low-level threshold.
     LevelSensor(IoTLevelType, IoTUnitType, Option<i64>),
 }
@@ -109,7 +144,7 @@ pub const RULES: &[Rule] = &[
         key: "brightness",
         name: "Brightness",
         description: "Level Control CurrentLevel (0-254) as percent",
-        shape: Shape::LevelControl(L::Brightness, U::Percent),
+        shape: Shape::LevelControl(L::Brightness, U::Percent, PERCENT),
         convert: Convert::LevelPercent,
         control: Some(Control::Level),
         reporting: Some((1, 300, 1)),
@@ -258,6 +293,58 @@ pub const RULES: &[Rule] = &[
         control: None,
         reporting: Some((10, 3600, 1)),
     },
+    Rule {
+        cluster: id::DOOR_LOCK,
+        attribute: 0x0000,
+        key: "lock",
+        name: "Lock",
+        description: "Door Lock LockState (1 locked, 2 unlocked)",
+        shape: Shape::BinaryControl(BinaryControlType::Locked),
+        convert: Convert::Equals(1),
+        control: Some(Control::Lock),
+        reporting: Some((0, 3600, 0)),
+    },
+    Rule {
+        cluster: id::WINDOW_COVERING,
+        attribute: 0x0008,
+        key: "lift",
+        name: "Position",
+        description: "Window Covering CurrentPositionLiftPercentage (0 open, 100 closed)",
+        shape: Shape::LevelControl(L::Position, U::Percent, PERCENT),
+        convert: Convert::Scaled(0),
+        control: Some(Control::Lift),
+        reporting: Some((1, 3600, 1)),
+    },
+    Rule {
+        cluster: id::THERMOSTAT,
+        attribute: 0x0000,
+        key: "local_temperature",
+        name: "Room temperature",
+        description: "Thermostat LocalTemperature (0.01 degC)",
+        shape: Shape::LevelSensor(L::Temperature, U::DegC, None),
+        convert: Convert::Scaled(2),
+        control: None,
+        reporting: Some((10, 3600, 10)),
+    },
+    Rule {
+        cluster: id::THERMOSTAT,
+        attribute: 0x0012,
+        key: "heating_setpoint",
+        name: "Heating setpoint",
+        description: "Thermostat OccupiedHeatingSetpoint (0.01 degC)",
+        shape: Shape::LevelControl(
+            L::Temperature,
+            U::DegC,
+            Range {
+                min: (5, 0),
+                max: (30, 0),
+                step: (5, 1),
+            },
+        ),
+        convert: Convert::Scaled(2),
+        control: Some(Control::WriteAttribute(2)),
+        reporting: Some((1, 3600, 10)),
+    },
 ];
 
 /// The attributes read during the interview so conversions can scale (ZoneType,
@@ -316,12 +403,12 @@ pub fn capability(ep: u8, rule: &Rule, cache: &AttrCache) -> Capability {
         Shape::IasZone => CapabilityKind::BinarySensor {
             kind: zone_type(ep, cache),
         },
-        Shape::LevelControl(kind, unit) => CapabilityKind::LevelControl {
+        Shape::LevelControl(kind, unit, range) => CapabilityKind::LevelControl {
             kind,
             unit,
-            min: Decimal::from_int(0),
-            max: Decimal::from_int(100),
-            step: Some(Decimal::from_int(10)),
+            min: Decimal::new(range.min.0, range.min.1),
+            max: Decimal::new(range.max.0, range.max.1),
+            step: Some(Decimal::new(range.step.0, range.step.1)),
         },
         Shape::LevelSensor(kind, unit, low) => CapabilityKind::LevelSensor {
             kind,
@@ -344,6 +431,7 @@ pub fn convert(ep: u8, rule: &Rule, raw: &ZclValue, cache: &AttrCache) -> Option
     let int = raw.as_i64();
     Some(match rule.convert {
         Convert::Bool => Value::Bool(int? != 0),
+        Convert::Equals(x) => Value::Bool(int? == x),
         Convert::Bit(b) => Value::Bool(int? >> b & 1 == 1),
         Convert::Scaled(places) => {
             let v = int?;
@@ -508,6 +596,40 @@ mod tests {
         for (i, r) in RULES.iter().enumerate() {
             assert!(RULES[i + 1..].iter().all(|o| o.key != r.key && (o.cluster, o.attribute) != (r.cluster, r.attribute)));
         }
+    }
+
+    #[test]
+    fn lock_cover_and_thermostat_attributes_convert() {
+        let c = AttrCache::new();
+        assert_eq!(
+            conv(id::DOOR_LOCK, 0, ZclValue::Unsigned(1), &c),
+            Some(Value::Bool(true))
+        );
+        assert_eq!(
+            conv(id::DOOR_LOCK, 0, ZclValue::Unsigned(2), &c),
+            Some(Value::Bool(false))
+        );
+        assert_eq!(
+            conv(id::WINDOW_COVERING, 8, ZclValue::Unsigned(40), &c),
+            Some(Value::Decimal(Decimal::from_int(40)))
+        );
+        assert_eq!(
+            conv(id::THERMOSTAT, 0x12, ZclValue::Signed(2050), &c),
+            Some(Value::Decimal(Decimal::new(205, 1)))
+        );
+        let rule = rule_for(id::THERMOSTAT, 0x12).unwrap();
+        let CapabilityKind::LevelControl { min, max, step, .. } = capability(1, rule, &c).kind
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (min, max, step),
+            (
+                Decimal::from_int(5),
+                Decimal::from_int(30),
+                Some(Decimal::new(5, 1))
+            )
+        );
     }
 
     #[test]

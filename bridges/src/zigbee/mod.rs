@@ -15,4 +15,6 @@ pub mod zdo;
 pub mod znp;
 
 #[cfg(test)]
+mod bridge_cluster_tests;
+#[cfg(test)]
 mod bridge_tests;

@@ -2,14 +2,15 @@
 //! Response), Toggle/StepUp/StepDown/Identify, refresh, remove. Each radio round trip runs
 //! in its own task and reports back through the actor's internal channel.
 
-use crate::api::{Args, BridgeError, BridgeRequest, CapabilityId, DeviceId, Reply, Value};
+use crate::api::{Args, BridgeError, BridgeRequest, CapabilityId, Decimal, DeviceId, Reply, Value};
 use crate::zigbee::backend::ZigbeeBackend;
 use crate::zigbee::interview::read_attributes;
 use crate::zigbee::mapping::{self, Control};
-use crate::zigbee::requester::{EXPECT_DEFAULT, Target};
-use crate::zigbee::zcl::ZclValue;
-use crate::zigbee::zcl::clusters::id;
-use crate::zigbee::zcl::frame::status;
+use crate::zigbee::requester::{EXPECT_DEFAULT, EXPECT_WRITE, Target};
+use crate::zigbee::zcl::clusters::{self, id};
+use crate::zigbee::zcl::frame::{cmd, status};
+use crate::zigbee::zcl::types::ty;
+use crate::zigbee::zcl::{AttributeRecord, GeneralCommand, TypedValue, ZclValue};
 use crate::zigbee::zdo::Zdp;
 
 use super::{Actor, Done, Internal, bridge_error, default_status};
@@ -94,49 +95,59 @@ impl<B: ZigbeeBackend> Actor<B> {
             Ok(t) => t,
             Err(e) => return drop(reply.send(Err(e))),
         };
-        let (command, payload, update) = match (rule.control, &value) {
-            (Some(Control::OnOff), Value::Bool(on)) => {
-                (u8::from(*on), vec![], (id::ON_OFF, ZclValue::Bool(*on)))
-            }
-            (Some(Control::Level), v) => match v.as_decimal() {
-                Some(pct) if pct.to_f64() >= 0.0 && pct.to_f64() <= 100.0 => {
-                    let level = mapping::percent_to_level(pct);
-                    (
-                        0x04,
-                        vec![level, 0, 0],
-                        (id::LEVEL_CONTROL, ZclValue::Unsigned(u64::from(level))),
-                    )
-                }
-                _ => {
-                    return drop(reply.send(Err(BridgeError::InvalidValue(format!(
-                        "{value} is not a percentage 0-100"
-                    )))));
-                }
-            },
-            (Some(_), _) => {
-                return drop(reply.send(Err(BridgeError::InvalidValue(format!(
-                    "{value} does not fit {cap}"
-                )))));
-            }
-            (None, _) => {
-                return drop(
-                    reply.send(Err(BridgeError::Unsupported(format!("{cap} is read-only")))),
-                );
-            }
+        let Some(control) = rule.control else {
+            let e = BridgeError::Unsupported(format!("{cap} is read-only"));
+            return drop(reply.send(Err(e)));
         };
-        let updates = vec![(ep, update.0, 0x0000, update.1)];
-        self.command(
-            ieee,
-            Target {
-                nwk,
-                endpoint: ep,
-                cluster: rule.cluster,
-            },
-            command,
-            payload,
-            Some(updates),
-            Done::Unit(reply),
-        );
+        let to = Target {
+            nwk,
+            endpoint: ep,
+            cluster: rule.cluster,
+        };
+        let attr = rule.attribute;
+        match plan(control, rule, &value) {
+            Err(e) => drop(reply.send(Err(e))),
+            Ok(Plan::Command(command, payload, v)) => {
+                let updates = vec![(ep, rule.cluster, attr, v)];
+                self.command(ieee, to, command, payload, Some(updates), Done::Unit(reply));
+            }
+            Ok(Plan::Attribute(tv)) => self.write_attribute(ieee, to, attr, tv, reply),
+        }
+    }
+
+    /// Write Attributes of one attribute; the value is kept once the device accepted it.
+    fn write_attribute(&self, ieee: u64, to: Target, attr: u16, v: TypedValue, reply: Reply<()>) {
+        let (req, tx) = (self.req.clone(), self.internal.clone());
+        tokio::spawn(async move {
+            let rec = AttributeRecord {
+                id: attr,
+                value: v.clone(),
+            };
+            let payload = GeneralCommand::WriteAttributes(vec![rec]).encode();
+            let f = match req
+                .zcl(to, true, cmd::WRITE_ATTRIBUTES, payload, EXPECT_WRITE)
+                .await
+            {
+                Ok(f) => f,
+                Err(e) => return drop(reply.send(Err(bridge_error(e)))),
+            };
+            match GeneralCommand::parse(f.header.command, &f.payload) {
+                Ok(GeneralCommand::WriteAttributesRsp(failed)) if failed.is_empty() => {}
+                other => {
+                    let e = BridgeError::Refused(format!("device refused the write: {other:?}"));
+                    return drop(reply.send(Err(e)));
+                }
+            }
+            let updates = vec![(to.endpoint, to.cluster, attr, v.value)];
+            let done = Some(Done::Unit(reply));
+            let _ = tx
+                .send(Internal::Updates {
+                    ieee,
+                    updates,
+                    done,
+                })
+                .await;
+        });
     }
 
     /// Sends a cluster command; on a SUCCESS Default Response applies `updates` (or reads the
@@ -342,4 +353,66 @@ impl<B: ZigbeeBackend> Actor<B> {
             let _ = tx.send(Internal::Removed { ieee, reply }).await;
         });
     }
+}
+
+/// How one write reaches the device.
+enum Plan {
+    /// A cluster command and the attribute value it sets.
+    Command(u8, Vec<u8>, ZclValue),
+    /// Write Attributes with this value.
+    Attribute(TypedValue),
+}
+
+fn in_range(rule: &mapping::Rule, value: &Value) -> Result<Decimal, BridgeError> {
+    let d = value
+        .as_decimal()
+        .ok_or_else(|| BridgeError::InvalidValue(format!("{value} is not a number")))?;
+    if let mapping::Shape::LevelControl(_, _, range) = rule.shape {
+        let (min, max) = range.bounds();
+        if d < min || d > max {
+            return Err(BridgeError::InvalidValue(format!(
+                "{value} is outside {min}..{max}"
+            )));
+        }
+    }
+    Ok(d)
+}
+
+fn plan(control: Control, rule: &mapping::Rule, value: &Value) -> Result<Plan, BridgeError> {
+    let not_bool = || BridgeError::InvalidValue(format!("{value} is not a boolean"));
+    Ok(match control {
+        Control::OnOff => {
+            let on = value.as_bool().ok_or_else(not_bool)?;
+            Plan::Command(u8::from(on), vec![], ZclValue::Bool(on))
+        }
+        Control::Lock => {
+            let lock = value.as_bool().ok_or_else(not_bool)?;
+            // Lock Door / Unlock Door with an empty PIN (octet string of length 0).
+            let (command, state) = if lock { (0x00, 1) } else { (0x01, 2) };
+            Plan::Command(command, vec![0], ZclValue::Unsigned(state))
+        }
+        Control::Level => {
+            let level = mapping::percent_to_level(in_range(rule, value)?);
+            Plan::Command(
+                0x04,
+                vec![level, 0, 0],
+                ZclValue::Unsigned(u64::from(level)),
+            )
+        }
+        Control::Lift => {
+            let pct = in_range(rule, value)?.to_f64().round() as u8;
+            Plan::Command(0x05, vec![pct], ZclValue::Unsigned(u64::from(pct)))
+        }
+        Control::WriteAttribute(scale) => {
+            let d = in_range(rule, value)?;
+            let raw = (d.to_f64() * 10f64.powi(i32::from(scale))).round() as i64;
+            let ty = clusters::attribute(rule.cluster, rule.attribute).map_or(ty::INT16, |a| a.ty);
+            let v = if matches!(ty, 0x28..=0x2F) {
+                ZclValue::Signed(raw)
+            } else {
+                ZclValue::Unsigned(raw.max(0) as u64)
+            };
+            Plan::Attribute(TypedValue::new(ty, v))
+        }
+    })
 }

@@ -313,6 +313,25 @@ impl VirtualDevice {
                 );
                 (status::SUCCESS, vec![0])
             }
+            (id::DOOR_LOCK, 0x00 | 0x01) => {
+                let state = if command == 0x00 { 1 } else { 2 };
+                let v = TypedValue::new(ty::ENUM8, ZclValue::Unsigned(state));
+                self.set(ep, id::DOOR_LOCK, 0, v);
+                (status::SUCCESS, vec![0])
+            }
+            (id::WINDOW_COVERING, 0x00 | 0x01 | 0x05) => {
+                let pct = match command {
+                    0x00 => 0,
+                    0x01 => 100,
+                    _ => match payload.first() {
+                        Some(&p) if p <= 100 => p,
+                        _ => return (status::INVALID_VALUE, Vec::new()),
+                    },
+                };
+                let v = TypedValue::new(ty::UINT8, ZclValue::Unsigned(u64::from(pct)));
+                self.set(ep, id::WINDOW_COVERING, 0x0008, v);
+                (status::SUCCESS, vec![0x0008])
+            }
             (id::IDENTIFY, 0x00) | (id::IAS_ZONE, 0x00) => (status::SUCCESS, Vec::new()),
             _ => (status::UNSUP_COMMAND, Vec::new()),
         }

@@ -13,6 +13,9 @@ use crate::zigbee::zdo::{NodeDescriptor, SimpleDescriptor};
 
 /// The preset names a scenario may use.
 pub const PRESETS: &[&str] = &[
+    "door_lock",
+    "window_covering",
+    "thermostat",
     "plug",
     "temperature_humidity",
     "dimmable_bulb",
@@ -145,6 +148,29 @@ pub fn build(
                     id::OCCUPANCY,
                     id::ILLUMINANCE,
                 ],
+                false,
+            )
+        }
+        "door_lock" => {
+            a.insert((id::DOOR_LOCK, 0), u(ty::ENUM8, 2));
+            battery_attrs(&mut a);
+            (
+                0x000A,
+                vec![id::POWER_CONFIG, id::IDENTIFY, id::DOOR_LOCK],
+                false,
+            )
+        }
+        "window_covering" => {
+            a.insert((id::WINDOW_COVERING, 0x0008), u(ty::UINT8, 0));
+            (0x0202, vec![id::IDENTIFY, id::WINDOW_COVERING], true)
+        }
+        "thermostat" => {
+            a.insert((id::THERMOSTAT, 0x0000), i(ty::INT16, 1950));
+            a.insert((id::THERMOSTAT, 0x0012), i(ty::INT16, 2000));
+            battery_attrs(&mut a);
+            (
+                0x0301,
+                vec![id::POWER_CONFIG, id::IDENTIFY, id::THERMOSTAT],
                 false,
             )
         }

@@ -1,0 +1,173 @@
+//! Cluster coverage end to end: IAS Zone, Occupancy, Door Lock, Window Covering and
+//! Thermostat devices from the simulator, through interview, reports and writes.
+
+use std::time::Duration;
+
+use super::bridge_tests::{cap, expect, id_of, start_bridge_with};
+use crate::api::{
+    BinaryControlType, BinarySensorType, BridgeEvent, CapabilityId, CapabilityKind, Decimal,
+    DeviceDescriptor, InterviewState, Value,
+};
+use crate::zigbee::sim::Scenario;
+use crate::zigbee::zcl::ZclValue;
+use crate::zigbee::zcl::clusters::id;
+use crate::zigbee::znp::sim::{ZnpSim, ZnpSimConfig};
+
+const COORDINATOR: u64 = 0x00124B00_00C0FFEE;
+const CONTACT: u64 = 0x00124B0000000201;
+const MOTION: u64 = 0x00124B0000000202;
+const LOCK: u64 = 0x00124B0000000203;
+const COVER: u64 = 0x00124B0000000204;
+const THERMOSTAT: u64 = 0x00124B0000000205;
+
+const SCENARIO: &str = r#"
+[[device]]
+preset = "contact_sensor"
+ieee = "00124b0000000201"
+[[device]]
+preset = "motion_sensor"
+ieee = "00124b0000000202"
+[[device]]
+preset = "door_lock"
+ieee = "00124b0000000203"
+[[device]]
+preset = "window_covering"
+ieee = "00124b0000000204"
+[[device]]
+preset = "thermostat"
+ieee = "00124b0000000205"
+"#;
+
+#[tokio::test]
+async fn sensor_and_actuator_clusters_map_report_and_accept_writes() {
+    let cfg = ZnpSimConfig {
+        ieee: COORDINATOR,
+        scenario: Scenario::parse(SCENARIO).unwrap(),
+        require_bootloader_skip: false,
+    };
+    let sim = ZnpSim::start_tcp(cfg, 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (handle, _task) = start_bridge_with(&sim, dir.path(), |_| {}).await;
+    let mut events = handle.subscribe();
+    handle.permit_join(Duration::from_secs(60)).await.unwrap();
+    let mut devices: Vec<DeviceDescriptor> = Vec::new();
+    while devices.len() < 5 {
+        devices.push(
+            expect(&mut events, |e| match e {
+                BridgeEvent::DeviceUpdated(d) if d.interview == InterviewState::Complete => {
+                    Some(d.clone())
+                }
+                _ => None,
+            })
+            .await,
+        );
+    }
+    let dev = |ieee| devices.iter().find(|d| d.id == id_of(ieee)).unwrap();
+    assert_eq!(
+        cap(dev(CONTACT), "ep1.zone").kind,
+        CapabilityKind::BinarySensor {
+            kind: BinarySensorType::DoorOpen
+        }
+    );
+    assert_eq!(
+        cap(dev(MOTION), "ep1.occupancy").kind,
+        CapabilityKind::BinarySensor {
+            kind: BinarySensorType::MotionDetected
+        }
+    );
+    assert_eq!(
+        cap(dev(MOTION), "ep1.illuminance").value,
+        Some(Value::Decimal(Decimal::from_int(100)))
+    );
+    assert_eq!(
+        cap(dev(LOCK), "ep1.lock").kind,
+        CapabilityKind::BinaryControl {
+            kind: BinaryControlType::Locked
+        }
+    );
+    assert_eq!(cap(dev(LOCK), "ep1.lock").value, Some(Value::Bool(false)));
+    assert_eq!(
+        cap(dev(THERMOSTAT), "ep1.local_temperature").value,
+        Some(Value::Decimal(Decimal::new(195, 1)))
+    );
+    // The interview told the IAS zone where to send alarms.
+    assert_eq!(
+        sim.attribute(CONTACT, 1, id::IAS_ZONE, 0x0010)
+            .map(|v| v.value),
+        Some(ZclValue::Unsigned(COORDINATOR))
+    );
+
+    assert!(sim.report(CONTACT, 1, id::IAS_ZONE, 0x0002, ZclValue::Unsigned(0x0001)));
+    let v = expect(&mut events, |e| match e {
+        BridgeEvent::Value {
+            id,
+            capability,
+            value,
+            ..
+        } if *id == id_of(CONTACT) => Some((capability.clone(), value.clone())),
+        _ => None,
+    })
+    .await;
+    assert_eq!(v, (CapabilityId::new("ep1.zone"), Value::Bool(true)));
+    assert!(sim.report(MOTION, 1, id::OCCUPANCY, 0, ZclValue::Unsigned(1)));
+    let v = expect(&mut events, |e| match e {
+        BridgeEvent::Value { id, value, .. } if *id == id_of(MOTION) => Some(value.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(v, Value::Bool(true));
+
+    handle
+        .write(
+            id_of(LOCK),
+            CapabilityId::new("ep1.lock"),
+            Value::Bool(true),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        sim.attribute(LOCK, 1, id::DOOR_LOCK, 0).map(|v| v.value),
+        Some(ZclValue::Unsigned(1))
+    );
+    handle
+        .write(
+            id_of(COVER),
+            CapabilityId::new("ep1.lift"),
+            Value::Decimal(Decimal::from_int(40)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        sim.attribute(COVER, 1, id::WINDOW_COVERING, 8)
+            .map(|v| v.value),
+        Some(ZclValue::Unsigned(40))
+    );
+    let setpoint = CapabilityId::new("ep1.heating_setpoint");
+    handle
+        .write(
+            id_of(THERMOSTAT),
+            setpoint.clone(),
+            Value::Decimal(Decimal::new(215, 1)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        sim.attribute(THERMOSTAT, 1, id::THERMOSTAT, 0x12)
+            .map(|v| v.value),
+        Some(ZclValue::Signed(2150))
+    );
+    let out_of_range = handle
+        .write(
+            id_of(THERMOSTAT),
+            setpoint,
+            Value::Decimal(Decimal::from_int(35)),
+        )
+        .await;
+    assert!(out_of_range.is_err());
+    let d = handle.devices().await.unwrap();
+    let thermostat = d.iter().find(|d| d.id == id_of(THERMOSTAT)).unwrap();
+    assert_eq!(
+        cap(thermostat, "ep1.heating_setpoint").value,
+        Some(Value::Decimal(Decimal::new(215, 1)))
+    );
+}
