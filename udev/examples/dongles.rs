@@ -8,34 +8,9 @@
 //! ```
 
 use usphub_udev::{
-    DongleChange, DongleTracker, HotplugSource, Identified, ProbeConfig, ProbeMode, SysRoots,
-    identify_spec,
+    DongleChange, DongleTracker, HotplugSource, ProbeConfig, ProbeMode, SysRoots, identify_spec,
+    render_table,
 };
-
-fn line(id: &Identified) -> String {
-    let usb = id
-        .usb
-        .as_ref()
-        .map(|u| {
-            format!(
-                "{} serial={}",
-                u.id_string(),
-                u.serial.as_deref().unwrap_or("-")
-            )
-        })
-        .unwrap_or_else(|| "-".into());
-    format!(
-        "{:<14} {:<7} {:<8} {:<40} {usb} by-id={} evidence={:?}",
-        id.path,
-        id.kind.as_str(),
-        id.firmware.as_str(),
-        id.product.unwrap_or("-"),
-        id.by_id
-            .as_ref()
-            .map_or("-".into(), |p| p.display().to_string()),
-        id.evidence
-    )
-}
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -46,23 +21,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ProbeMode::Never
     };
     let config = ProbeConfig::default();
+    let mut ids = Vec::new();
     for spec in args.iter().filter(|a| !a.starts_with("--")) {
-        println!("{}", line(&identify_spec(&spec.parse()?, &config).await));
+        ids.push(identify_spec(&spec.parse()?, &config).await);
     }
     let mut tracker = DongleTracker::new(mode, config);
-    for change in tracker.scan(&SysRoots::default()).await? {
-        if let DongleChange::Appeared(id) = change {
-            println!("{}", line(&id));
-        }
-    }
+    tracker.scan(&SysRoots::default()).await?;
+    ids.extend(tracker.present().cloned());
+    print!("{}", render_table(&ids));
     if args.iter().any(|a| a == "--monitor") {
         let mut monitor = usphub_udev::UdevMonitor::start(SysRoots::default()).await?;
         println!("following hot-plug (Ctrl-C to stop)");
         let source: &mut dyn HotplugSource = &mut monitor;
         while let Some(change) = tracker.next_change(source).await {
             match change {
-                DongleChange::Appeared(id) => println!("+ {}", line(&id)),
-                DongleChange::Gone(id) => println!("- {}", line(&id)),
+                DongleChange::Appeared(id) => print!("added\n{}", render_table(&[id])),
+                DongleChange::Gone(id) => print!("removed\n{}", render_table(&[id])),
             }
         }
     }

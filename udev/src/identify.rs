@@ -7,7 +7,7 @@ use serde::Serialize;
 use usphub_bridges::api::{FlowControl, PortAddress, SerialPortSpec};
 
 use crate::probe::{ProbeConfig, ProbeReport, probe_port};
-use crate::sysfs::{SerialPortInfo, UsbInfo};
+use crate::sysfs::{SerialPortInfo, SysRoots, UsbInfo, enumerate};
 use crate::usbid::{self, DongleEntry, Firmware, Kind};
 
 /// How the firmware was established.
@@ -172,6 +172,20 @@ pub async fn identify(port: &SerialPortInfo, mode: ProbeMode, config: &ProbeConf
         }
     }
     id
+}
+
+/// Everything `usphub dongles` shows: every USB serial port present, identified as `mode`
+/// says, sorted by kernel name.
+pub async fn list_dongles(
+    roots: &SysRoots,
+    mode: ProbeMode,
+    config: &ProbeConfig,
+) -> std::io::Result<Vec<Identified>> {
+    let mut out = Vec::new();
+    for port in enumerate(roots)? {
+        out.push(identify(&port, mode, config).await);
+    }
+    Ok(out)
 }
 
 /// Identifies a port given only as a spec (`tcp://host:port`, or a device path with no USB

@@ -7,6 +7,7 @@
 //! * [`identify`]: table + probe → [`Identified`].
 //! * [`hotplug`]: add/remove events (udev or a test double) and the [`DongleTracker`].
 //! * [`policy`]: the auto-start decision.
+//! * [`report`]: the `usphub dongles` table.
 //!
 //! The udev rules (`udev/rules/60-usphub.rules`) and `docs/DONGLES.md` list the same ids as
 //! [`usbid::DONGLES`]; a test keeps the three in step.
@@ -15,14 +16,18 @@ pub mod hotplug;
 pub mod identify;
 pub mod policy;
 pub mod probe;
+pub mod report;
 pub mod sysfs;
 pub mod usbid;
 
 #[cfg(target_os = "linux")]
 pub use hotplug::UdevMonitor;
 pub use hotplug::{ChannelSource, DongleChange, DongleTracker, HotplugEvent, HotplugSource};
-pub use identify::{Evidence, Identified, ProbeMode, identify, identify_spec, identify_usb};
+pub use identify::{
+    Evidence, Identified, ProbeMode, identify, identify_spec, identify_usb, list_dongles,
+};
 pub use policy::{AutoStartConfig, Decision, NamedDongle, Selector, decide};
 pub use probe::{ProbeConfig, ProbeReport, probe_port, probe_stream};
+pub use report::render_table;
 pub use sysfs::{SerialPortInfo, SysRoots, UsbInfo, enumerate, port_info};
 pub use usbid::{Firmware, Kind};

@@ -8,9 +8,23 @@
 //!    for is started.
 //! 3. Everything else is listed by `usphub dongles` and left alone: unknown ports, firmwares
 //!    without a bridge (EZSP and deCONZ today), and everything when `auto_start` is off.
+//!
+//! `auto_start` defaults to on: a person who plugs a stick into a hub expects it to work.
+//! [`AutoStartConfig`] deserialises from the agent's TOML, e.g.
+//!
+//! ```toml
+//! [dongles]
+//! auto_start = false
+//! [[dongles.named]]
+//! path = "/dev/serial/by-id/usb-ITead_Sonoff_Zigbee_3.0_USB_Dongle_Plus_b8b4...-if00-port0"
+//! [[dongles.named]]
+//! serial = "a215650c853bec119a079e957a0af111"
+//! firmware = "zwave"        # settles a stick whose USB id is shared, without a probe
+//! ```
 
 use std::path::PathBuf;
 
+use serde::Deserialize;
 use usphub_bridges::api::SerialPortSpec;
 
 use crate::identify::Identified;
@@ -19,8 +33,9 @@ use crate::usbid::Firmware;
 /// Firmwares the bridges crate has a backend for.
 pub const BRIDGED: &[Firmware] = &[Firmware::Znp, Firmware::ZWave];
 
-/// How the configuration names a stick.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How the configuration names a stick (`serial = "..."` or `path = "..."`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Selector {
     /// The USB serial number (`iSerial`).
     Serial(String),
@@ -29,21 +44,33 @@ pub enum Selector {
 }
 
 /// A stick the configuration names.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct NamedDongle {
     /// Which stick.
+    #[serde(flatten)]
     pub selector: Selector,
     /// Its firmware, when the configuration says (otherwise the identified one is used).
+    #[serde(default)]
     pub firmware: Option<Firmware>,
 }
 
 /// The part of the configuration the policy reads.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct AutoStartConfig {
-    /// Start a bridge for any identified stick with a bridged firmware.
+    /// Start a bridge for any identified stick with a bridged firmware (default on).
     pub auto_start: bool,
     /// Sticks started whatever `auto_start` says.
     pub named: Vec<NamedDongle>,
+}
+
+impl Default for AutoStartConfig {
+    fn default() -> Self {
+        Self {
+            auto_start: true,
+            named: Vec::new(),
+        }
+    }
 }
 
 /// What to do with a stick that appeared.

@@ -11,11 +11,11 @@
 //! the id's fallback. An id without a fallback (FTDI, Espressif) matches only with its
 //! strings, because many non-radio devices share it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use usphub_bridges::api::FlowControl;
 
 /// What a port speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Firmware {
     /// TI Z-Stack ZNP (Monitor and Test API).

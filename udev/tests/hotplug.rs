@@ -94,7 +94,10 @@ fn policy_starts_bridged_firmwares_only_when_allowed() {
     let e = identify_usb(&port_info(&fake.roots, "ttyACM0").unwrap());
     let g = identify_usb(&port_info(&fake.roots, "ttyUSB5").unwrap());
 
-    let off = AutoStartConfig::default();
+    let off = AutoStartConfig {
+        auto_start: false,
+        named: vec![],
+    };
     assert!(matches!(decide(&off, &p), Decision::Ignore(_)));
 
     let on = AutoStartConfig {
@@ -267,4 +270,91 @@ fn identified_serialises_for_usphub_dongles_json() {
     assert_eq!(json["usb"]["vid"], 0x10c4);
     assert_eq!(json["usb"]["interface"], "HubZ ZigBee Com Port");
     assert_eq!(json["evidence"]["by"], "usb-table");
+}
+
+#[test]
+fn auto_start_config_reads_from_toml_with_defaults() {
+    #[derive(serde::Deserialize)]
+    struct Agent {
+        #[serde(default)]
+        dongles: AutoStartConfig,
+    }
+    let empty: Agent = toml::from_str("").unwrap();
+    assert!(empty.dongles.auto_start, "auto-start is on by default");
+    assert!(empty.dongles.named.is_empty());
+
+    let text = r#"
+        [dongles]
+        auto_start = false
+        [[dongles.named]]
+        path = "/dev/serial/by-id/usb-ITead_Sonoff_Zigbee_3.0_USB_Dongle_Plus_b8b4-if00-port0"
+        [[dongles.named]]
+        serial = "a215650c853bec119a079e957a0af111"
+        firmware = "zwave"
+    "#;
+    let cfg: Agent = toml::from_str(text).unwrap();
+    assert!(!cfg.dongles.auto_start);
+    assert_eq!(
+        cfg.dongles.named,
+        [
+            NamedDongle {
+                selector: Selector::Path(
+                    "/dev/serial/by-id/usb-ITead_Sonoff_Zigbee_3.0_USB_Dongle_Plus_b8b4-if00-port0"
+                        .into()
+                ),
+                firmware: None,
+            },
+            NamedDongle {
+                selector: Selector::Serial("a215650c853bec119a079e957a0af111".into()),
+                firmware: Some(Firmware::ZWave),
+            },
+        ]
+    );
+    assert!(toml::from_str::<Agent>("[dongles]\nauto_strat = true").is_err());
+    assert!(
+        toml::from_str::<Agent>("[[dongles.named]]\nfirmware = \"zigbee3\"\nserial = \"x\"")
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn dongles_table_lists_every_port_with_its_identification() {
+    let fake = FakeSys::new();
+    fake.add_usb_port("ttyUSB0", &sonoff_p());
+    fake.add_usb_port("ttyACM1", &zstick_gen5());
+    fake.add_usb_port("ttyUSB5", &generic_cp210x());
+    let ids = usphub_udev::list_dongles(&fake.roots, ProbeMode::Never, &ProbeConfig::default())
+        .await
+        .unwrap();
+    let text = usphub_udev::render_table(&ids);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert!(lines[0].starts_with("PORT"));
+    assert!(
+        lines[1].contains("zwave") && lines[1].contains("0658:0200"),
+        "{text}"
+    );
+    assert!(
+        lines[2].contains("zigbee") && lines[2].contains("znp"),
+        "{text}"
+    );
+    assert!(
+        lines[2].contains("Sonoff ZBDongle-P") && lines[2].contains("by-id"),
+        "{text}"
+    );
+    assert!(
+        lines[3].contains("radio") && lines[3].contains("unknown"),
+        "{text}"
+    );
+    // Columns line up: FIRMWARE starts at the same offset on every line.
+    let col = lines[0].find("FIRMWARE").unwrap();
+    assert!(
+        lines[1..]
+            .iter()
+            .all(|l| l[col..].starts_with(|c: char| c.is_ascii_lowercase()))
+    );
+    assert_eq!(
+        usphub_udev::render_table(&[]),
+        "no USB serial ports found\n"
+    );
 }
