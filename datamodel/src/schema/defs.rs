@@ -50,12 +50,14 @@ impl ParamDef {
         }
     }
 
-    /// TR-106's `Alias` parameter as USP defines it (string(64), writeOnceReadOnly,
-    /// persistent; the agent assigns a `cpe-` value when a row is created without one).
+    /// TR-106's `Alias` parameter as USP defines it (`_AliasUSP`: string(64),
+    /// writeOnceReadOnly, persistent, not empty, starting with a letter; the agent
+    /// assigns a `cpe-` value when a row is created without one).
     pub fn alias() -> ParamDef {
         let mut p = ParamDef::new("Alias", ParamType::String)
             .access(Access::WriteOnceReadOnly)
             .max_len(64)
+            .pattern("[A-Za-z].*")
             .persistent()
             .data_type("Alias");
         p.is_alias = true;
@@ -445,5 +447,7 @@ mod tests {
         assert_eq!(alias.get_access(), Access::WriteOnceReadOnly);
         assert!(ok(&alias, &"a".repeat(64)));
         assert!(!ok(&alias, &"a".repeat(65)));
+        assert!(!ok(&alias, ""), "an Alias is never empty");
+        assert!(!ok(&alias, "1st"), "an Alias starts with a letter");
     }
 }
