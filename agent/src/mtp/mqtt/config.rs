@@ -1,15 +1,12 @@
 //! Configuration of the MQTT MTP (`Device.MQTT.Client.{i}.` and the agent's MTP entry) and
-//! its translation into rumqttc options.
+//! the CONNECT packet made from it.
 
 use std::time::Duration;
 
-use rumqttc::v5::MqttOptions;
 use rumqttc::v5::mqttbytes::QoS;
-use rumqttc::v5::mqttbytes::v5::ConnectProperties;
-use rumqttc::{NetworkOptions, TlsConfiguration, Transport};
+use rumqttc::v5::mqttbytes::v5::{Connect, ConnectProperties, Login, Packet};
 
-use super::{ENDPOINT_ID_PROPERTY, HANDOFF_WINDOW};
-use crate::mtp::MtpError;
+use super::ENDPOINT_ID_PROPERTY;
 use crate::mtp::retry::RetryPolicy;
 use crate::mtp::tls::TlsConfig;
 
@@ -44,7 +41,7 @@ pub struct MqttConfig {
     pub username: Option<String>,
     /// Password, with the username.
     pub password: Option<String>,
-    /// KeepAliveTime (rumqttc needs at least 5 s; smaller values are raised to 5 s).
+    /// KeepAliveTime (0 disables keep-alive pings).
     pub keep_alive: Duration,
     /// This Endpoint's EndpointID, sent in CONNECT and used as the MQTTConnect `from_id`.
     pub endpoint_id: String,
@@ -103,29 +100,25 @@ impl MqttConfig {
         }
     }
 
-    pub(super) fn options(&self) -> Result<MqttOptions, MtpError> {
-        let mut o = MqttOptions::new(&self.client_id, &self.broker_host, self.broker_port);
-        o.set_keep_alive(self.keep_alive.max(Duration::from_secs(5)));
-        o.set_clean_start(true);
-        o.set_request_channel_capacity(HANDOFF_WINDOW + 8);
-        if let Some(user) = &self.username {
-            o.set_credentials(user.clone(), self.password.clone().unwrap_or_default());
-        }
-        o.set_connect_properties(ConnectProperties {
-            max_packet_size: Some(self.max_packet_size),
-            request_response_info: Some(1),
-            user_properties: vec![(ENDPOINT_ID_PROPERTY.into(), self.endpoint_id.clone())],
-            ..ConnectProperties::new()
-        });
-        let mut net = NetworkOptions::new();
-        net.set_tcp_nodelay(true);
-        net.set_connection_timeout(10);
-        o.set_network_options(net);
-        if let Some(tls) = &self.tls {
-            let rustls = crate::mtp::tls::client_config(tls)?;
-            o.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(rustls)));
-        }
-        Ok(o)
+    /// The CONNECT packet: clean start, keep-alive, credentials, `usp-endpoint-id`
+    /// (R-MQTT.13), Request Response Information (R-MQTT.12) and our Maximum Packet Size.
+    pub(super) fn connect_packet(&self) -> Packet {
+        let connect = Connect {
+            keep_alive: u16::try_from(self.keep_alive.as_secs()).unwrap_or(u16::MAX),
+            client_id: self.client_id.clone(),
+            clean_start: true,
+            properties: Some(ConnectProperties {
+                max_packet_size: Some(self.max_packet_size),
+                request_response_info: Some(1),
+                user_properties: vec![(ENDPOINT_ID_PROPERTY.into(), self.endpoint_id.clone())],
+                ..ConnectProperties::new()
+            }),
+        };
+        let login = self
+            .username
+            .as_ref()
+            .map(|u| Login::new(u.clone(), self.password.clone().unwrap_or_default()));
+        Packet::Connect(connect, None, login)
     }
 }
 
@@ -133,28 +126,40 @@ impl MqttConfig {
 mod tests {
     use super::*;
 
+    fn connect_of(cfg: &MqttConfig) -> (Connect, Option<Login>) {
+        match cfg.connect_packet() {
+            Packet::Connect(c, _, login) => (c, login),
+            other => panic!("not a CONNECT: {other:?}"),
+        }
+    }
+
     #[test]
     fn connect_carries_endpoint_id_and_asks_for_response_information() {
         let cfg = MqttConfig::new("127.0.0.1", 1883, "os::012345-hub", "usp/agent/hub");
-        let o = cfg.options().expect("plain TCP options");
-        let props = o.connect_properties().expect("connect properties");
+        let (c, login) = connect_of(&cfg);
+        let props = c.properties.expect("connect properties");
         assert!(props.user_properties.contains(&(
             ENDPOINT_ID_PROPERTY.to_string(),
             "os::012345-hub".to_string()
         )));
         assert_eq!(props.request_response_info, Some(1));
         assert_eq!(props.max_packet_size, Some(cfg.max_packet_size));
-        assert!(o.clean_start());
-        assert_eq!(o.client_id(), "os::012345-hub");
+        assert!(c.clean_start);
+        assert_eq!(c.client_id, "os::012345-hub");
+        assert_eq!(c.keep_alive, 60);
+        assert!(login.is_none());
     }
 
     #[test]
-    fn keep_alive_below_rumqttc_minimum_is_raised_not_a_panic() {
+    fn credentials_and_keep_alive_go_into_connect() {
         let mut cfg = MqttConfig::new("127.0.0.1", 1883, "e", "t");
+        cfg.username = Some("hub".into());
+        cfg.password = Some("secret".into());
+        cfg.keep_alive = Duration::from_secs(1_000_000);
+        let (c, login) = connect_of(&cfg);
+        assert_eq!(login, Some(Login::new("hub", "secret")));
+        assert_eq!(c.keep_alive, u16::MAX);
         cfg.keep_alive = Duration::ZERO;
-        assert_eq!(
-            cfg.options().expect("options").keep_alive(),
-            Duration::from_secs(5)
-        );
+        assert_eq!(connect_of(&cfg).0.keep_alive, 0);
     }
 }

@@ -28,6 +28,7 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Bytes, Message};
 use tracing::{debug, warn};
 
+pub use super::Io;
 use super::{Address, ConnId, Inbound, MtpId, Outbound, Route};
 
 /// The WebSocket subprotocol for protobuf-encoded USP Records.
@@ -139,10 +140,6 @@ fn is_record(bytes: &[u8]) -> bool {
     use prost::Message as _;
     usp_proto::usp_record::Record::decode(bytes).is_ok()
 }
-
-/// A byte stream a WebSocket can run on: plain TCP or TLS over TCP.
-pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
 /// A WebSocket over TCP or TLS.
 pub type WsStream = WebSocketStream<Box<dyn Io>>;
