@@ -19,15 +19,14 @@ const WAIT: Duration = Duration::from_secs(30);
 const BTHOME: &str = "0000fcd2-0000-1000-8000-00805f9b34fb";
 const MIBEACON: &str = "0000fe95-0000-1000-8000-00805f9b34fb";
 
-struct StandIn {
+/// A private D-Bus daemon whose address is exported as `DBUS_SYSTEM_BUS_ADDRESS`.
+struct Bus {
     _daemon: Child,
-    _python: Child,
-    stdin: ChildStdin,
-    stdout: Lines<BufReader<ChildStdout>>,
+    address: String,
     _dir: tempfile::TempDir,
 }
 
-impl StandIn {
+impl Bus {
     async fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let address = format!("unix:path={}", dir.path().join("bus").display());
@@ -48,11 +47,28 @@ impl StandIn {
         // SAFETY: this binary holds one test, and nothing else reads the environment while
         // the variable is set; libdbus reads it later when btleplug connects.
         unsafe { std::env::set_var("DBUS_SYSTEM_BUS_ADDRESS", &printed) };
+        Self {
+            _daemon: daemon,
+            address: printed,
+            _dir: dir,
+        }
+    }
+}
 
+/// The BlueZ stand-in process on a [`Bus`].
+struct StandIn {
+    _bus: Bus,
+    _python: Child,
+    stdin: ChildStdin,
+    stdout: Lines<BufReader<ChildStdout>>,
+}
+
+impl StandIn {
+    async fn start(bus: Bus) -> Self {
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/bluez_standin.py");
         let mut python = Command::new("/usr/bin/python3")
             .arg(script)
-            .arg(&printed)
+            .arg(&bus.address)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .kill_on_drop(true)
@@ -61,11 +77,10 @@ impl StandIn {
         let stdin = python.stdin.take().unwrap();
         let stdout = BufReader::new(python.stdout.take().unwrap()).lines();
         let mut s = Self {
-            _daemon: daemon,
+            _bus: bus,
             _python: python,
             stdin,
             stdout,
-            _dir: dir,
         };
         s.expect_line("READY").await;
         s
@@ -133,7 +148,7 @@ fn value_of(e: &BridgeEvent) -> (String, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bthome_mibeacon_and_gatt_sensors_pair_and_report_through_btleplug() {
-    let mut standin = StandIn::start().await;
+    let bus = Bus::start().await;
     let mibeacon_addr = "A4:C1:38:02:83:F4";
     let settings = BleSettings {
         devices: vec![
@@ -154,6 +169,19 @@ async fn bthome_mibeacon_and_gatt_sensors_pair_and_report_through_btleplug() {
     let (handle, task) = ble::start(&settings);
     let mut events = handle.subscribe();
 
+    // No BlueZ on the bus yet: a retryable offline state with the reason, not a crash.
+    let offline = next(&mut events, "adapter offline", |e| {
+        matches!(e, BridgeEvent::RadioState { online: false, .. })
+    })
+    .await;
+    let BridgeEvent::RadioState { detail, .. } = offline else {
+        unreachable!()
+    };
+    assert!(
+        detail.contains("adapter") && detail.contains("retrying"),
+        "{detail}"
+    );
+    let mut standin = StandIn::start(bus).await;
     next(&mut events, "adapter online", |e| {
         matches!(e, BridgeEvent::RadioState { online: true, .. })
     })
@@ -272,6 +300,11 @@ async fn bthome_mibeacon_and_gatt_sensors_pair_and_report_through_btleplug() {
     })
     .await;
     assert!(matches!(v, BridgeEvent::Value { .. }));
+
+    // The link drops: the session notices, backs off and reconnects.
+    standin.send(format!(r#"{{"drop":"{gatt_addr}"}}"#)).await;
+    standin.expect_line("CONNECTED").await;
+    standin.expect_line("NOTIFYING 2a6e").await;
 
     assert_eq!(handle.devices().await.unwrap().len(), 3);
 

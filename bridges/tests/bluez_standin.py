@@ -11,6 +11,7 @@ Commands on stdin, one JSON object per line:
   optional in an advert: "gatt": {"2a6e": {"value": "6c08", "notify": true}, ...}
     (Connect then builds GattService1/GattCharacteristic1 objects and resolves services)
   {"notify": "AA:BB:CC:DD:EE:FF", "char": "2a6e", "value": "7008"}
+  {"drop": "AA:BB:CC:DD:EE:FF"}   (the link is lost: Connected becomes false)
 The first advert of an address adds a Device1 object (InterfacesAdded); later ones change its
 properties (PropertiesChanged), as BlueZ does while discovering with DuplicateData.
 Prints CONNECTED/DISCONNECTED ADDRESS and NOTIFYING UUID16 as clients act.
@@ -210,6 +211,12 @@ def main():
             loop.quit()
             return False
         cmd = json.loads(line)
+        if "drop" in cmd:
+            dev = root.objects[ADAPTER_PATH + "/dev_" + cmd["drop"].replace(":", "_")]
+            dev.change({"Connected": dbus.Boolean(False),
+                        "ServicesResolved": dbus.Boolean(False)})
+            print("SENT " + cmd["drop"], flush=True)
+            return True
         if "notify" in cmd:
             dev = root.objects[ADAPTER_PATH + "/dev_" + cmd["notify"].replace(":", "_")]
             dev.chars[cmd["char"]].change(

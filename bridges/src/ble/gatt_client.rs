@@ -24,7 +24,7 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// Deadline for connecting and resolving services.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(40);
 /// How often a notification session checks that the link is still up.
-const LINK_CHECK: Duration = Duration::from_secs(10);
+const LINK_CHECK: Duration = Duration::from_secs(2);
 
 /// How a session ended without error.
 enum Ended {
