@@ -62,6 +62,8 @@ pub(super) async fn start_bridge_with(
         startup_timeout: Duration::from_secs(10),
         network_timeout: Duration::from_secs(5),
         data_confirm_timeout: Duration::from_secs(2),
+        data_attempts: 2,
+        retry_delay: Duration::from_millis(10),
     };
     let port = SerialPortSpec::tcp("127.0.0.1", sim.addr().port());
     let backend = ZnpBackend::new(port_connector(port), be_cfg);

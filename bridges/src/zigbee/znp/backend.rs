@@ -36,6 +36,10 @@ pub struct ZnpBackendConfig {
     pub network_timeout: Duration,
     /// Deadline for AF_DATA_CONFIRM.
     pub data_confirm_timeout: Duration,
+    /// Attempts of one APS data request when delivery fails transiently.
+    pub data_attempts: u32,
+    /// Delay before retry n is n times this.
+    pub retry_delay: Duration,
 }
 
 impl Default for ZnpBackendConfig {
@@ -45,6 +49,8 @@ impl Default for ZnpBackendConfig {
             startup_timeout: Duration::from_secs(60),
             network_timeout: Duration::from_secs(30),
             data_confirm_timeout: Duration::from_secs(10),
+            data_attempts: 3,
+            retry_delay: Duration::from_millis(250),
         }
     }
 }
@@ -411,6 +417,36 @@ impl ZnpBackend {
         check("ZDO request", status)
     }
 
+    /// One AF_DATA_REQUEST; returns AF_DATA_CONFIRM's status.
+    async fn send_af_once(&self, frame: &ApsFrame) -> Result<u8, BackendError> {
+        let tsn = self.inner.af_tsn.fetch_add(1, Ordering::Relaxed);
+        let mut cbs = self.znp.callbacks();
+        let req = af::DataRequest {
+            dst_addr: frame.dst_nwk,
+            dst_endpoint: frame.dst_endpoint,
+            src_endpoint: frame.src_endpoint,
+            cluster_id: frame.cluster,
+            tsn,
+            options: af::options::ACK_REQUEST | af::options::DISCOVER_ROUTE,
+            radius: 30,
+            data: ShortBytes(frame.payload.clone()),
+        };
+        check(
+            "AF_DATA_REQUEST",
+            self.znp.request(&req).await.map_err(err)?.status,
+        )?;
+        let timeout = self.inner.config.data_confirm_timeout;
+        let confirm = wait_for(
+            &mut cbs,
+            timeout,
+            "AF_DATA_CONFIRM",
+            |c: &af::DataConfirm| c.tsn == tsn,
+        )
+        .await
+        .map_err(err)?;
+        Ok(confirm.status)
+    }
+
     fn convert(&self, f: &MtFrame) -> Option<BackendEvent> {
         if let Ok(m) = af::IncomingMsg::from_frame(f) {
             return Some(BackendEvent::Message(ApsIncoming {
@@ -526,31 +562,24 @@ impl ZigbeeBackend for ZnpBackend {
         if frame.dst_endpoint == 0 && frame.profile == PROFILE_ZDP {
             return self.send_zdp(&frame).await;
         }
-        let tsn = self.inner.af_tsn.fetch_add(1, Ordering::Relaxed);
-        let mut cbs = self.znp.callbacks();
-        let req = af::DataRequest {
-            dst_addr: frame.dst_nwk,
-            dst_endpoint: frame.dst_endpoint,
-            src_endpoint: frame.src_endpoint,
-            cluster_id: frame.cluster,
-            tsn,
-            options: af::options::ACK_REQUEST | af::options::DISCOVER_ROUTE,
-            radius: 30,
-            data: ShortBytes(frame.payload),
-        };
-        check(
-            "AF_DATA_REQUEST",
-            self.znp.request(&req).await.map_err(err)?.status,
-        )?;
-        let confirm = wait_for(
-            &mut cbs,
-            self.inner.config.data_confirm_timeout,
-            "AF_DATA_CONFIRM",
-            |c: &af::DataConfirm| c.tsn == tsn,
-        )
-        .await
-        .map_err(err)?;
-        check("AF_DATA_CONFIRM", confirm.status)
+        let attempts = self.inner.config.data_attempts.max(1);
+        let mut attempt = 1;
+        loop {
+            let status = self.send_af_once(&frame).await?;
+            // MAC no ACK, MAC channel access failure, NWK no route, APS no ACK: worth a retry.
+            let transient = matches!(status, 0xE9 | 0xE1 | 0xCD | 0xB7);
+            if status == 0 || !transient || attempt >= attempts {
+                return check("AF_DATA_CONFIRM", status);
+            }
+            tracing::debug!(
+                nwk = format_args!("{:#06x}", frame.dst_nwk),
+                status,
+                attempt,
+                "AF data request retried"
+            );
+            tokio::time::sleep(self.inner.config.retry_delay * attempt).await;
+            attempt += 1;
+        }
     }
 
     async fn permit_join(&self, seconds: u8) -> Result<(), BackendError> {

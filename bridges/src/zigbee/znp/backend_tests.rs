@@ -46,6 +46,8 @@ fn config() -> ZnpBackendConfig {
         startup_timeout: Duration::from_secs(10),
         network_timeout: Duration::from_secs(5),
         data_confirm_timeout: Duration::from_secs(2),
+        data_attempts: 2,
+        retry_delay: Duration::from_millis(10),
     }
 }
 
@@ -205,7 +207,7 @@ async fn joined_device_answers_zdp_with_our_tsn_and_zcl_on_command() {
 }
 
 #[tokio::test]
-async fn send_to_silent_device_fails_with_data_confirm_status() {
+async fn send_to_silent_device_is_retried_then_fails_with_data_confirm_status() {
     let sim = sim(
         SCENARIO
             .replace("nwk = 0x1001", "nwk = 0x1001\njoin = \"paired\"")
@@ -229,11 +231,14 @@ async fn send_to_silent_device_fails_with_data_confirm_status() {
         cluster: 6,
         payload: on.to_bytes(),
     };
+    let before = sim.with_state(|s| s.af_requests);
     let e = be.send(frame).await.unwrap_err();
     assert!(
         matches!(&e, BackendError::Failed(m) if m.contains("0xe9")),
         "{e:?}"
     );
+    // MAC no-ACK is transient: the request was tried `data_attempts` (2) times.
+    assert_eq!(sim.with_state(|s| s.af_requests) - before, 2);
 }
 
 #[tokio::test]
@@ -253,4 +258,39 @@ async fn port_loss_reports_radio_down_then_resumes_network_on_reconnect() {
     assert!(!info.formed);
     assert_eq!(info.pan_id, 0x1A62);
     be.permit_join(10).await.unwrap();
+}
+
+#[tokio::test]
+async fn scripted_reports_of_a_paired_device_arrive_after_start() {
+    let scenario = r#"
+[[device]]
+preset = "temperature_humidity"
+ieee = "00124b0000000009"
+nwk = 0x2009
+join = "paired"
+[[device.report]]
+after_ms = 10
+every_ms = 20
+endpoint = 1
+cluster = 0x0405
+attribute = 0
+value = 5500
+"#;
+    let sim = sim(scenario, false).await;
+    let be = backend(&sim);
+    let (tx, mut rx) = mpsc::channel(64);
+    be.start(settings(), tx).await.unwrap();
+    for _ in 0..2 {
+        let ev = next_event(
+            &mut rx,
+            |e| matches!(e, BackendEvent::Message(m) if m.cluster == id::HUMIDITY),
+        )
+        .await;
+        let BackendEvent::Message(m) = ev else {
+            unreachable!()
+        };
+        assert_eq!(m.src_nwk, 0x2009);
+        let f = ZclFrame::parse(&m.payload).unwrap();
+        assert_eq!(f.header.command, 0x0A);
+    }
 }

@@ -65,6 +65,8 @@ pub struct SimState {
     pub dev_state: u8,
     /// Virtual devices.
     pub devices: Vec<SimDevice>,
+    /// AF_DATA_REQUESTs received (to observe host retries).
+    pub af_requests: u64,
     endpoints: BTreeSet<u8>,
     zdo_callbacks: BTreeSet<u16>,
     primary_channels: u32,
@@ -94,6 +96,7 @@ impl SimState {
             ieee,
             dev_state: mtzdo::state::HOLD,
             devices,
+            af_requests: 0,
             endpoints: BTreeSet::new(),
             zdo_callbacks: BTreeSet::new(),
             primary_channels: 0x0000_0800,
@@ -508,6 +511,7 @@ impl SimState {
     }
 
     fn data_request(&mut self, r: af::DataRequest) -> Vec<Out> {
+        self.af_requests += 1;
         let frame = ApsFrame {
             dst_nwk: r.dst_addr,
             dst_endpoint: r.dst_endpoint,
