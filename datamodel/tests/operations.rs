@@ -680,3 +680,49 @@ async fn supported_dm_reports_types_access_commands_events_and_keys() {
     assert!(bare[0].as_ref().unwrap()[0].params.is_empty());
     assert!(bare[0].as_ref().unwrap()[0].unique_key_sets.is_empty());
 }
+
+#[tokio::test]
+async fn random_paths_and_values_through_every_operation_never_panic() {
+    let dm = common::populated().await;
+    let alphabet: Vec<char> = "Device.IP.Interface.LocalAgent[]=!<>&\"+#*(){}0123 %.-_é"
+        .chars()
+        .collect();
+    let mut seed: u64 = 42;
+    let mut next = |len: usize| {
+        let mut s = String::from("Device.");
+        for _ in 0..len {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            s.push(alphabet[(seed >> 33) as usize % alphabet.len()]);
+        }
+        s
+    };
+    for i in 0..400 {
+        let p = next(i % 30);
+        let v = next(i % 7);
+        let _ = dm.get(&[p.as_str()], (i % 3) as u32).await;
+        let _ = dm
+            .set(set_req(
+                i % 2 == 0,
+                &[(p.as_str(), vec![req("MTU", &v), req(&v, "1")])],
+            ))
+            .await;
+        let _ = dm
+            .add(add_req(true, &[(p.as_str(), vec![req("Name", &v)])]))
+            .await;
+        let _ = dm.get_instances(&[p.as_str()], i % 2 == 0);
+        let _ = dm.get_supported_dm(&[p.as_str()], SupportedDmOptions::default());
+        let _ = dm.operate(&p, "k", &Default::default()).await;
+        if i % 10 == 0 {
+            let _ = dm
+                .delete(DeleteRequest {
+                    allow_partial: true,
+                    obj_paths: vec![p.clone()],
+                })
+                .await;
+        }
+    }
+    // The model still answers.
+    assert!(dm.get(&["Device.LocalAgent.EndpointID"], 0).await[0].is_ok());
+}

@@ -100,6 +100,8 @@ fn malformed_paths_are_syntax_errors_never_panics() {
         "Device.IP.Interface.[Name==%+1].",
         "Device.\u{1F600}.",
         "Device.IP.Interface.[Name==\"x\"\"y\"].",
+        "Device.IP.Interface.[Namé&&==1].",
+        "Device.IP.Interface.[Name==\"é\"&&é].",
     ];
     for p in bad {
         let e = path::parse(p).expect_err(p);
@@ -113,7 +115,7 @@ fn malformed_paths_are_syntax_errors_never_panics() {
 #[test]
 fn arbitrary_bytes_never_panic_the_parser_or_resolver() {
     let dm = usp_datamodel::DataModel::new(common::schema());
-    let alphabet: Vec<char> = "Device.IP[]=!<>&\"+#*(){}0123 iaZ%.-_".chars().collect();
+    let alphabet: Vec<char> = "Device.IP[]=!<>&\"+#*(){}0123 iaZ%.-_é😀".chars().collect();
     let mut seed: u64 = 0x1234_5678;
     for _ in 0..5000 {
         let len = (seed % 40) as usize;

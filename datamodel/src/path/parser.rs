@@ -294,7 +294,7 @@ fn split_outside_quotes<'s>(s: &'s str, sep: &str) -> Vec<&'s str> {
     while i < bytes.len() {
         if bytes[i] == b'"' {
             in_quotes = !in_quotes;
-        } else if !in_quotes && s[i..].starts_with(sep) {
+        } else if !in_quotes && bytes[i..].starts_with(sep.as_bytes()) {
             out.push(&s[start..i]);
             i += sep.len();
             start = i;

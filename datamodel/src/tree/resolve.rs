@@ -262,7 +262,11 @@ impl Tree {
             .filter(|s| !s.is_empty())
             .collect();
         let chosen: Vec<&str> = match index {
-            Some(ListIndex::Nth(k)) => items.get(k as usize - 1).copied().into_iter().collect(),
+            Some(ListIndex::Nth(k)) => (k as usize)
+                .checked_sub(1)
+                .and_then(|i| items.get(i).copied())
+                .into_iter()
+                .collect(),
             Some(ListIndex::All) | None => items,
         };
         chosen.into_iter().filter_map(|p| self.find(p)).collect()
