@@ -405,3 +405,35 @@ async fn publish_to_a_wildcard_topic_is_refused_without_harm() {
     agent.shutdown().await;
     ctl.close().await;
 }
+
+#[tokio::test]
+async fn frozen_broker_is_detected_by_keep_alive_and_the_agent_comes_back() {
+    let mut broker = Mosquitto::start();
+    let mut cfg = agent_config(&broker);
+    cfg.keep_alive = Duration::from_secs(1);
+    cfg.retry = RetryPolicy {
+        min_wait: Duration::from_millis(100),
+        multiplier_permille: 1000,
+        max_wait: None,
+    };
+    let (mut agent, _rx) = start_agent(cfg).await;
+    // The TCP connection stays open; only the missing PINGRESP can tell the broker is gone.
+    broker.pause();
+    let st = tokio::time::timeout(
+        T,
+        agent
+            .status
+            .wait_for(|s: &MtpStatus| s.state == LinkState::Down),
+    )
+    .await
+    .expect("keep-alive notices within its time")
+    .expect("status")
+    .clone();
+    assert!(st.detail.contains("PINGRESP"), "{st:?}");
+    broker.restart();
+    agent
+        .wait_for(LinkState::Up, T)
+        .await
+        .expect("back after restart");
+    agent.shutdown().await;
+}
