@@ -288,18 +288,21 @@ fn rules_ids(text: &str) -> BTreeSet<(u16, u16)> {
         .collect()
 }
 
+/// The `vid:pid` of a docs table row (first cell in backticks), if it is a dongle row.
+fn row_id(line: &str) -> Option<(u16, u16)> {
+    let (id, _) = line.strip_prefix("| `")?.split_once('`')?;
+    let (v, p) = id.split_once(':')?;
+    if v.len() != 4 || p.len() != 4 {
+        return None;
+    }
+    Some((
+        u16::from_str_radix(v, 16).ok()?,
+        u16::from_str_radix(p, 16).ok()?,
+    ))
+}
+
 fn docs_ids(text: &str) -> BTreeSet<(u16, u16)> {
-    text.lines()
-        .filter_map(|l| l.strip_prefix("| `"))
-        .filter_map(|l| l.split_once('`'))
-        .filter_map(|(id, _)| {
-            let (v, p) = id.split_once(':')?;
-            Some((
-                u16::from_str_radix(v, 16).ok()?,
-                u16::from_str_radix(p, 16).ok()?,
-            ))
-        })
-        .collect()
+    text.lines().filter_map(row_id).collect()
 }
 
 #[test]
@@ -314,7 +317,7 @@ fn rules_docs_and_table_list_the_same_ids() {
 
 #[test]
 fn docs_table_rows_cite_a_source() {
-    for line in docs_text().lines().filter(|l| l.starts_with("| `")) {
+    for line in docs_text().lines().filter(|l| row_id(l).is_some()) {
         let last = line
             .trim_end_matches('|')
             .rsplit('|')
