@@ -12,6 +12,7 @@ Commands on stdin, one JSON object per line:
     (Connect then builds GattService1/GattCharacteristic1 objects and resolves services)
   {"notify": "AA:BB:CC:DD:EE:FF", "char": "2a6e", "value": "7008"}
   {"drop": "AA:BB:CC:DD:EE:FF"}   (the link is lost: Connected becomes false)
+  {"flood": {"addresses": 200, "rate": 500, "seconds": 10}}   (prints FLOODED N when done)
 The first advert of an address adds a Device1 object (InterfacesAdded); later ones change its
 properties (PropertiesChanged), as BlueZ does while discovering with DuplicateData.
 Prints CONNECTED/DISCONNECTED ADDRESS and NOTIFYING UUID16 as clients act.
@@ -211,6 +212,10 @@ def main():
             loop.quit()
             return False
         cmd = json.loads(line)
+        if "flood" in cmd:
+            start_flood(cmd["flood"])
+            print("SENT flood", flush=True)
+            return True
         if "drop" in cmd:
             dev = root.objects[ADAPTER_PATH + "/dev_" + cmd["drop"].replace(":", "_")]
             dev.change({"Connected": dbus.Boolean(False),
@@ -253,6 +258,41 @@ def main():
             dev.change(changed)
         print("SENT " + addr, flush=True)
         return True
+
+    def start_flood(spec):
+        """Adverts from `addresses` unknown BTHome advertisers at `rate`/s for `seconds`."""
+        total = spec["rate"] * spec["seconds"]
+        per_tick = max(1, spec["rate"] // 100)
+        state = {"sent": 0}
+
+        def tick():
+            for _ in range(per_tick):
+                i = state["sent"]
+                addr = "C0:00:00:00:%02X:%02X" % (i % spec["addresses"] // 256, i % spec["addresses"])
+                path = ADAPTER_PATH + "/dev_" + addr.replace(":", "_")
+                data = service_data({uuid128("fcd2"): "4000%02x02%02x09" % (i % 256, i % 100)})
+                dev = root.objects.get(path)
+                if dev is None:
+                    props = {
+                        "Address": dbus.String(addr), "AddressType": dbus.String("random"),
+                        "Alias": dbus.String(addr), "Paired": dbus.Boolean(False),
+                        "Connected": dbus.Boolean(False), "ServicesResolved": dbus.Boolean(False),
+                        "Trusted": dbus.Boolean(False), "Blocked": dbus.Boolean(False),
+                        "LegacyPairing": dbus.Boolean(False),
+                        "Adapter": dbus.ObjectPath(ADAPTER_PATH),
+                        "UUIDs": dbus.Array([], signature="s"),
+                        "RSSI": dbus.Int16(-80), "ServiceData": data,
+                    }
+                    root.add(path, Device(bus, root, path, props, {}))
+                else:
+                    dev.change({"ServiceData": data})
+                state["sent"] += 1
+                if state["sent"] >= total:
+                    print("FLOODED %d" % state["sent"], flush=True)
+                    return False
+            return True
+
+        GLib.timeout_add(10, tick)
 
     loop = GLib.MainLoop()
     GLib.io_add_watch(sys.stdin, GLib.IO_IN | GLib.IO_HUP, on_line)
