@@ -167,3 +167,30 @@ pub async fn remove_failed(io: &NodeIo, node: u8) -> Result<bool, ZwError> {
         .map(|b| FailedNodeStatus::from(*b));
     Ok(status == Some(FailedNodeStatus::NodeRemoved))
 }
+
+/// Replaces a failed node with a new device that joins under the same node id; true if
+/// the replacement joined within `timeout`.
+pub async fn replace_failed(io: &NodeIo, node: u8, timeout: Duration) -> Result<bool, ZwError> {
+    let f = FunctionId::ReplaceFailedNode;
+    let cb = io.next_callback_id();
+    let mut rx = io.wait_for(Pattern::Frame {
+        function: f,
+        first: Some(cb),
+    });
+    let out = io.request(HostRequest::failed_node(f, node, cb)).await?;
+    let status = |p: &[u8]| p.get(1).map(|b| FailedNodeStatus::from(*b));
+    match out.callback.as_deref().and_then(status) {
+        Some(FailedNodeStatus::Replace) => {}
+        Some(FailedNodeStatus::ReplaceDone) => return Ok(true),
+        _ => return Ok(false),
+    }
+    let deadline = Instant::now() + timeout;
+    while let Ok(Some(p)) = tokio::time::timeout_at(deadline, rx.recv()).await {
+        match status(&p) {
+            Some(FailedNodeStatus::ReplaceDone) => return Ok(true),
+            Some(FailedNodeStatus::ReplaceFailed) => return Ok(false),
+            _ => {}
+        }
+    }
+    Ok(false)
+}

@@ -215,6 +215,12 @@ impl NodeRecord {
                 args: vec!["Type".into(), "Event".into()],
             });
         }
+        d.commands.push(CommandSpec {
+            name: "ReplaceFailedNode".into(),
+            capability: None,
+            input_args: Vec::new(),
+            output_args: Vec::new(),
+        });
         if self.ccs.contains(&0x70) {
             for (name, inputs, outputs) in [
                 ("ConfigGet", vec!["Parameter"], vec!["Value"]),
@@ -287,7 +293,7 @@ mod tests {
             CapabilityClass::LevelControl
         );
         assert_eq!(d.power, PowerSource::Mains);
-        assert_eq!(d.commands.len(), 2);
+        assert_eq!(d.commands.len(), 3);
     }
 
     #[test]

@@ -16,7 +16,8 @@ use crate::zwave::cc::{self, Decoded, NodeFact, configuration, parse_capability_
 use super::SleepingWrites;
 use super::actor::{Actor, Internal, Pending};
 use super::context::{NodeIo, Pattern};
-use super::inclusion::{Membership, exclude, include, remove_failed};
+use super::inclusion::{Membership, exclude, include, remove_failed, replace_failed};
+use crate::zwave::serial::functions::NodeInfo;
 
 /// How long exclusion waits for the node's button.
 const EXCLUSION_TIMEOUT: Duration = Duration::from_secs(60);
@@ -315,68 +316,74 @@ impl Actor {
                 return;
             }
         };
-        let arg = |k: &str| -> Result<i64, BridgeError> {
-            args.get(k)
-                .and_then(|v| v.trim().parse::<i64>().ok())
-                .ok_or_else(|| {
-                    BridgeError::InvalidValue(format!("argument {k} missing or not an integer"))
-                })
-        };
         match (command, cap) {
-            ("Toggle", Some(cap)) => {
-                let current = self.nodes[&n]
-                    .rec
-                    .capability(&cap)
-                    .and_then(|c| c.value.as_ref())
-                    .and_then(Value::as_bool);
-                let value = Value::Bool(!current.unwrap_or(false));
-                let (tx, rx) = oneshot::channel();
-                match self.plan_write(&device, &cap, &value) {
-                    Ok(plan) => self.write(plan, tx),
-                    Err(e) => {
-                        let _ = reply.send(Err(e));
-                        return;
-                    }
+            ("Toggle", Some(cap)) => self.toggle(device, n, cap, reply),
+            ("ConfigGet" | "ConfigSet", None) => match config_args(command, &args) {
+                Ok((param, set)) => {
+                    let io = self.io.clone();
+                    tokio::spawn(async move {
+                        let _ = reply.send(config_get_set(&io, n, param, set).await);
+                    });
                 }
-                tokio::spawn(async move {
-                    let r = rx.await.unwrap_or(Err(BridgeError::Stopped));
-                    let _ = reply.send(r.map(|()| Args::new()));
-                });
-            }
-            ("ConfigGet", None) | ("ConfigSet", None) => {
-                let param = match arg("Parameter").and_then(|p| {
-                    u8::try_from(p)
-                        .map_err(|_| BridgeError::InvalidValue("Parameter must be 1-255".into()))
-                }) {
-                    Ok(p) => p,
-                    Err(e) => {
-                        let _ = reply.send(Err(e));
-                        return;
-                    }
-                };
-                let set = if command == "ConfigSet" {
-                    match arg("Value").and_then(|v| {
-                        i32::try_from(v)
-                            .map_err(|_| BridgeError::InvalidValue("Value out of range".into()))
-                    }) {
-                        Ok(v) => Some(configuration::set(param, v)),
-                        Err(e) => {
-                            let _ = reply.send(Err(e));
-                            return;
-                        }
-                    }
-                } else {
-                    None
-                };
+                Err(e) => {
+                    let _ = reply.send(Err(e));
+                }
+            },
+            ("ReplaceFailedNode", None) => {
                 let io = self.io.clone();
+                let out = self.membership.clone();
                 tokio::spawn(async move {
-                    let _ = reply.send(config_get_set(&io, n, param, set).await);
+                    let r = match replace_failed(&io, n, EXCLUSION_TIMEOUT).await {
+                        Ok(true) => {
+                            // The replacement is a new device under the same node id.
+                            let _ = out.send(Membership::Removed(n)).await;
+                            let info = NodeInfo {
+                                node_id: n,
+                                ..NodeInfo::default()
+                            };
+                            let _ = out.send(Membership::Added(info)).await;
+                            Ok(Args::new())
+                        }
+                        Ok(false) => Err(BridgeError::Refused(
+                            "node is not failed or no replacement joined".into(),
+                        )),
+                        Err(e) => Err(e.into()),
+                    };
+                    let _ = reply.send(r);
                 });
             }
             (other, _) => {
                 let _ = reply.send(Err(BridgeError::Unsupported(format!("command {other}"))));
             }
         }
+    }
+
+    /// TR-181 `Toggle()` of a BinaryControl: a confirmed write of the inverted value.
+    fn toggle(
+        &mut self,
+        device: DeviceId,
+        n: u8,
+        cap: CapabilityId,
+        reply: crate::api::Reply<Args>,
+    ) {
+        let current = self.nodes[&n]
+            .rec
+            .capability(&cap)
+            .and_then(|c| c.value.as_ref())
+            .and_then(Value::as_bool);
+        let value = Value::Bool(!current.unwrap_or(false));
+        let (tx, rx) = oneshot::channel();
+        match self.plan_write(&device, &cap, &value) {
+            Ok(plan) => self.write(plan, tx),
+            Err(e) => {
+                let _ = reply.send(Err(e));
+                return;
+            }
+        }
+        tokio::spawn(async move {
+            let r = rx.await.unwrap_or(Err(BridgeError::Stopped));
+            let _ = reply.send(r.map(|()| Args::new()));
+        });
     }
 }
 
@@ -406,6 +413,27 @@ async fn supervised_write(io: &NodeIo, plan: &WritePlan) -> Result<(), BridgeErr
             Err(_) => continue,
         }
     }
+}
+
+/// Parameter (1-255) and, for ConfigSet, the Set frame from the command's arguments.
+fn config_args(command: &str, args: &Args) -> Result<(u8, Option<Vec<u8>>), BridgeError> {
+    let int = |k: &str| -> Result<i64, BridgeError> {
+        args.get(k)
+            .and_then(|v| v.trim().parse::<i64>().ok())
+            .ok_or_else(|| {
+                BridgeError::InvalidValue(format!("argument {k} missing or not an integer"))
+            })
+    };
+    let param = u8::try_from(int("Parameter")?)
+        .ok()
+        .filter(|p| *p > 0)
+        .ok_or_else(|| BridgeError::InvalidValue("Parameter must be 1-255".into()))?;
+    if command != "ConfigSet" {
+        return Ok((param, None));
+    }
+    let value = i32::try_from(int("Value")?)
+        .map_err(|_| BridgeError::InvalidValue("Value out of range".into()))?;
+    Ok((param, Some(configuration::set(param, value))))
 }
 
 async fn confirmed_write(io: &NodeIo, plan: &WritePlan) -> Result<(), BridgeError> {

@@ -76,6 +76,24 @@ async fn interviewed(rx: &mut broadcast::Receiver<BridgeEvent>, node: u16) -> De
     .await
 }
 
+/// Polls the device list until `node` is interviewed (its event may have passed already).
+async fn complete(h: &BridgeHandle, node: u16) {
+    tokio::time::timeout(WAIT, async {
+        loop {
+            let list = h.devices().await.unwrap();
+            if list
+                .iter()
+                .any(|d| d.id == dev(node) && d.interview == InterviewState::Complete)
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("node never completed its interview");
+}
+
 fn cap(id: &str) -> CapabilityId {
     CapabilityId::new(id)
 }
@@ -152,7 +170,7 @@ async fn write_is_confirmed_by_the_device_report() {
     .await;
     assert_eq!(value, Value::Bool(true));
     // End point of the double switch, through Multi Channel encapsulation.
-    interviewed(&mut ev, 5).await;
+    complete(&h, 5).await;
     h.write(dev(5), cap("ep2/0x25/switch"), Value::Bool(true))
         .await
         .unwrap();
@@ -457,4 +475,42 @@ async fn secure_lock_gets_s0_key_at_inclusion_and_is_controlled_encrypted() {
     assert_eq!(nodes[&12].end_points[0].lock, Some((false, false)));
     // Every Door Lock frame the lock received was encrypted.
     assert!(nodes[&12].received.iter().all(|f| f.first() != Some(&0x62)));
+}
+
+#[tokio::test]
+async fn failed_node_is_replaced_by_a_new_device_and_config_commands_work() {
+    let (sim, h, mut ev) = start(None).await;
+    interviewed(&mut ev, 2).await;
+    let mut args = crate::api::Args::new();
+    args.insert("Parameter".into(), "1".into());
+    args.insert("Value".into(), "-300".into());
+    let out = h
+        .invoke(dev(2), None, "ConfigSet", args.clone())
+        .await
+        .unwrap();
+    assert_eq!(out["Value"], "-300");
+    args.remove("Value");
+    assert_eq!(
+        h.invoke(dev(2), None, "ConfigGet", args).await.unwrap()["Value"],
+        "-300"
+    );
+    // A live node cannot be replaced.
+    assert!(matches!(
+        h.invoke(dev(4), None, "ReplaceFailedNode", Default::default())
+            .await,
+        Err(BridgeError::Refused(_))
+    ));
+    complete(&h, 4).await;
+    sim.set_dead(4, true).await;
+    h.invoke(dev(4), None, "ReplaceFailedNode", Default::default())
+        .await
+        .unwrap();
+    until(&mut ev, |e| {
+        matches!(e, BridgeEvent::DeviceLeft(id) if *id == dev(4)).then_some(())
+    })
+    .await;
+    // The pending dimmer (node 7 in the scenario) took node id 4.
+    let d = interviewed(&mut ev, 4).await;
+    assert!(d.capability(&cap("ep0/0x26/level")).is_some());
+    assert!(!sim.nodes().await[&4].dead);
 }
