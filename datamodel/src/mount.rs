@@ -178,37 +178,48 @@ impl DataModel {
     /// Creates the optional single-instance object at `obj_path` (e.g.
     /// `Device.ProxiedDevice.1.IoTCapability.2.LevelSensor.`); no-op if it exists.
     pub async fn create_object(&self, obj_path: &str) -> DmResult<()> {
-        let mut tree = self.write();
-        let (parent_path, name) = path::split_last(obj_path)
-            .ok_or_else(|| DmError::syntax(obj_path, "an object path ends with '.'"))?;
-        let parent = tree.find(parent_path).ok_or_else(|| {
-            DmError::new(
-                ErrorKind::InstanceNotFound,
-                obj_path,
-                "parent does not exist",
-            )
-        })?;
-        let pdef = tree
-            .node(parent)
-            .map(|n| n.def)
-            .ok_or_else(|| DmError::internal(obj_path, "stale"))?;
-        let child = tree
-            .schema
-            .child(pdef, name)
-            .ok_or_else(|| DmError::not_supported(obj_path))?;
-        if tree.schema.obj(child).is_table() {
-            return Err(DmError::new(
-                ErrorKind::WrongPathKind,
-                obj_path,
-                "a table; use create_instance",
-            ));
+        let _gate = self.gate().await;
+        let mut fx = Effects::default();
+        {
+            let mut tree = self.write();
+            let (parent_path, name) = path::split_last(obj_path)
+                .ok_or_else(|| DmError::syntax(obj_path, "an object path ends with '.'"))?;
+            let parent = tree.find(parent_path).ok_or_else(|| {
+                DmError::new(
+                    ErrorKind::InstanceNotFound,
+                    obj_path,
+                    "parent does not exist",
+                )
+            })?;
+            let pdef = tree
+                .node(parent)
+                .map(|n| n.def)
+                .ok_or_else(|| DmError::internal(obj_path, "stale"))?;
+            let child = tree
+                .schema
+                .child(pdef, name)
+                .ok_or_else(|| DmError::not_supported(obj_path))?;
+            if tree.schema.obj(child).is_table() {
+                return Err(DmError::new(
+                    ErrorKind::WrongPathKind,
+                    obj_path,
+                    "a table; use create_instance",
+                ));
+            }
+            let slot = tree
+                .schema
+                .child_slot(pdef, child)
+                .ok_or_else(|| DmError::not_supported(obj_path))?;
+            if tree.single(parent, slot).is_some() {
+                return Ok(());
+            }
+            let node = tree.create_single(parent, slot)?;
+            write::reapply_retained(&mut tree, node);
+            if tree.in_persistent_row(node) {
+                fx.batch.put_instances.push(tree.path(node));
+            }
         }
-        let slot = tree
-            .schema
-            .child_slot(pdef, child)
-            .ok_or_else(|| DmError::not_supported(obj_path))?;
-        tree.create_single(parent, slot)?;
-        Ok(())
+        self.commit(fx).await
     }
 
     /// Sets one parameter (read-only ones too); returns whether the value changed.

@@ -333,3 +333,40 @@ fn a_killed_writer_loses_nothing_it_acknowledged() {
         );
     }
 }
+
+#[tokio::test]
+async fn optional_objects_inside_persistent_rows_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("dm.redb");
+    {
+        let dm = DataModel::with_store(common::schema(), Store::open(&db).unwrap()).unwrap();
+        dm.add(add_sub("a")).await.unwrap();
+        dm.create_object("Device.LocalAgent.Subscription.1.X_USPHUB_Extra.")
+            .await
+            .unwrap();
+        dm.set_value(
+            "Device.LocalAgent.Subscription.1.X_USPHUB_Extra.Note",
+            "kept",
+        )
+        .await
+        .unwrap();
+    }
+    let dm = DataModel::with_store(common::schema(), Store::open(&db).unwrap()).unwrap();
+    assert_eq!(
+        dm.stored_value("Device.LocalAgent.Subscription.1.X_USPHUB_Extra.Note")
+            .unwrap(),
+        "kept"
+    );
+    dm.delete(DeleteRequest {
+        allow_partial: false,
+        obj_paths: vec!["Device.LocalAgent.Subscription.1.".into()],
+    })
+    .await
+    .unwrap();
+    drop(dm);
+    let dm = DataModel::with_store(common::schema(), Store::open(&db).unwrap()).unwrap();
+    assert!(
+        dm.resolve("Device.LocalAgent.Subscription.1.X_USPHUB_Extra.")
+            .is_err()
+    );
+}

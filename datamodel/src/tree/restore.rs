@@ -3,7 +3,7 @@
 //! instances that are not in the tree (unmounted devices) are retained for a
 //! later mount.
 
-use super::Tree;
+use super::{NodeId, Tree};
 use crate::path::split_last;
 use crate::store::Snapshot;
 use crate::value::Value;
@@ -63,12 +63,26 @@ impl Tree {
         }
     }
 
+    /// Whether `id` lies inside a row of a persistent table (so an optional object
+    /// created there must be remembered).
+    pub(crate) fn in_persistent_row(&self, id: NodeId) -> bool {
+        let mut cur = Some(id);
+        while let Some(c) = cur {
+            let Some(n) = self.node(c) else { return false };
+            if self.schema.obj(n.def).is_persistent() {
+                return true;
+            }
+            cur = n.parent;
+        }
+        false
+    }
+
     fn restore_row(&mut self, path: &str) -> bool {
         let Some((table_path, number)) = split_last(path) else {
             return false;
         };
         let Ok(number) = number.parse::<u32>() else {
-            return false;
+            return self.restore_optional(table_path, number);
         };
         let Some((parent_path, name)) = split_last(table_path) else {
             return false;
@@ -89,5 +103,25 @@ impl Tree {
             return false;
         };
         self.create_row(parent, slot, Some(number)).is_ok()
+    }
+
+    /// Re-creates the optional single object `name` below `parent_path`.
+    fn restore_optional(&mut self, parent_path: &str, name: &str) -> bool {
+        let Some(parent) = self.find(parent_path) else {
+            return false;
+        };
+        let Some(def) = self.node(parent).map(|n| n.def) else {
+            return false;
+        };
+        let Some(child) = self.schema.child(def, name) else {
+            return false;
+        };
+        if !self.schema.obj(child).is_optional() {
+            return false;
+        }
+        let Some(slot) = self.schema.child_slot(def, child) else {
+            return false;
+        };
+        self.create_single(parent, slot).is_ok()
     }
 }

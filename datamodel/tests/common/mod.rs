@@ -68,6 +68,11 @@ pub fn declare(b: &mut SchemaBuilder) {
     )
     .param(s("Secret").access(Access::WriteOnly).persistent());
     b.object(
+        "Device.LocalAgent.Subscription.{i}.X_USPHUB_Extra.",
+        Obj::optional(),
+    )
+    .param(s("Note").writable().persistent());
+    b.object(
         "Device.LocalAgent.Controller.{i}.",
         Obj::table().key(&["EndpointID"]).add_delete(),
     )
