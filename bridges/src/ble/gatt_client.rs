@@ -150,6 +150,11 @@ async fn session(
                 if !p.is_connected().await.unwrap_or(false) {
                     return Err("disconnected".into());
                 }
+                // A live link is a sign of life even when no value changes.
+                let alive = ScanEvent::Gatt { address, update: GattUpdate::default() };
+                if tx.send(alive).await.is_err() {
+                    return Ok(Ended::BridgeGone);
+                }
             }
         }
     }
