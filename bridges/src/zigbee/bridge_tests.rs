@@ -9,7 +9,7 @@ use tokio::task::JoinHandle;
 use crate::api::{
     BinaryControlType, BridgeError, BridgeEvent, BridgeHandle, CapabilityId, CapabilityKind,
     Decimal, DeviceDescriptor, DeviceId, Eui64, InterviewState, IoTLevelType, IoTUnitType,
-    PowerSource, SerialPortSpec, Value,
+    PowerSource, Value,
 };
 use crate::zigbee::bridge::{ZigbeeBridgeConfig, start};
 use crate::zigbee::sim::Scenario;
@@ -65,7 +65,7 @@ pub(super) async fn start_bridge_with(
         data_attempts: 2,
         retry_delay: Duration::from_millis(10),
     };
-    let port = SerialPortSpec::tcp("127.0.0.1", sim.addr().port());
+    let port = sim.port_spec();
     let backend = ZnpBackend::new(port_connector(port), be_cfg);
     let mut config = ZigbeeBridgeConfig::new(dir);
     config.response_timeout = Duration::from_secs(2);

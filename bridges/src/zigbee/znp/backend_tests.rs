@@ -8,7 +8,6 @@ use tokio::sync::mpsc;
 use super::backend::{HOST_ENDPOINT, ZnpBackend, ZnpBackendConfig};
 use super::link::{LinkConfig, port_connector};
 use super::sim::{ZnpSim, ZnpSimConfig};
-use crate::api::SerialPortSpec;
 use crate::zigbee::backend::{
     ApsFrame, BackendError, BackendEvent, NetworkSettings, PROFILE_HA, PROFILE_ZDP, ZigbeeBackend,
 };
@@ -61,10 +60,7 @@ async fn sim(scenario: &str, skip: bool) -> ZnpSim {
 }
 
 fn backend(sim: &ZnpSim) -> ZnpBackend {
-    ZnpBackend::new(
-        port_connector(SerialPortSpec::tcp("127.0.0.1", sim.addr().port())),
-        config(),
-    )
+    ZnpBackend::new(port_connector(sim.port_spec()), config())
 }
 
 async fn next_event(
@@ -293,4 +289,27 @@ value = 5500
         let f = ZclFrame::parse(&m.payload).unwrap();
         assert_eq!(f.header.command, 0x0A);
     }
+}
+
+#[tokio::test]
+async fn network_forms_over_a_pty_opened_like_a_usb_stick() {
+    let cfg = ZnpSimConfig {
+        ieee: 0x00124B00_AABBCCDD,
+        scenario: Scenario::parse(SCENARIO).unwrap(),
+        require_bootloader_skip: true,
+    };
+    let sim = ZnpSim::start_pty(cfg).await.unwrap();
+    assert!(sim.url().starts_with("/dev/"), "{}", sim.url());
+    let be = backend(&sim);
+    let (tx, mut rx) = mpsc::channel(64);
+    assert!(be.start(settings(), tx).await.unwrap().formed);
+    be.permit_join(30).await.unwrap();
+    let joined = next_event(&mut rx, |e| matches!(e, BackendEvent::DeviceJoined { .. })).await;
+    assert_eq!(
+        joined,
+        BackendEvent::DeviceJoined {
+            nwk: 0x1001,
+            ieee: 0x00124B0000000001
+        }
+    );
 }

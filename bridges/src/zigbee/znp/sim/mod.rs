@@ -11,18 +11,21 @@ pub mod nv;
 pub mod state;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use bytes::BytesMut;
 use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::{JoinHandle, JoinSet};
+use tokio_serial::{SerialPort, SerialStream};
 use tokio_util::codec::{Framed, FramedParts};
 
 use super::frame::{MtCodec, MtFrame};
 use super::link::BOOTLOADER_SKIP_BYTE;
+use crate::api::SerialPortSpec;
 use crate::zigbee::sim::Scenario;
 use crate::zigbee::zcl::{TypedValue, ZclValue};
 use state::{Out, SimState};
@@ -52,6 +55,7 @@ struct Shared {
     conn: Mutex<Option<mpsc::UnboundedSender<ToHost>>>,
     unplugged: Mutex<bool>,
     kick: Notify,
+    replugged: Notify,
     /// Number of host connections being served.
     active: watch::Sender<usize>,
     require_skip: bool,
@@ -62,9 +66,18 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Where the simulated dongle is reachable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SimPort {
+    /// A loopback TCP listener (network coordinator, ser2net style).
+    Tcp(SocketAddr),
+    /// The slave side of a pseudo-terminal, opened like a USB stick's `/dev/tty*`.
+    Pty(PathBuf),
+}
+
 /// A running simulator; dropping it stops it.
 pub struct ZnpSim {
-    addr: SocketAddr,
+    port: SimPort,
     shared: Arc<Shared>,
     task: JoinHandle<()>,
 }
@@ -75,35 +88,86 @@ impl Drop for ZnpSim {
     }
 }
 
+fn shared(config: ZnpSimConfig) -> Arc<Shared> {
+    Arc::new(Shared {
+        state: Mutex::new(SimState::new(config.ieee, config.scenario)),
+        conn: Mutex::new(None),
+        unplugged: Mutex::new(false),
+        kick: Notify::new(),
+        replugged: Notify::new(),
+        active: watch::Sender::new(0),
+        require_skip: config.require_bootloader_skip,
+    })
+}
+
 impl ZnpSim {
     /// Listens on `127.0.0.1:port` (0 picks a free port).
     pub async fn start_tcp(config: ZnpSimConfig, port: u16) -> std::io::Result<ZnpSim> {
         let listener = TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared {
-            state: Mutex::new(SimState::new(config.ieee, config.scenario)),
-            conn: Mutex::new(None),
-            unplugged: Mutex::new(false),
-            kick: Notify::new(),
-            active: watch::Sender::new(0),
-            require_skip: config.require_bootloader_skip,
-        });
+        let shared = shared(config);
         let task = tokio::spawn(accept_loop(listener, shared.clone()));
         tracing::info!(%addr, "ZNP simulator listening");
-        Ok(ZnpSim { addr, shared, task })
+        Ok(ZnpSim {
+            port: SimPort::Tcp(addr),
+            shared,
+            task,
+        })
     }
 
-    /// The listening address.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
+    /// Opens a pseudo-terminal pair and serves its master side; the host opens
+    /// [`ZnpSim::port`]'s path like a serial device. The simulator keeps the slave side open
+    /// too, so the host may close and reopen the path.
+    pub async fn start_pty(config: ZnpSimConfig) -> std::io::Result<ZnpSim> {
+        // pair() takes neither TIOCEXCL nor a flock on the slave, so the host's open (which
+        // takes both) succeeds while this copy stays open.
+        let (mut master, slave) = SerialStream::pair().map_err(std::io::Error::other)?;
+        let path = slave
+            .name()
+            .ok_or_else(|| std::io::Error::other("PTY without a name"))?;
+        let shared = shared(config);
+        let s = shared.clone();
+        let task = tokio::spawn(async move {
+            let _slave = slave;
+            loop {
+                serve(&mut master, s.clone()).await;
+                // Unplugged: the master stays unread until replugged.
+                while *lock(&s.unplugged) {
+                    s.replugged.notified().await;
+                }
+            }
+        });
+        tracing::info!(%path, "ZNP simulator on a PTY");
+        Ok(ZnpSim {
+            port: SimPort::Pty(PathBuf::from(path)),
+            shared,
+            task,
+        })
     }
 
-    /// The port as a `tcp://` URL.
+    /// Where the simulator is reachable.
+    pub fn port(&self) -> &SimPort {
+        &self.port
+    }
+
+    /// The port spec a host opens: `tcp://127.0.0.1:N` or the PTY's path.
+    pub fn port_spec(&self) -> SerialPortSpec {
+        match &self.port {
+            SimPort::Tcp(a) => SerialPortSpec::tcp(a.ip().to_string(), a.port()),
+            SimPort::Pty(p) => SerialPortSpec::device(p),
+        }
+    }
+
+    /// The port as text: `tcp://127.0.0.1:N` or the PTY's path.
     pub fn url(&self) -> String {
-        format!("tcp://{}", self.addr)
+        match &self.port {
+            SimPort::Tcp(a) => format!("tcp://{a}"),
+            SimPort::Pty(p) => p.display().to_string(),
+        }
     }
 
-    /// Drops the current connection and refuses new ones until [`ZnpSim::replug`].
+    /// Drops the current connection and refuses new ones until [`ZnpSim::replug`]
+    /// (on a PTY: stops answering until replugged).
     pub fn unplug(&self) {
         *lock(&self.shared.unplugged) = true;
         self.shared.kick.notify_waiters();
@@ -112,6 +176,7 @@ impl ZnpSim {
     /// Accepts connections again.
     pub fn replug(&self) {
         *lock(&self.shared.unplugged) = false;
+        self.shared.replugged.notify_waiters();
     }
 
     /// Reads the simulator state (NV, devices) under its lock.
@@ -209,14 +274,14 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     }
 }
 
-async fn serve(stream: TcpStream, shared: Arc<Shared>) {
+async fn serve<S: AsyncRead + AsyncWrite + Unpin>(stream: S, shared: Arc<Shared>) {
     shared.active.send_modify(|n| *n += 1);
     serve_connection(stream, &shared).await;
     shared.active.send_modify(|n| *n = n.saturating_sub(1));
     tracing::debug!("ZNP simulator: connection closed");
 }
 
-async fn serve_connection(mut stream: TcpStream, shared: &Arc<Shared>) {
+async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, shared: &Arc<Shared>) {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let kicked = shared.kick.notified();
     tokio::pin!(kicked);
