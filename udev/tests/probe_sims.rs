@@ -118,6 +118,8 @@ impl Drop for PtyRelay {
 async fn pty_to(addr: SocketAddr) -> PtyRelay {
     let (mut master, slave) = tokio_serial::SerialStream::pair().unwrap();
     let path = slave.name().unwrap();
+    // `pair()` neither sets TIOCEXCL nor takes a flock on the slave, so the probe's own
+    // (exclusive) open of the path succeeds while `slave` stays open, for any user.
     let mut tcp = TcpStream::connect(addr).await.unwrap();
     tcp.set_nodelay(true).unwrap();
     let task = tokio::spawn(async move {
@@ -129,6 +131,11 @@ async fn pty_to(addr: SocketAddr) -> PtyRelay {
         _slave: slave,
         task,
     }
+}
+
+/// The address of a simulator listening on loopback TCP, from its `tcp://` URL.
+fn sim_addr(url: &str) -> SocketAddr {
+    url.strip_prefix("tcp://").unwrap().parse().unwrap()
 }
 
 fn tcp_spec(addr: SocketAddr) -> SerialPortSpec {
@@ -232,7 +239,7 @@ async fn each_firmware_is_identified_through_a_pty_pair() {
     let (ezsp, _rx, _task) = ezsp_fake().await;
     for (addr, want) in [
         (zwave.addr(), Firmware::ZWave),
-        (znp.addr(), Firmware::Znp),
+        (sim_addr(&znp.url()), Firmware::Znp),
         (ezsp, Firmware::Ezsp),
     ] {
         let relay = pty_to(addr).await;
