@@ -18,6 +18,7 @@ use crate::dispatch::Dispatcher;
 use crate::localagent::{self, Identity};
 use crate::mtp::{self, Address, Inbound, MtpHandle, MtpId, MtpRouter, Route};
 use crate::session::Controllers;
+use crate::subscriptions::{BootInfo, ControllerLink, LinkError, Notifier};
 
 /// Requests handled at the same time, at most; further Records wait in the inbound queue.
 const MAX_IN_FLIGHT: usize = 256;
@@ -54,6 +55,7 @@ pub struct RunningAgent {
     /// Mounts bridged devices; attach bridges with [`crate::proxy::Proxy::attach`].
     pub proxy: crate::proxy::Proxy,
     mtps: Vec<MtpHandle>,
+    notifier: Option<Notifier>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
 }
@@ -64,6 +66,9 @@ impl RunningAgent {
         self.proxy.stop();
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
+        }
+        if let Some(n) = self.notifier.take() {
+            n.shutdown().await;
         }
         for m in self.mtps.drain(..) {
             m.shutdown().await;
@@ -80,7 +85,8 @@ pub fn build_schema() -> Result<Schema, StartError> {
     b.build().map_err(|e| StartError::DataModel(e.to_string()))
 }
 
-fn open_data_model(cfg: &Config) -> Result<DataModel, StartError> {
+/// Opens the data model; also says whether its store was created just now.
+fn open_data_model(cfg: &Config) -> Result<(DataModel, bool), StartError> {
     let schema = build_schema()?;
     if let Some(dir) = cfg.db.parent()
         && !dir.as_os_str().is_empty()
@@ -88,14 +94,43 @@ fn open_data_model(cfg: &Config) -> Result<DataModel, StartError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| StartError::DataModel(format!("cannot create {}: {e}", dir.display())))?;
     }
+    let fresh = !cfg.db.exists();
     let store = Store::open(&cfg.db).map_err(|e| StartError::DataModel(e.to_string()))?;
-    DataModel::with_store(schema, store).map_err(|e| StartError::DataModel(e.to_string()))
+    let dm =
+        DataModel::with_store(schema, store).map_err(|e| StartError::DataModel(e.to_string()))?;
+    Ok((dm, fresh))
+}
+
+/// Delivers notifications: a Msg for a Controller becomes a Record on its route.
+struct Link {
+    endpoint_id: String,
+    controllers: Controllers,
+    router: Arc<RwLock<MtpRouter>>,
+}
+
+impl ControllerLink for Link {
+    fn send(&self, controller: &str, msg: usp_proto::usp::Msg) -> Result<(), LinkError> {
+        let route = self
+            .controllers
+            .route(controller)
+            .ok_or_else(|| LinkError::UnknownController(controller.to_string()))?;
+        let rec = usp_proto::builder::no_session_record(controller, &self.endpoint_id, &msg);
+        let bytes = usp_proto::builder::encode_record(&rec);
+        let router = self
+            .router
+            .read()
+            .map_err(|_| LinkError::NotConnected(controller.to_string()))?;
+        router.send(&route, bytes).map_err(|e| match e {
+            mtp::MtpError::QueueFull(_) => LinkError::QueueFull(controller.to_string()),
+            _ => LinkError::NotConnected(controller.to_string()),
+        })
+    }
 }
 
 /// Starts the agent described by `cfg`.
 pub async fn start(cfg: Config) -> Result<RunningAgent, StartError> {
     cfg.check()?;
-    let dm = open_data_model(&cfg)?;
+    let (dm, fresh_store) = open_data_model(&cfg)?;
     let (inbound_tx, inbound_rx) = mpsc::channel::<Inbound>(INBOUND_QUEUE);
     let mut router = MtpRouter::new();
     let mut mtps = Vec::new();
@@ -138,14 +173,19 @@ pub async fn start(cfg: Config) -> Result<RunningAgent, StartError> {
         protocols.push("MQTT");
     }
     for c in &cfg.controllers {
-        let configured = c
-            .mqtt_topic
-            .as_ref()
-            .filter(|_| cfg.mqtt.is_some())
-            .map(|t| Route {
+        // Notifications take the Controller's MQTT topic, or else whatever WebSocket
+        // session it has open (its EndpointID is known from the handshake).
+        let configured = match (&c.mqtt_topic, &cfg.mqtt, &cfg.websocket) {
+            (Some(t), Some(_), _) => Some(Route {
                 mtp: MTP_MQTT,
                 to: Address::MqttTopic(t.clone()),
-            });
+            }),
+            (_, _, Some(_)) => Some(Route {
+                mtp: MTP_WEBSOCKET,
+                to: Address::WebSocketEndpoint(c.endpoint_id.clone()),
+            }),
+            _ => None,
+        };
         controllers.insert(&c.endpoint_id, c.role, configured);
     }
     drop(inbound_tx);
@@ -158,6 +198,20 @@ pub async fn start(cfg: Config) -> Result<RunningAgent, StartError> {
         .await
         .map_err(|e| StartError::DataModel(e.to_string()))?;
 
+    let router = Arc::new(RwLock::new(router));
+    let link = Arc::new(Link {
+        endpoint_id: cfg.endpoint_id.clone(),
+        controllers: controllers.clone(),
+        router: router.clone(),
+    });
+    let notifier = Notifier::start(
+        dm.clone(),
+        &cfg.endpoint_id,
+        link,
+        BootInfo::new(fresh_store),
+    )
+    .await;
+    let notify = notifier.handle();
     let dispatcher = Arc::new(Dispatcher {
         dm: dm.clone(),
         endpoint_id: cfg.endpoint_id.clone(),
@@ -165,8 +219,10 @@ pub async fn start(cfg: Config) -> Result<RunningAgent, StartError> {
             max_record_size: cfg.max_record_size,
         },
         controllers,
-        router: Arc::new(RwLock::new(router)),
-        on_notify_resp: None,
+        router,
+        on_notify_resp: Some(Arc::new(move |from: &str, msg: &usp_proto::usp::Msg| {
+            notify.notify_resp_msg(from, msg)
+        })),
     });
     let (stop_tx, stop_rx) = oneshot::channel();
     let task = tokio::spawn(run_dispatch(dispatcher, inbound_rx, stop_rx));
@@ -177,6 +233,7 @@ pub async fn start(cfg: Config) -> Result<RunningAgent, StartError> {
         ws_addr,
         endpoint_id: cfg.endpoint_id,
         mtps,
+        notifier: Some(notifier),
         stop: Some(stop_tx),
         task,
     })

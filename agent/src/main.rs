@@ -57,6 +57,10 @@ struct RunArgs {
     /// A trusted Controller (full access): `ENDPOINT_ID[=MQTT_REPLY_TOPIC]`; repeatable.
     #[arg(long = "controller")]
     controllers: Vec<String>,
+    /// Benchmarks only: mounts this many fixture devices (8 capabilities each) under
+    /// Device.ProxiedDevice. (see docs/PERFORMANCE.md).
+    #[arg(long, hide = true)]
+    bench_fixture_devices: Option<usize>,
 }
 
 fn main() -> ExitCode {
@@ -80,14 +84,17 @@ fn main() -> ExitCode {
     };
     rt.block_on(async move {
         match cli.cmd {
-            Cmd::Run(args) => match run_config(args) {
-                Ok(cfg) => serve(cfg).await,
-                Err(e) => {
-                    eprintln!("usphub: {e}");
-                    ExitCode::from(2)
+            Cmd::Run(args) => {
+                let fixture = args.bench_fixture_devices;
+                match run_config(args) {
+                    Ok(cfg) => serve(cfg, fixture).await,
+                    Err(e) => {
+                        eprintln!("usphub: {e}");
+                        ExitCode::from(2)
+                    }
                 }
-            },
-            Cmd::Demo { ws_listen } => serve(demo_config(ws_listen)).await,
+            }
+            Cmd::Demo { ws_listen } => serve(demo_config(ws_listen), None).await,
             Cmd::Ctl(args) => usphub::ctl::main(args).await,
         }
     })
@@ -162,7 +169,7 @@ fn demo_config(ws_listen: SocketAddr) -> Config {
     }
 }
 
-async fn serve(cfg: Config) -> ExitCode {
+async fn serve(cfg: Config, fixture_devices: Option<usize>) -> ExitCode {
     let agent = match usphub::agent::start(cfg).await {
         Ok(a) => a,
         Err(e) => {
@@ -171,6 +178,13 @@ async fn serve(cfg: Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(n) = fixture_devices
+        && let Err(e) = usp_datamodel::fixture::populate(&agent.dm, n, 8).await
+    {
+        eprintln!("usphub: fixture devices: {e}");
+        agent.shutdown().await;
+        return ExitCode::FAILURE;
+    }
     println!("EndpointID: {}", agent.endpoint_id);
     println!("Data model root: Device.");
     if let Some(addr) = agent.ws_addr {

@@ -51,7 +51,7 @@ impl FakeBridge {
                             continue;
                         }
                         if let Ok(mut w) = w2.lock() {
-                            w.push((device.clone(), capability.0.clone(), value.clone()));
+                            w.push((device, capability.0.clone(), value.clone()));
                         }
                         let _ = reply.send(Ok(()));
                         inbox.events.emit(BridgeEvent::Value {

@@ -216,16 +216,16 @@ impl Proxy {
         let mut entry = self.lock_registry().get(&key).cloned().unwrap_or_default();
         let known = entry.instance != 0;
         let (subtree, caps) = device_subtree(&d, &mut entry);
-        if let Some(old) = self.mounted_take(&d.id) {
-            if let Err(e) = self.dm.unmount(&old.row, Unmount::Retain).await {
-                warn!(device = %key, error = %e, "old mount not removed");
-            }
+        if let Some(old) = self.mounted_take(&d.id)
+            && let Err(e) = self.dm.unmount(&old.row, Unmount::Retain).await
+        {
+            warn!(device = %key, error = %e, "old mount not removed");
         }
         let provider_caps = Arc::new(RwLock::new(DeviceProvider::table(&caps)));
         let row_guess = format!("{}{}.", schema::TABLE, entry.instance);
         let provider = Arc::new(DeviceProvider {
             handle: handle.clone(),
-            device: d.id.clone(),
+            device: d.id,
             row: row_guess,
             caps: provider_caps.clone(),
         });
@@ -248,7 +248,7 @@ impl Proxy {
             entry.instance = instance_number(&row).unwrap_or(0);
             let provider = Arc::new(DeviceProvider {
                 handle: handle.clone(),
-                device: d.id.clone(),
+                device: d.id,
                 row: row.clone(),
                 caps: provider_caps.clone(),
             });

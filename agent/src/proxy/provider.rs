@@ -58,7 +58,7 @@ impl Provider for DeviceProvider {
     fn set(&self, req: LiveSet) -> BoxFuture<Vec<Result<(), DmError>>> {
         let cap = self.capability(&req.obj_path);
         let handle = self.handle.clone();
-        let device = self.device.clone();
+        let device = self.device;
         let caps = self.caps.clone();
         let row = self.row.clone();
         Box::pin(async move {
@@ -84,9 +84,7 @@ impl Provider for DeviceProvider {
                         continue;
                     }
                 };
-                let r = handle
-                    .write(device.clone(), cap.id.clone(), typed.clone())
-                    .await;
+                let r = handle.write(device, cap.id.clone(), typed.clone()).await;
                 if r.is_ok() {
                     remember(&caps, &row, &req.obj_path, typed);
                 }
@@ -98,7 +96,7 @@ impl Provider for DeviceProvider {
 
     fn operate(&self, call: CommandCall) -> BoxFuture<Result<Args, DmError>> {
         let handle = self.handle.clone();
-        let device = self.device.clone();
+        let device = self.device;
         let cap = self.capability(&call.obj_path);
         let caps = self.caps.clone();
         let row = self.row.clone();
