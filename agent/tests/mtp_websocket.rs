@@ -97,6 +97,16 @@ async fn server_echoes_extension_with_its_eid_and_routes_by_extension_eid() {
         Some(AGENT)
     );
 
+    // R-MTP.6: the Controller named itself, so the agent greets it first.
+    match tokio::time::timeout(T, ws.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap()
+    {
+        Message::Binary(b) => expect_websocket_connect(&b),
+        other => panic!("expected the WebSocketConnect record, got {other:?}"),
+    }
     ws.send(Message::Binary(get_record("req-1", CTRL, AGENT).into()))
         .await
         .unwrap();
@@ -136,6 +146,7 @@ async fn controller_client_and_server_exchange_records_with_eid_from_query() {
     let mut ctl = ControllerClient::connect_websocket(&format!("ws://{addr}/usp"), CTRL, T)
         .await
         .expect("controller connects");
+    expect_websocket_connect(&ctl.recv(T).await.expect("connect record").bytes);
     for i in 0..20 {
         ctl.send(get_record(&format!("q{i}"), CTRL, AGENT)).unwrap();
     }
@@ -161,6 +172,10 @@ async fn controller_client_and_server_exchange_records_with_eid_from_query() {
         )
         .unwrap();
     assert_eq!(msg_id_of(&ctl.recv(T).await.unwrap().bytes), "n");
+
+    // R-MTP.7: an agent that shuts down says so before closing.
+    h.shutdown().await;
+    expect_disconnect(&ctl.recv(T).await.expect("disconnect record").bytes);
     ctl.close().await;
 }
 
@@ -186,7 +201,8 @@ async fn frame_closes_the_session_with_1003(frame: Message) {
                 assert_eq!(f.code, CloseCode::Unsupported);
                 break;
             }
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            // Pings, and the agent's WebSocketConnect record.
+            Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Binary(_))) => continue,
             other => panic!("expected a Close frame, got {other:?}"),
         }
     }
@@ -202,6 +218,16 @@ async fn text_frame_closes_the_session_with_1003() {
 async fn binary_frame_that_is_not_a_record_closes_the_session_with_1003() {
     // 0xFF starts a field with wire type 7, which protobuf does not have.
     frame_closes_the_session_with_1003(Message::Binary(vec![0xff, 0xff, 0xff].into())).await;
+}
+
+fn expect_disconnect(bytes: &[u8]) {
+    match decode_record(bytes, &DecodeLimits::default()).expect("valid record") {
+        DecodedRecord::Control(r) => {
+            assert!(matches!(r.record_type, Some(RecordType::Disconnect(_))));
+            assert_eq!((r.from_id.as_str(), r.to_id.as_str()), (AGENT, CTRL));
+        }
+        other => panic!("expected a DisconnectRecord, got {other:?}"),
+    }
 }
 
 fn expect_websocket_connect(bytes: &[u8]) {
@@ -271,6 +297,7 @@ async fn agent_client_sends_websocket_connect_and_reconnects_after_controller_re
     expect_websocket_connect(&ctl.recv(T).await.unwrap().bytes);
     assert_eq!(msg_id_of(&ctl.recv(T).await.unwrap().bytes), "late");
     agent.shutdown().await;
+    expect_disconnect(&ctl.recv(T).await.expect("farewell").bytes);
     ctl.close().await;
 }
 
@@ -304,6 +331,7 @@ async fn records_flow_over_wss_and_an_untrusted_server_is_refused() {
         .unwrap();
     let inb = recv(&mut agent_rx).await;
     assert_eq!(msg_id_of(&inb.bytes), "s1");
+    expect_websocket_connect(&recv(&mut ctl_rx).await.bytes);
     agent
         .sender
         .send(inb.reply_to.to, get_record("s2", AGENT, CTRL))
@@ -350,6 +378,7 @@ async fn peer_that_never_answers_pings_is_disconnected() {
             .expect("ends in time")
         {
             Some(Ok(Message::Ping(_))) => pings += 1,
+            Some(Ok(Message::Binary(b))) => expect_websocket_connect(&b),
             Some(Ok(Message::Close(Some(f)))) => {
                 assert_eq!(f.code, CloseCode::Away);
                 break;

@@ -67,7 +67,8 @@ impl ControllerClient {
         controller_eid: &str,
         agent_eid: &str,
     ) -> Result<ControllerClient, MtpError> {
-        let cfg = WsServerConfig::new(listen, controller_eid);
+        let mut cfg = WsServerConfig::new(listen, controller_eid);
+        cfg.send_connect_record = false;
         let (tx, rx) = mpsc::channel(INBOUND_CAPACITY);
         let mtp = server::spawn(CLIENT_MTP, cfg, tx).await?;
         Ok(ControllerClient {

@@ -16,14 +16,15 @@ use std::time::Duration;
 use futures_util::SinkExt;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch};
+use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::{HeaderValue, header};
-use tokio_tungstenite::tungstenite::{Bytes, Message};
 use tracing::{info, warn};
 
 use super::{
-    DEFAULT_KEEP_ALIVE, Io, PumpEnd, SUBPROTOCOL, WsStream, eid_from_extensions, extension_header,
-    percent_encode_query, pump, ws_config,
+    DEFAULT_KEEP_ALIVE, Io, PumpEnd, PumpSettings, SUBPROTOCOL, WsStream, connect_record,
+    disconnect_record, eid_from_extensions, extension_header, percent_encode_query, pump,
+    ws_config,
 };
 use crate::mtp::retry::RetryPolicy;
 use crate::mtp::tls::{self, TlsConfig};
@@ -39,7 +40,8 @@ pub struct WsClientConfig {
     /// The remote EndpointID, when known (the WebSocketConnect Record's `to_id`); otherwise
     /// the one the server names in its `bbf-usp-protocol` extension is used.
     pub peer_endpoint_id: Option<String>,
-    /// Send the WebSocketConnect Record when a session opens (an Agent does; a Controller not).
+    /// Send the WebSocketConnect Record when a session opens, and a DisconnectRecord before
+    /// closing it on shutdown (an Agent does, R-MTP.6/7; a Controller not).
     pub send_connect_record: bool,
     /// Ping interval.
     pub keep_alive: Duration,
@@ -167,19 +169,27 @@ async fn session(
     outbound: &mut mpsc::UnboundedReceiver<crate::mtp::Outbound>,
     stop: &mut watch::Receiver<bool>,
 ) -> PumpEnd {
-    if cfg.send_connect_record {
-        let to = cfg
-            .peer_endpoint_id
-            .clone()
-            .or(server_eid)
-            .unwrap_or_default();
-        let rec = usp_proto::builder::websocket_connect_record(&to, &cfg.endpoint_id);
-        let bytes = Bytes::from(usp_proto::builder::encode_record(&rec));
-        if let Err(e) = ws.send(Message::Binary(bytes)).await {
-            return PumpEnd::PeerGone(e.to_string());
-        }
+    let to = cfg
+        .peer_endpoint_id
+        .clone()
+        .or(server_eid)
+        .unwrap_or_default();
+    if cfg.send_connect_record
+        && let Err(e) = ws
+            .send(Message::Binary(connect_record(&to, &cfg.endpoint_id)))
+            .await
+    {
+        return PumpEnd::PeerGone(e.to_string());
     }
-    pump(ws, id, conn, inbound, outbound, stop, cfg.keep_alive).await
+    let settings = PumpSettings {
+        mtp: id,
+        conn,
+        keep_alive: cfg.keep_alive,
+        farewell: cfg
+            .send_connect_record
+            .then(|| disconnect_record(&to, &cfg.endpoint_id, "agent shutting down")),
+    };
+    pump(ws, &settings, inbound, outbound, stop).await
 }
 
 /// The request URI with `eid=<own eid>` added to its query (R-WS.10b).

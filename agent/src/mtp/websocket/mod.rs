@@ -144,6 +144,43 @@ fn is_record(bytes: &[u8]) -> bool {
 /// A WebSocket over TCP or TLS.
 pub type WsStream = WebSocketStream<Box<dyn Io>>;
 
+/// Per-session settings of [`pump`].
+#[derive(Debug, Clone)]
+pub struct PumpSettings {
+    /// The MTP the session belongs to.
+    pub mtp: MtpId,
+    /// The session.
+    pub conn: ConnId,
+    /// Ping interval.
+    pub keep_alive: Duration,
+    /// A Record sent before closing on shutdown (the agent's DisconnectRecord, R-MTP.7).
+    pub farewell: Option<Bytes>,
+}
+
+/// The WebSocketConnect Record an agent sends once a session is open (R-MTP.6).
+pub fn connect_record(to_id: &str, from_id: &str) -> Bytes {
+    let rec = usp_proto::builder::websocket_connect_record(to_id, from_id);
+    usp_proto::builder::encode_record(&rec).into()
+}
+
+/// The DisconnectRecord an agent sends before closing a session it ends (R-MTP.7).
+pub fn disconnect_record(to_id: &str, from_id: &str, reason: &str) -> Bytes {
+    use usp_proto::usp_record::{DisconnectRecord, Record, record::RecordType};
+    let rec = Record {
+        version: usp_proto::USP_VERSION.to_string(),
+        to_id: to_id.to_string(),
+        from_id: from_id.to_string(),
+        payload_security: 0,
+        mac_signature: Vec::new(),
+        sender_cert: Vec::new(),
+        record_type: Some(RecordType::Disconnect(DisconnectRecord {
+            reason: reason.to_string(),
+            reason_code: 0,
+        })),
+    };
+    usp_proto::builder::encode_record(&rec).into()
+}
+
 /// Why a connection's pump ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PumpEnd {
@@ -163,17 +200,16 @@ pub enum PumpEnd {
 /// is full the pump stops reading (back-pressure) but keeps writing.
 pub async fn pump<S>(
     ws: &mut WebSocketStream<S>,
-    mtp: MtpId,
-    conn: ConnId,
+    settings: &PumpSettings,
     inbound: &mpsc::Sender<Inbound>,
     out: &mut mpsc::UnboundedReceiver<Outbound>,
     stop: &mut watch::Receiver<bool>,
-    keep_alive: Duration,
 ) -> PumpEnd
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let mut ticker = tokio::time::interval(keep_alive);
+    let (mtp, conn) = (settings.mtp, settings.conn);
+    let mut ticker = tokio::time::interval(settings.keep_alive);
     ticker.tick().await;
     let mut awaiting_pong = false;
     let mut stalled: Option<Inbound> = None;
@@ -231,7 +267,13 @@ where
                     return PumpEnd::PeerGone(e.to_string());
                 }
             }
-            _ = stop.changed() => return close(ws, CloseCode::Away, PumpEnd::Stopped).await,
+            _ = stop.changed() => {
+                if let Some(bytes) = settings.farewell.clone() {
+                    // R-MTP.7: say why before closing (best effort).
+                    let _ = ws.send(Message::Binary(bytes)).await;
+                }
+                return close(ws, CloseCode::Away, PumpEnd::Stopped).await;
+            }
         }
     }
 }

@@ -15,16 +15,19 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::SinkExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
+use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode, header};
 use tracing::{debug, info, warn};
 
 use super::{
-    DEFAULT_KEEP_ALIVE, Io, SUBPROTOCOL, eid_from_extensions, eid_from_query, extension_header,
-    offers_extension, offers_subprotocol, pump, ws_config,
+    DEFAULT_KEEP_ALIVE, Io, PumpSettings, SUBPROTOCOL, connect_record, disconnect_record,
+    eid_from_extensions, eid_from_query, extension_header, offers_extension, offers_subprotocol,
+    pump, ws_config,
 };
 use crate::mtp::tls::{ServerTlsConfig, server_config};
 use crate::mtp::{
@@ -50,6 +53,10 @@ pub struct WsServerConfig {
     pub handshake_timeout: Duration,
     /// TLS identity for `wss://`; `None` for plain `ws://`.
     pub tls: Option<ServerTlsConfig>,
+    /// Send the WebSocketConnect Record to a Controller that named its EndpointID, and a
+    /// DisconnectRecord before closing on shutdown (an Agent does, R-MTP.6/7; a Controller
+    /// listening for agents does not).
+    pub send_connect_record: bool,
 }
 
 impl WsServerConfig {
@@ -64,6 +71,7 @@ impl WsServerConfig {
             max_record_size: 4 * 1024 * 1024,
             handshake_timeout: Duration::from_secs(10),
             tls: None,
+            send_connect_record: true,
         }
     }
 }
@@ -266,6 +274,21 @@ async fn serve(stream: TcpStream, peer: SocketAddr, mut ctx: ConnCtx) {
         }
     };
     info!(mtp = %ctx.mtp, conn = ctx.conn.0, %peer, eid = ?eid, "WebSocket session open");
+    let mut farewell = None;
+    if ctx.cfg.send_connect_record
+        && let Some(to) = &eid
+    {
+        // R-MTP.6: the Controller's EndpointID is known, so it gets the connect Record.
+        let me = &ctx.cfg.endpoint_id;
+        if ws
+            .send(Message::Binary(connect_record(to, me)))
+            .await
+            .is_err()
+        {
+            return;
+        }
+        farewell = Some(disconnect_record(to, me, "agent shutting down"));
+    }
     let (tx, mut rx) = mpsc::unbounded_channel();
     let opened = ConnEvent::Opened {
         conn: ctx.conn,
@@ -275,16 +298,13 @@ async fn serve(stream: TcpStream, peer: SocketAddr, mut ctx: ConnCtx) {
     if ctx.events.send(opened).is_err() {
         return;
     }
-    let end = pump(
-        &mut ws,
-        ctx.mtp,
-        ctx.conn,
-        &ctx.inbound,
-        &mut rx,
-        &mut ctx.stop,
-        ctx.cfg.keep_alive,
-    )
-    .await;
+    let settings = PumpSettings {
+        mtp: ctx.mtp,
+        conn: ctx.conn,
+        keep_alive: ctx.cfg.keep_alive,
+        farewell,
+    };
+    let end = pump(&mut ws, &settings, &ctx.inbound, &mut rx, &mut ctx.stop).await;
     info!(mtp = %ctx.mtp, conn = ctx.conn.0, ?end, "WebSocket session closed");
     let _ = ctx.events.send(ConnEvent::Closed(ctx.conn));
 }
