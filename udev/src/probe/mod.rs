@@ -9,6 +9,9 @@
 //!
 //! Z-Wave and ZNP frames are built and parsed with the bridges' own codecs
 //! (`zwave::serial`, `zigbee::znp`); ASH has only the probe's minimal [`ash`] module.
+//! Specifications: Z-Wave Host API Specification (INS13954), FUNC_ID_ZW_GET_VERSION and the
+//! data frame handshake; Z-Stack Monitor and Test API (SWRA198), SYS_PING; Silicon Labs UG101
+//! (ASH), RST and RSTACK.
 //!
 //! **Order** (Z-Wave, then EZSP, then ZNP) is chosen so that one probe's bytes cannot spoil
 //! the next on a stick of another kind: GetVersion (`01 03 00 15 E9`) holds no ZNP SOF (0xFE),
