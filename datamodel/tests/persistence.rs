@@ -370,3 +370,37 @@ async fn optional_objects_inside_persistent_rows_survive_a_restart() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn rows_created_in_process_persist_their_sub_objects_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("dm.redb");
+    {
+        let dm = DataModel::with_store(common::schema(), Store::open(&db).unwrap()).unwrap();
+        let sub = usp_datamodel::Subtree::new()
+            .param_str("ID", "in-process")
+            .child(
+                "X_USPHUB_Extra",
+                usp_datamodel::Subtree::new().param_str("Note", "from mount"),
+            );
+        dm.mount("Device.LocalAgent.Subscription.", None, sub)
+            .await
+            .unwrap();
+    }
+    let dm = DataModel::with_store(common::schema(), Store::open(&db).unwrap()).unwrap();
+    assert_eq!(
+        dm.stored_value("Device.LocalAgent.Subscription.1.ID")
+            .unwrap(),
+        "in-process"
+    );
+    assert_eq!(
+        dm.stored_value("Device.LocalAgent.Subscription.1.X_USPHUB_Extra.Note")
+            .unwrap(),
+        "from mount"
+    );
+    assert_eq!(
+        dm.stored_value("Device.LocalAgent.Subscription.1.Enable")
+            .unwrap(),
+        "false"
+    );
+}

@@ -166,27 +166,41 @@ fn add_one(tree: &mut Tree, obj: &AddObject, fx: &mut Effects) -> AddOutcome {
 
 /// Persists the initial values of a new row's persistent parameters that were not
 /// explicitly set (so a restart restores the row exactly).
-pub(crate) fn persist_initial(tree: &Tree, node: NodeId, fx: &mut Effects) {
-    let Some(n) = tree.node(node) else { return };
-    let def = tree.schema.obj(n.def);
-    if !def.is_persistent() {
+pub(crate) fn persist_initial(tree: &Tree, row: NodeId, fx: &mut Effects) {
+    if !tree.in_persistent_row(row) {
         return;
     }
-    let path = tree.path(node);
-    for (idx, p) in def.params().iter().enumerate() {
-        if !p.is_persistent() || p.counts_table().is_some() {
-            continue;
+    // The row and its single-instance sub-objects (rows below are handled on their own).
+    let mut stack = vec![row];
+    while let Some(node) = stack.pop() {
+        let Some(n) = tree.node(node) else { continue };
+        let def = tree.schema.obj(n.def);
+        let path = tree.path(node);
+        if node != row && def.is_optional() {
+            fx.batch.put_instances.push(path.clone());
         }
-        let key = format!("{path}{}", p.name());
-        if fx.batch.put_values.iter().any(|(k, _)| *k == key) {
-            continue;
+        for (idx, p) in def.params().iter().enumerate() {
+            if !p.is_persistent() || p.counts_table().is_some() {
+                continue;
+            }
+            let key = format!("{path}{}", p.name());
+            if fx.batch.put_values.iter().any(|(k, _)| *k == key) {
+                continue;
+            }
+            let mut text = String::new();
+            match n.values.get(idx) {
+                Some(Some(v)) => v.write_to(&mut text),
+                _ => text.push_str(&p.initial_value().to_string()),
+            }
+            fx.batch.put_values.push((key, text));
         }
-        let mut text = String::new();
-        tree.write_value(node, idx, &mut text);
-        if let Some(Some(v)) = n.values.get(idx) {
-            text.clear();
-            v.write_to(&mut text);
-        }
-        fx.batch.put_values.push((key, text));
+        tree.for_each_child(node, |c| {
+            if tree
+                .node(c)
+                .is_some_and(|x| !tree.schema.obj(x.def).is_table())
+            {
+                stack.push(c);
+            }
+        });
     }
 }
