@@ -106,6 +106,7 @@ pub struct BleRegistry {
     devices: BTreeMap<BleAddress, Device>,
     permit_until: Option<Instant>,
     stats: Stats,
+    warned: HashMap<BleAddress, String>,
 }
 
 /// Whether `new` repeats (or predates) `old`, heard `age` later.
@@ -142,6 +143,7 @@ impl BleRegistry {
             devices: BTreeMap::new(),
             permit_until: None,
             stats: Stats::default(),
+            warned: HashMap::new(),
         }
     }
 
@@ -219,14 +221,29 @@ impl BleRegistry {
             Ok(None) => return,
             Err(e) => {
                 self.stats.rejected += 1;
-                tracing::warn!(device = %advert.address, error = %e, "BLE advert rejected");
+                self.warn_once(advert.address, format!("BLE advert rejected: {e}"));
                 return;
             }
         };
         if let Some(why) = &decoded.partial {
-            tracing::warn!(device = %advert.address, reason = %why, "BLE advert partly decoded");
+            self.warn_once(advert.address, format!("BLE advert partly decoded: {why}"));
         }
         self.apply_decoded(advert.address, &decoded, now, at, out);
+    }
+
+    /// Logs a problem with a device's adverts at warn level the first time (and whenever it
+    /// changes), at debug level when it repeats: a sensor sends the same frame every few
+    /// seconds and must not fill the log.
+    fn warn_once(&mut self, address: BleAddress, message: String) {
+        if self.warned.get(&address) == Some(&message) {
+            tracing::debug!(device = %address, "{message}");
+            return;
+        }
+        tracing::warn!(device = %address, "{message}");
+        if self.warned.len() >= self.config.max_tracked {
+            self.warned.clear();
+        }
+        self.warned.insert(address, message);
     }
 
     /// Handles what a GATT connection read or was notified of (configured devices only).
