@@ -437,3 +437,21 @@ async fn frozen_broker_is_detected_by_keep_alive_and_the_agent_comes_back() {
         .expect("back after restart");
     agent.shutdown().await;
 }
+
+#[tokio::test]
+async fn agent_shutting_down_sends_a_disconnect_record_to_its_controllers() {
+    let broker = Mosquitto::start();
+    let mut ctl = controller(&broker).await;
+    let (agent, _rx) = start_agent(agent_config(&broker)).await;
+    expect_mqtt_connect(&ctl.recv(T).await.unwrap().bytes, AGENT_TOPIC);
+    agent.shutdown().await;
+    let bye = ctl.recv(T).await.expect("DisconnectRecord");
+    match decode_record(&bye.bytes, &DecodeLimits::default()).expect("valid record") {
+        DecodedRecord::Control(r) => {
+            assert!(matches!(r.record_type, Some(RecordType::Disconnect(_))));
+            assert_eq!((r.from_id.as_str(), r.to_id.as_str()), (AGENT, CTRL));
+        }
+        other => panic!("expected a DisconnectRecord, got {other:?}"),
+    }
+    ctl.close().await;
+}

@@ -39,6 +39,24 @@ use tokio::task::JoinHandle;
 pub trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
 impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
 
+/// The DisconnectRecord an agent sends before ending a session with a Controller (R-MTP.7).
+pub fn disconnect_record(to_id: &str, from_id: &str, reason: &str) -> Bytes {
+    use usp_proto::usp_record::{DisconnectRecord, Record, record::RecordType};
+    let rec = Record {
+        version: usp_proto::USP_VERSION.to_string(),
+        to_id: to_id.to_string(),
+        from_id: from_id.to_string(),
+        payload_security: 0,
+        mac_signature: Vec::new(),
+        sender_cert: Vec::new(),
+        record_type: Some(RecordType::Disconnect(DisconnectRecord {
+            reason: reason.to_string(),
+            reason_code: 0,
+        })),
+    };
+    usp_proto::builder::encode_record(&rec).into()
+}
+
 /// Identifies one running MTP (e.g. the instance number of `Device.LocalAgent.MTP.{i}.`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct MtpId(pub u32);

@@ -269,6 +269,7 @@ impl Session {
                     let _ = PingReq::write(&mut self.wbuf);
                 }
                 _ = &mut *shutdown => {
+                    self.farewell(actor);
                     self.disconnect().await;
                     return End::Stopped;
                 }
@@ -377,11 +378,7 @@ impl Session {
                 topic: Bytes::copy_from_slice(p.topic.as_bytes()),
                 pkid,
                 payload: p.bytes.clone(),
-                properties: Some(PublishProperties {
-                    response_topic: Some(self.reply_topic.clone()),
-                    content_type: Some(USP_CONTENT_TYPE.into()),
-                    ..Default::default()
-                }),
+                properties: Some(self.publish_properties()),
             };
             let mark = self.wbuf.len();
             match Packet::Publish(publish).write(&mut self.wbuf, self.max_out) {
@@ -438,6 +435,38 @@ impl Session {
                 Ok(_) => {}
                 Err(e) => return Err(lost(e)),
             }
+        }
+    }
+
+    /// R-MTP.7: a DisconnectRecord to every configured Controller, written just before the
+    /// DISCONNECT (not waiting for PUBACKs: the session is ending).
+    fn farewell(&mut self, actor: &Actor) {
+        for c in &actor.cfg.controllers {
+            let bytes = crate::mtp::disconnect_record(
+                &c.endpoint_id,
+                &actor.cfg.endpoint_id,
+                "agent shutting down",
+            );
+            let publish = Publish {
+                dup: false,
+                qos: QoS::AtMostOnce,
+                retain: false,
+                topic: Bytes::copy_from_slice(c.topic.as_bytes()),
+                pkid: 0,
+                payload: bytes,
+                properties: Some(self.publish_properties()),
+            };
+            if let Err(e) = self.put(&Packet::Publish(publish)) {
+                debug!(mtp = %actor.id, error = %e, "DisconnectRecord not sent");
+            }
+        }
+    }
+
+    fn publish_properties(&self) -> PublishProperties {
+        PublishProperties {
+            response_topic: Some(self.reply_topic.clone()),
+            content_type: Some(USP_CONTENT_TYPE.into()),
+            ..Default::default()
         }
     }
 

@@ -28,8 +28,8 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Bytes, Message};
 use tracing::{debug, warn};
 
-pub use super::Io;
 use super::{Address, ConnId, Inbound, MtpId, Outbound, Route};
+pub use super::{Io, disconnect_record};
 
 /// The WebSocket subprotocol for protobuf-encoded USP Records.
 pub const SUBPROTOCOL: &str = "v1.usp";
@@ -160,24 +160,6 @@ pub struct PumpSettings {
 /// The WebSocketConnect Record an agent sends once a session is open (R-MTP.6).
 pub fn connect_record(to_id: &str, from_id: &str) -> Bytes {
     let rec = usp_proto::builder::websocket_connect_record(to_id, from_id);
-    usp_proto::builder::encode_record(&rec).into()
-}
-
-/// The DisconnectRecord an agent sends before closing a session it ends (R-MTP.7).
-pub fn disconnect_record(to_id: &str, from_id: &str, reason: &str) -> Bytes {
-    use usp_proto::usp_record::{DisconnectRecord, Record, record::RecordType};
-    let rec = Record {
-        version: usp_proto::USP_VERSION.to_string(),
-        to_id: to_id.to_string(),
-        from_id: from_id.to_string(),
-        payload_security: 0,
-        mac_signature: Vec::new(),
-        sender_cert: Vec::new(),
-        record_type: Some(RecordType::Disconnect(DisconnectRecord {
-            reason: reason.to_string(),
-            reason_code: 0,
-        })),
-    };
     usp_proto::builder::encode_record(&rec).into()
 }
 
