@@ -139,10 +139,13 @@ pub(crate) fn remove_row(tree: &mut Tree, row: NodeId, fx: &mut Effects, purge: 
     if let Some((p, def)) = parent {
         write::count_changed(tree, p, Some(def), fx);
     }
+    let stored = parent.is_some_and(|(_, def)| tree.schema.may_persist(def));
     if purge {
         tree.retained.retain(|k, _| !k.starts_with(&path));
-        fx.batch.delete_trees.push(path);
-    } else {
+        if stored {
+            fx.batch.delete_trees.push(path);
+        }
+    } else if stored {
         fx.batch.forget_instances.push(path);
     }
     tree.free(&removed);

@@ -285,6 +285,21 @@ impl Schema {
         self.objects.is_empty()
     }
 
+    /// Whether anything at or below object `id` can be in the store (a persistent
+    /// table, counter or parameter); removals of other subtrees skip the store.
+    pub fn may_persist(&self, id: ObjId) -> bool {
+        let mut stack = vec![id];
+        while let Some(o) = stack.pop() {
+            let def = self.obj(o);
+            if def.persistent || def.persistent_numbering || def.params.iter().any(|p| p.persistent)
+            {
+                return true;
+            }
+            stack.extend(def.children.iter().copied());
+        }
+        false
+    }
+
     /// Whether `id` is `ancestor` or lies below it.
     pub fn is_within(&self, mut id: ObjId, ancestor: ObjId) -> bool {
         loop {
