@@ -56,6 +56,7 @@ pub(super) async fn start_bridge_with(
         ping_attempts: 3,
         backoff_min: Duration::from_millis(20),
         backoff_max: Duration::from_millis(100),
+        max_timeouts: 3,
     };
     let be_cfg = ZnpBackendConfig {
         link,

@@ -41,6 +41,7 @@ fn config() -> ZnpBackendConfig {
             ping_attempts: 3,
             backoff_min: Duration::from_millis(20),
             backoff_max: Duration::from_millis(100),
+            max_timeouts: 3,
         },
         startup_timeout: Duration::from_secs(10),
         network_timeout: Duration::from_secs(5),
@@ -312,4 +313,31 @@ async fn network_forms_over_a_pty_opened_like_a_usb_stick() {
             ieee: 0x00124B0000000001
         }
     );
+}
+
+#[tokio::test]
+async fn hung_firmware_is_detected_and_network_resumed_when_it_answers_again() {
+    let sim = sim("", false).await;
+    let mut cfg = config();
+    cfg.link.sreq_timeout = Duration::from_millis(150);
+    cfg.link.max_timeouts = 2;
+    let be = ZnpBackend::new(port_connector(sim.port_spec()), cfg);
+    let (tx, mut rx) = mpsc::channel(64);
+    be.start(settings(), tx).await.unwrap();
+    sim.set_hung(true);
+    for _ in 0..2 {
+        assert!(matches!(
+            be.permit_join(10).await,
+            Err(BackendError::Timeout(_))
+        ));
+    }
+    let down = next_event(&mut rx, |e| matches!(e, BackendEvent::RadioDown(_))).await;
+    assert!(
+        matches!(&down, BackendEvent::RadioDown(r) if r.contains("stopped answering")),
+        "{down:?}"
+    );
+    sim.set_hung(false);
+    let up = next_event(&mut rx, |e| matches!(e, BackendEvent::RadioUp(_))).await;
+    assert!(matches!(up, BackendEvent::RadioUp(info) if !info.formed));
+    be.permit_join(10).await.unwrap();
 }

@@ -107,6 +107,9 @@ pub struct LinkConfig {
     pub backoff_min: Duration,
     /// Longest reconnect delay.
     pub backoff_max: Duration,
+    /// Consecutive SRSP timeouts after which the port is reopened and the link handshakes
+    /// again.
+    pub max_timeouts: u32,
 }
 
 impl Default for LinkConfig {
@@ -117,6 +120,7 @@ impl Default for LinkConfig {
             ping_attempts: 3,
             backoff_min: Duration::from_millis(500),
             backoff_max: Duration::from_secs(30),
+            max_timeouts: 3,
         }
     }
 }
@@ -332,6 +336,7 @@ impl LinkActor {
         let mut pending: HashMap<Token, Completion> = HashMap::new();
         let mut timer: Option<(Token, Pin<Box<Sleep>>)> = None;
         let mut next_token: Token = 0;
+        let mut silent = 0u32;
         let ended = loop {
             let input = tokio::select! {
                 frame = port.next() => match frame {
@@ -352,11 +357,32 @@ impl LinkActor {
                     Input::TimedOut(token)
                 }
             };
+            let actions = machine.step(input);
+            for a in &actions {
+                match a {
+                    Action::Complete {
+                        result: Err(TransactionError::Timeout(_)),
+                        ..
+                    } => silent += 1,
+                    Action::Complete {
+                        result: Ok(Some(_)) | Err(TransactionError::Rpc { .. }),
+                        ..
+                    } => silent = 0,
+                    _ => {}
+                }
+            }
             if let Err(e) = self
-                .apply(machine.step(input), &mut port, &mut pending, &mut timer)
+                .apply(actions, &mut port, &mut pending, &mut timer)
                 .await
             {
                 break Ended::PortLost(e.to_string());
+            }
+            if silent >= self.config.max_timeouts.max(1) {
+                // The firmware hangs while the port is fine (the most reported ZNP failure):
+                // reopen the port and handshake again rather than waiting for a restart.
+                break Ended::PortLost(format!(
+                    "Z-Stack stopped answering ({silent} requests timed out)"
+                ));
             }
         };
         let actions = machine.step(Input::PortLost);

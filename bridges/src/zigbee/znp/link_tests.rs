@@ -25,6 +25,7 @@ fn fast_config() -> LinkConfig {
         ping_attempts: 3,
         backoff_min: Duration::from_millis(10),
         backoff_max: Duration::from_millis(50),
+        max_timeouts: 3,
     }
 }
 

@@ -54,6 +54,8 @@ struct Shared {
     state: Mutex<SimState>,
     conn: Mutex<Option<mpsc::UnboundedSender<ToHost>>>,
     unplugged: Mutex<bool>,
+    /// Firmware hung: frames are read and ignored.
+    muted: Mutex<bool>,
     kick: Notify,
     replugged: Notify,
     /// Number of host connections being served.
@@ -93,6 +95,7 @@ fn shared(config: ZnpSimConfig) -> Arc<Shared> {
         state: Mutex::new(SimState::new(config.ieee, config.scenario)),
         conn: Mutex::new(None),
         unplugged: Mutex::new(false),
+        muted: Mutex::new(false),
         kick: Notify::new(),
         replugged: Notify::new(),
         active: watch::Sender::new(0),
@@ -171,6 +174,12 @@ impl ZnpSim {
     pub fn unplug(&self) {
         *lock(&self.shared.unplugged) = true;
         self.shared.kick.notify_waiters();
+    }
+
+    /// Makes the firmware hang (read and ignore every frame) or recover, with the port
+    /// staying open: the failure hosts most often report.
+    pub fn set_hung(&self, hung: bool) {
+        *lock(&self.shared.muted) = hung;
     }
 
     /// Accepts connections again.
@@ -309,6 +318,7 @@ async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, shar
     loop {
         tokio::select! {
             frame = port.next() => match frame {
+                Some(Ok(_)) if *lock(&shared.muted) => {}
                 Some(Ok(f)) => {
                     let outs = lock(&shared.state).handle(&f);
                     deliver(shared, outs);
