@@ -455,3 +455,30 @@ async fn agent_shutting_down_sends_a_disconnect_record_to_its_controllers() {
     }
     ctl.close().await;
 }
+
+#[tokio::test]
+async fn configured_topic_filters_are_subscribed_too() {
+    let broker = Mosquitto::start();
+    let (raw, _seen) = raw_subscriber(&broker, "raw-publisher", "unused/topic").await;
+    let mut cfg = agent_config(&broker);
+    cfg.subscriptions = vec!["usp/extra/#".into()];
+    let (agent, mut agent_rx) = start_agent(cfg).await;
+    let props = PublishProperties {
+        content_type: Some("usp.msg".into()),
+        response_topic: Some(CTRL_TOPIC.into()),
+        ..Default::default()
+    };
+    raw.publish_with_properties(
+        "usp/extra/x",
+        QoS::AtLeastOnce,
+        false,
+        record("extra", CTRL, AGENT),
+        props,
+    )
+    .await
+    .unwrap();
+    let inb = recv(&mut agent_rx).await;
+    assert_eq!(msg_id_of(&inb.bytes), "extra");
+    assert_eq!(inb.reply_to.to, Address::MqttTopic(CTRL_TOPIC.into()));
+    agent.shutdown().await;
+}

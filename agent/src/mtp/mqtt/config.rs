@@ -48,6 +48,8 @@ pub struct MqttConfig {
     /// The topic this Endpoint listens on (ResponseTopicConfigured); may be empty when the
     /// broker provides one.
     pub topic: String,
+    /// Further topic filters to subscribe to (`Device.MQTT.Client.{i}.Subscription.{i}.Topic`).
+    pub subscriptions: Vec<String>,
     /// QoS of subscriptions and publishes.
     pub qos: MqttQos,
     /// Controllers to greet with an MQTTConnect Record once subscribed.
@@ -80,6 +82,7 @@ impl MqttConfig {
             keep_alive: Duration::from_secs(60),
             endpoint_id,
             topic: topic.into(),
+            subscriptions: Vec::new(),
             qos: MqttQos::AtLeastOnce,
             controllers: Vec::new(),
             retry: RetryPolicy {

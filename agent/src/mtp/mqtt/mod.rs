@@ -3,7 +3,7 @@
 //! What the binding asks and where it is done ([`session`] holds the protocol side):
 //! - CONNECT carries the user property `usp-endpoint-id` (R-MQTT.13) and asks for Response
 //!   Information (R-MQTT.12); the socket has TCP_NODELAY; `mqtts` runs on rustls + ring.
-//! - After CONNACK one SUBSCRIBE carries the configured topic, every `subscribe-topic` user
+//! - After CONNACK one SUBSCRIBE carries the configured topic and filters, every `subscribe-topic` user
 //!   property of the CONNACK and the Response Information topic (R-MQTT.15). Nothing is
 //!   published before the SUBACK, nor at all if no filter was accepted (R-MQTT.17).
 //! - The "reply to" topic is the CONNACK's Response Information when present (R-MQTT.21),

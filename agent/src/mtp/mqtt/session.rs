@@ -135,6 +135,9 @@ impl Session {
             }
         };
         add(&actor.cfg.topic);
+        for f in &actor.cfg.subscriptions {
+            add(f);
+        }
         if let Some(p) = ack.properties {
             for (k, v) in &p.user_properties {
                 if k == SUBSCRIBE_TOPIC_PROPERTY {
