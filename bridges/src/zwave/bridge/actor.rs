@@ -27,7 +27,7 @@ use super::context::{NodeIo, ZwError};
 use super::inclusion::Membership;
 use super::interview::{ControllerInfo, InterviewConfig, interview, startup};
 use super::model::NodeRecord;
-use super::registry::Registry;
+use super::registry::{Registry, RegistryWriter};
 
 /// Work waiting for a sleeping node to wake up.
 #[derive(Debug)]
@@ -75,6 +75,7 @@ pub(super) struct Actor {
     pub io: NodeIo,
     pub cfg: ZWaveConfig,
     pub registry: Option<Registry>,
+    writer: Option<RegistryWriter>,
     pub events: EventSender,
     pub controller: Option<ControllerInfo>,
     pub nodes: BTreeMap<u8, NodeState>,
@@ -96,6 +97,7 @@ impl Actor {
         Self {
             io,
             cfg,
+            writer: registry.as_ref().map(Registry::writer),
             registry,
             events,
             controller: None,
@@ -166,17 +168,9 @@ impl Actor {
     }
 
     pub fn persist(&self, n: u8) {
-        let (Some(reg), Some(home), Some(s)) =
-            (self.registry.clone(), self.home_id(), self.nodes.get(&n))
-        else {
-            return;
-        };
-        let rec = s.rec.clone();
-        tokio::spawn(async move {
-            if let Err(e) = reg.save(home, &rec).await {
-                tracing::warn!(node = rec.node_id, error = %e, "zwave: registry write failed");
-            }
-        });
+        if let (Some(w), Some(home), Some(s)) = (&self.writer, self.home_id(), self.nodes.get(&n)) {
+            w.save(home, &s.rec);
+        }
     }
 
     fn on_inbound(&mut self, i: Inbound) {
@@ -459,11 +453,8 @@ impl Actor {
             self.insert_node(rec);
         }
         for (n, _) in stored.iter().filter(|(n, _)| !present.contains(n)) {
-            if let (Some(reg), Some(home)) = (self.registry.clone(), self.home_id()) {
-                let n = *n;
-                tokio::spawn(async move {
-                    let _ = reg.remove(home, n).await;
-                });
+            if let (Some(w), Some(home)) = (&self.writer, self.home_id()) {
+                w.remove(home, *n);
             }
         }
         self.emit(BridgeEvent::RadioState {
@@ -532,12 +523,8 @@ impl Actor {
                     self.announced.remove(&n);
                     self.emit(BridgeEvent::DeviceLeft(s.rec.device_id(home)));
                 }
-                if let Some(reg) = self.registry.clone() {
-                    tokio::spawn(async move {
-                        if let Err(e) = reg.remove(home, n).await {
-                            tracing::warn!(node = n, error = %e, "zwave: registry delete failed");
-                        }
-                    });
+                if let Some(w) = &self.writer {
+                    w.remove(home, n);
                 }
             }
             Membership::InclusionClosed => {

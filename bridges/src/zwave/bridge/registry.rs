@@ -10,6 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use redb::{Database, ReadableDatabase, TableDefinition};
+use tokio::sync::mpsc;
 
 use super::model::NodeRecord;
 
@@ -124,6 +125,55 @@ impl Registry {
             Ok(())
         })
         .await
+    }
+}
+
+/// One queued registry change.
+#[derive(Debug)]
+enum WriteOp {
+    Save(u32, Box<NodeRecord>),
+    Remove(u32, u8),
+}
+
+/// Ordered, non-blocking registry writes: changes are applied one after another by one task,
+/// so a late write can never overtake a newer one (the database file is released when the
+/// last writer is dropped and the queue has drained).
+#[derive(Debug, Clone)]
+pub struct RegistryWriter {
+    tx: mpsc::UnboundedSender<WriteOp>,
+}
+
+impl RegistryWriter {
+    /// Queues storing `record`.
+    pub fn save(&self, home_id: u32, record: &NodeRecord) {
+        let _ = self
+            .tx
+            .send(WriteOp::Save(home_id, Box::new(record.clone())));
+    }
+
+    /// Queues deleting `node`.
+    pub fn remove(&self, home_id: u32, node: u8) {
+        let _ = self.tx.send(WriteOp::Remove(home_id, node));
+    }
+}
+
+impl Registry {
+    /// Starts the writer task for this registry.
+    pub fn writer(&self) -> RegistryWriter {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let reg = self.clone();
+        tokio::spawn(async move {
+            while let Some(op) = rx.recv().await {
+                let r = match &op {
+                    WriteOp::Save(home, rec) => reg.save(*home, rec).await,
+                    WriteOp::Remove(home, node) => reg.remove(*home, *node).await,
+                };
+                if let Err(e) = r {
+                    tracing::warn!(error = %e, ?op, "zwave: registry write failed");
+                }
+            }
+        });
+        RegistryWriter { tx }
     }
 }
 
