@@ -78,6 +78,22 @@ impl Identified {
         spec
     }
 
+    /// A key that names the same physical stick across re-plugging.
+    pub fn stable_key(&self) -> String {
+        if let Some(by_id) = &self.by_id {
+            return by_id.display().to_string();
+        }
+        match &self.usb {
+            Some(u) if u.serial.is_some() => format!(
+                "usb:{}:{}:if{:02x}",
+                u.id_string(),
+                u.serial.as_deref().unwrap_or_default(),
+                u.interface_num.unwrap_or(0)
+            ),
+            _ => self.path.clone(),
+        }
+    }
+
     /// The USB serial number, if the stick has one.
     pub fn serial(&self) -> Option<&str> {
         self.usb.as_ref().and_then(|u| u.serial.as_deref())

@@ -7,11 +7,13 @@
 //! * [`identify`]: table + probe → [`Identified`].
 //! * [`hotplug`]: add/remove events (udev or a test double) and the [`DongleTracker`].
 //! * [`policy`]: the auto-start decision.
+//! * [`autostart`]: hot-plug changes → start/stop actions for the agent ([`AutoStart`]).
 //! * [`report`]: the `usphub dongles` table.
 //!
 //! The udev rules (`udev/rules/60-usphub.rules`) and `docs/DONGLES.md` list the same ids as
 //! [`usbid::DONGLES`]; a test keeps the three in step.
 
+pub mod autostart;
 pub mod hotplug;
 pub mod identify;
 pub mod policy;
@@ -20,6 +22,7 @@ pub mod report;
 pub mod sysfs;
 pub mod usbid;
 
+pub use autostart::{Action, AutoStart};
 #[cfg(target_os = "linux")]
 pub use hotplug::UdevMonitor;
 pub use hotplug::{ChannelSource, DongleChange, DongleTracker, HotplugEvent, HotplugSource};

@@ -4,14 +4,13 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use usphub_bridges::api::SerialPortSpec;
 use usphub_udev::{
-    AutoStartConfig, ChannelSource, Decision, DongleChange, DongleTracker, Firmware, HotplugEvent,
-    HotplugSource, Identified, NamedDongle, ProbeConfig, ProbeMode, Selector, decide, identify_usb,
-    port_info,
+    Action, AutoStart, AutoStartConfig, ChannelSource, Decision, DongleChange, DongleTracker,
+    Firmware, HotplugEvent, HotplugSource, Identified, NamedDongle, ProbeConfig, ProbeMode,
+    Selector, decide, identify_usb, port_info,
 };
 
 use common::*;
@@ -168,69 +167,102 @@ fn policy_starts_sticks_the_configuration_names() {
     ));
 }
 
-/// What the agent keeps per running bridge in this stand-in: the port it opened.
-#[derive(Debug, Default)]
-struct Supervisor {
-    running: BTreeMap<String, (Firmware, SerialPortSpec)>,
-    log: Vec<String>,
-}
-
-impl Supervisor {
-    fn on_change(&mut self, config: &AutoStartConfig, change: DongleChange) {
-        match change {
-            DongleChange::Appeared(id) => {
-                if let Decision::Start { firmware, port } = decide(config, &id) {
-                    self.log.push(format!("start {} {port}", firmware.as_str()));
-                    self.running.insert(id.path.clone(), (firmware, port));
-                }
-            }
-            DongleChange::Gone(id) => {
-                if let Some((firmware, _)) = self.running.remove(&id.path) {
-                    self.log.push(format!("stop {}", firmware.as_str()));
-                }
-            }
-        }
-    }
-}
-
 #[tokio::test]
-async fn replugged_stick_restarts_its_bridge_on_the_same_port() {
+async fn replugged_stick_restarts_its_bridge_under_the_same_key() {
     let fake = FakeSys::new();
     let by_id = fake.add_usb_port("ttyUSB0", &sonoff_p());
     fake.add_usb_port("ttyACM0", &sonoff_e());
     let stick = port_info(&fake.roots, "ttyUSB0").unwrap();
     let ezsp = port_info(&fake.roots, "ttyACM0").unwrap();
-    let config = AutoStartConfig {
-        auto_start: true,
-        named: vec![],
+    // Re-plugged into another socket: another kernel name, the same by-id link.
+    let moved = usphub_udev::SerialPortInfo {
+        name: "ttyUSB1".into(),
+        path: fake.roots.dev.join("ttyUSB1"),
+        ..stick.clone()
     };
     let (tx, mut source) = ChannelSource::new(8);
     let source: &mut dyn HotplugSource = &mut source;
-    let mut t = tracker();
-    let mut sup = Supervisor::default();
+    let mut auto = AutoStart::new(tracker(), AutoStartConfig::default());
+    let key = by_id.display().to_string();
 
-    for ev in [
-        HotplugEvent::Added(stick.clone()),
-        HotplugEvent::Added(ezsp),
-        HotplugEvent::Removed {
-            name: "ttyUSB0".into(),
-        },
-        HotplugEvent::Added(stick),
-    ] {
-        tx.send(ev).await.unwrap();
-        let change = t.next_change(source).await.unwrap();
-        sup.on_change(&config, change);
-    }
-    let spec = format!("{}?baud=115200", by_id.display());
-    assert_eq!(
-        sup.log,
-        [
-            format!("start znp {spec}"),
-            "stop znp".into(),
-            format!("start znp {spec}")
-        ]
+    tx.send(HotplugEvent::Added(stick)).await.unwrap();
+    let Some(Action::Start {
+        key: k,
+        firmware,
+        port,
+        ..
+    }) = auto.next_action(source).await
+    else {
+        panic!("expected Start");
+    };
+    assert_eq!((k.as_str(), firmware), (key.as_str(), Firmware::Znp));
+    assert_eq!(port, SerialPortSpec::device(&by_id));
+
+    tx.send(HotplugEvent::Added(ezsp)).await.unwrap();
+    assert!(matches!(
+        auto.next_action(source).await,
+        Some(Action::Ignored {
+            reason: "no bridge for this firmware yet",
+            ..
+        })
+    ));
+
+    // Removing the ignored stick needs no action; removing the started one stops it.
+    tx.send(HotplugEvent::Removed {
+        name: "ttyACM0".into(),
+    })
+    .await
+    .unwrap();
+    tx.send(HotplugEvent::Removed {
+        name: "ttyUSB0".into(),
+    })
+    .await
+    .unwrap();
+    assert!(
+        matches!(auto.next_action(source).await, Some(Action::Stop { key: k, .. }) if k == key)
     );
-    assert_eq!(sup.running.len(), 1);
+
+    tx.send(HotplugEvent::Added(moved)).await.unwrap();
+    let Some(Action::Start { key: k, stick, .. }) = auto.next_action(source).await else {
+        panic!("expected Start");
+    };
+    assert_eq!(k, key, "same stick, same bridge state");
+    assert!(stick.path.ends_with("ttyUSB1"));
+    assert_eq!(auto.tracker().present().count(), 1);
+}
+
+#[tokio::test]
+async fn scan_starts_sticks_present_at_start_up() {
+    let fake = FakeSys::new();
+    fake.add_usb_port("ttyUSB0", &sonoff_p());
+    fake.add_usb_port("ttyACM1", &zstick_gen5());
+    fake.add_usb_port("ttyUSB6", &pl2303());
+    let mut auto = AutoStart::new(tracker(), AutoStartConfig::default());
+    let actions = auto.scan(&fake.roots).await.unwrap();
+    let started: Vec<(String, Firmware)> = actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Start { key, firmware, .. } => Some((key.clone(), *firmware)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(started.len(), 2, "{actions:?}");
+    // The Z-Stick has no serial number and no by-id link: its key is its device path.
+    assert_eq!(
+        started[0],
+        (
+            fake.roots.dev.join("ttyACM1").display().to_string(),
+            Firmware::ZWave
+        )
+    );
+    assert_eq!(started[1].1, Firmware::Znp);
+    assert!(matches!(
+        actions[2],
+        Action::Ignored {
+            reason: "firmware not identified",
+            ..
+        }
+    ));
 }
 
 #[tokio::test]
