@@ -37,6 +37,7 @@ mod macros {
     }
 }
 
+pub mod bench;
 pub mod bridge;
 pub mod cc;
 pub mod serial;
