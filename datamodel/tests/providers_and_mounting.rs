@@ -608,3 +608,35 @@ async fn iot_supported_model_lists_capability_objects_and_instances_their_aliase
         ]
     );
 }
+
+#[tokio::test]
+async fn write_through_sets_on_many_devices_run_concurrently() {
+    let dm = fixture::proxied_devices(3, 4).await.unwrap();
+    // Each device answers only once all three writes are in flight: a sequential
+    // implementation would never finish.
+    let barrier = Arc::new(tokio::sync::Barrier::new(3));
+    for d in 1..=3 {
+        let barrier = barrier.clone();
+        let p = FnProvider::new().on_set(move |req| {
+            let barrier = barrier.clone();
+            Box::pin(async move {
+                barrier.wait().await;
+                req.params.iter().map(|_| Ok(())).collect()
+            })
+        });
+        dm.attach_provider(&format!("Device.ProxiedDevice.{d}."), Arc::new(p))
+            .unwrap();
+    }
+    let req = SetRequest {
+        allow_partial: false,
+        objects: vec![SetObject {
+            obj_path: "Device.ProxiedDevice.*.IoTCapability.4.BinaryControl.".into(),
+            params: vec![ParamSetting::required("Value", "true")],
+        }],
+    };
+    let r = tokio::time::timeout(std::time::Duration::from_secs(10), dm.set(req))
+        .await
+        .expect("the three device writes overlap")
+        .unwrap();
+    assert_eq!(r[0].outcome.as_ref().unwrap().len(), 3);
+}

@@ -112,11 +112,13 @@ impl DataModel {
             }
             calls
         };
-        let mut out = Vec::with_capacity(calls.len());
+        // Synchronous commands on several objects run concurrently; results keep the
+        // resolution order.
+        let mut staged = Vec::with_capacity(calls.len());
         for (obj_path, cmd, provider) in calls {
             let executed_command = format!("{obj_path}{}", cmd.name());
-            let outcome = match check_input(&cmd, input, &executed_command) {
-                Err(e) => OperateOutcome::Failed(e),
+            let stage = match check_input(&cmd, input, &executed_command) {
+                Err(e) => Stage::Done(OperateOutcome::Failed(e)),
                 Ok(args) => {
                     let call = CommandCall {
                         obj_path: obj_path.clone(),
@@ -125,23 +127,38 @@ impl DataModel {
                         input: args,
                     };
                     match provider {
-                        None => OperateOutcome::Failed(DmError::new(
+                        None => Stage::Done(OperateOutcome::Failed(DmError::new(
                             ErrorKind::CommandFailure,
                             &executed_command,
                             "no implementation is attached to this command",
-                        )),
-                        Some(p) if cmd.is_async() => OperateOutcome::Async(PendingOperation {
-                            obj_path,
-                            command_name: cmd.name().to_owned(),
-                            command_key: command_key.to_owned(),
-                            fut: p.operate(call),
-                        }),
-                        Some(p) => match p.operate(call).await {
-                            Ok(args) => OperateOutcome::Sync(args),
-                            Err(e) => OperateOutcome::Failed(e),
-                        },
+                        ))),
+                        Some(p) if cmd.is_async() => {
+                            Stage::Done(OperateOutcome::Async(PendingOperation {
+                                obj_path,
+                                command_name: cmd.name().to_owned(),
+                                command_key: command_key.to_owned(),
+                                fut: p.operate(call),
+                            }))
+                        }
+                        Some(p) => Stage::Running(tokio::spawn(p.operate(call))),
                     }
                 }
+            };
+            staged.push((executed_command, stage));
+        }
+        let mut out = Vec::with_capacity(staged.len());
+        for (executed_command, stage) in staged {
+            let outcome = match stage {
+                Stage::Done(o) => o,
+                Stage::Running(task) => match task.await {
+                    Ok(Ok(args)) => OperateOutcome::Sync(args),
+                    Ok(Err(e)) => OperateOutcome::Failed(e),
+                    Err(e) => OperateOutcome::Failed(DmError::new(
+                        ErrorKind::CommandFailure,
+                        &executed_command,
+                        format!("the command's task failed: {e}"),
+                    )),
+                },
             };
             out.push(OperateResult {
                 executed_command,
@@ -150,6 +167,11 @@ impl DataModel {
         }
         Ok(out)
     }
+}
+
+enum Stage {
+    Done(OperateOutcome),
+    Running(tokio::task::JoinHandle<Result<Args, DmError>>),
 }
 
 /// Keeps the declared arguments (canonicalised), drops unknown ones, fails on a missing

@@ -218,15 +218,17 @@ fn first_failure(plans: &[ObjPlan]) -> Option<RequestFailure> {
     None
 }
 
-/// Sends provider-backed settings of objects that have not failed to their providers;
-/// refused settings become parameter errors.
+/// Sends provider-backed settings of objects that have not failed to their providers,
+/// all instances concurrently (a Set over many devices waits for the slowest radio,
+/// not for the sum); refused settings become parameter errors.
 async fn forward_to_providers(plans: &mut [ObjPlan]) {
-    for plan in plans.iter_mut() {
+    let mut pending = Vec::new();
+    for (pi, plan) in plans.iter_mut().enumerate() {
         let Ok(insts) = plan else { continue };
         if insts.iter().any(InstPlan::required_failed) {
             continue;
         }
-        for inst in insts.iter_mut() {
+        for (ii, inst) in insts.iter_mut().enumerate() {
             let forwarded: Vec<usize> = (0..inst.ok.len())
                 .filter(|i| inst.ok[*i].backing != Backing::Stored)
                 .collect();
@@ -240,39 +242,47 @@ async fn forward_to_providers(plans: &mut [ObjPlan]) {
                     .map(|i| (inst.ok[*i].name.clone(), inst.ok[*i].value.clone()))
                     .collect(),
             };
-            let results = match &inst.provider {
-                Some(p) => p.set(req).await,
-                None => forwarded
-                    .iter()
-                    .map(|_| {
-                        Err(DmError::new(
-                            ErrorKind::ParameterActionFailed,
-                            "",
-                            "no provider for this parameter",
-                        ))
-                    })
-                    .collect(),
-            };
-            let mut failed = Vec::new();
-            for (pos, i) in forwarded.iter().enumerate() {
-                let r = results.get(pos).cloned().unwrap_or_else(|| {
-                    Err(DmError::new(
-                        ErrorKind::ParameterActionFailed,
-                        "",
-                        "the provider gave no answer",
-                    ))
-                });
-                if let Err(e) = r {
-                    failed.push((*i, e));
-                }
-            }
-            for (i, e) in failed.into_iter().rev() {
-                let p = inst.ok.remove(i);
-                inst.errs
-                    .push((param_error(&inst.path, &p.name, e), p.required));
-            }
+            let task = inst.provider.as_ref().map(|p| tokio::spawn(p.set(req)));
+            pending.push((pi, ii, forwarded, task));
         }
     }
+    for (pi, ii, forwarded, task) in pending {
+        let results = match task {
+            Some(t) => t.await.unwrap_or_else(|e| {
+                let why = format!("the device write failed: {e}");
+                forwarded.iter().map(|_| Err(action_failed(&why))).collect()
+            }),
+            None => forwarded
+                .iter()
+                .map(|_| Err(action_failed("no provider for this parameter")))
+                .collect(),
+        };
+        let Some(Ok(insts)) = plans.get_mut(pi) else {
+            continue;
+        };
+        let Some(inst) = insts.get_mut(ii) else {
+            continue;
+        };
+        let mut failed = Vec::new();
+        for (pos, i) in forwarded.iter().enumerate() {
+            let r = results
+                .get(pos)
+                .cloned()
+                .unwrap_or_else(|| Err(action_failed("the provider gave no answer")));
+            if let Err(e) = r {
+                failed.push((*i, e));
+            }
+        }
+        for (i, e) in failed.into_iter().rev() {
+            let p = inst.ok.remove(i);
+            inst.errs
+                .push((param_error(&inst.path, &p.name, e), p.required));
+        }
+    }
+}
+
+fn action_failed(why: &str) -> DmError {
+    DmError::new(ErrorKind::ParameterActionFailed, "", why)
 }
 
 fn apply_object(
