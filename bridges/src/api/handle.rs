@@ -11,9 +11,10 @@
 //! radio's own timeouts are shorter and produce the more precise error.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use super::capability::CapabilityId;
 use super::device::{DeviceDescriptor, DeviceId};
@@ -118,20 +119,45 @@ pub enum BridgeRequest {
     },
 }
 
+/// The radio's latest state, kept apart from the event stream so that a subscriber that
+/// attached late (or lagged) can still read it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RadioStatus {
+    /// Whether the radio is usable (last `RadioState`).
+    pub online: bool,
+    /// Its last `RadioState` detail.
+    pub detail: String,
+    /// Whether joining is open (last `PermitJoin`).
+    pub permit_join: bool,
+}
+
 /// The sending side of a bridge's event broadcast, kept by the actor.
 #[derive(Debug, Clone)]
-pub struct EventSender(broadcast::Sender<BridgeEvent>);
+pub struct EventSender {
+    events: broadcast::Sender<BridgeEvent>,
+    status: Arc<watch::Sender<RadioStatus>>,
+}
 
 impl EventSender {
     /// Sends an event to every current subscriber; having none is not an error.
     pub fn emit(&self, event: BridgeEvent) {
+        match &event {
+            BridgeEvent::RadioState { online, detail } => self.status.send_modify(|s| {
+                s.online = *online;
+                s.detail.clone_from(detail);
+            }),
+            BridgeEvent::PermitJoin { open, .. } => {
+                self.status.send_modify(|s| s.permit_join = *open);
+            }
+            _ => {}
+        }
         // Err only means "no subscriber right now", which is normal before the agent attaches.
-        let _ = self.0.send(event);
+        let _ = self.events.send(event);
     }
 
     /// A new subscription.
     pub fn subscribe(&self) -> broadcast::Receiver<BridgeEvent> {
-        self.0.subscribe()
+        self.events.subscribe()
     }
 }
 
@@ -153,6 +179,7 @@ pub struct BridgeHandle {
     protocol: ProxyProtocol,
     requests: mpsc::Sender<BridgeRequest>,
     events: broadcast::Sender<BridgeEvent>,
+    status: watch::Receiver<RadioStatus>,
     request_timeout: Duration,
 }
 
@@ -165,15 +192,20 @@ pub fn bridge_channel(
 ) -> (BridgeHandle, BridgeInbox) {
     let (req_tx, req_rx) = mpsc::channel(queue.max(1));
     let (ev_tx, _) = broadcast::channel(event_capacity.max(1));
+    let (status_tx, status_rx) = watch::channel(RadioStatus::default());
     let handle = BridgeHandle {
         protocol,
         requests: req_tx,
         events: ev_tx.clone(),
+        status: status_rx,
         request_timeout: DEFAULT_REQUEST_TIMEOUT,
     };
     let inbox = BridgeInbox {
         requests: req_rx,
-        events: EventSender(ev_tx),
+        events: EventSender {
+            events: ev_tx,
+            status: Arc::new(status_tx),
+        },
     };
     (handle, inbox)
 }
@@ -193,6 +225,16 @@ impl BridgeHandle {
     /// Subscribes to the bridge's events.
     pub fn subscribe(&self) -> broadcast::Receiver<BridgeEvent> {
         self.events.subscribe()
+    }
+
+    /// The radio's latest state (online, detail, joining open), whenever subscribed.
+    pub fn status(&self) -> RadioStatus {
+        self.status.borrow().clone()
+    }
+
+    /// A receiver that is notified whenever the radio's state changes.
+    pub fn watch_status(&self) -> watch::Receiver<RadioStatus> {
+        self.status.clone()
     }
 
     async fn call<T>(
@@ -331,6 +373,7 @@ mod tests {
                 remaining_s: 60
             }
         );
+        assert!(handle.status().permit_join);
         let id = DeviceId::Zigbee(Eui64(1));
         assert_eq!(
             handle.write(id, "x".into(), Value::Bool(true)).await,
@@ -350,6 +393,20 @@ mod tests {
         assert_eq!(handle.refresh(id, false).await, Err(BridgeError::Stopped));
         drop((handle, h2));
         task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn radio_status_survives_for_late_subscribers() {
+        let (handle, inbox) = bridge_channel(ProxyProtocol::ZigBee, 1, 1);
+        assert_eq!(handle.status(), RadioStatus::default());
+        inbox.events.emit(BridgeEvent::RadioState {
+            online: true,
+            detail: "ZNP 2.7.1".into(),
+        });
+        // A subscriber attached now missed the event but still sees the state.
+        let _late = handle.subscribe();
+        assert!(handle.status().online);
+        assert_eq!(handle.status().detail, "ZNP 2.7.1");
     }
 
     #[tokio::test]

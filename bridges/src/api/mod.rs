@@ -27,7 +27,8 @@
 //! * [`Value`]: Bool, Int, exact [`Decimal`], String, Bytes, Decimals, with TR-181 string forms;
 //!   [`Capability::parse_value`] turns a Controller's string into the right typed value.
 //! * [`BridgeHandle`]: `permit_join`, `remove`, `write`, `invoke`, `refresh`, `devices`,
-//!   `subscribe`; errors are [`BridgeError`].
+//!   `subscribe`, `status` (latest [`RadioStatus`], for subscribers that attached late);
+//!   errors are [`BridgeError`].
 //! * Implementing a radio: call [`bridge_channel`] to get the handle and a [`BridgeInbox`];
 //!   the actor loops on `inbox.requests.recv()` (a [`BridgeRequest`] carries its own `oneshot`
 //!   reply, which the actor may keep until the device confirms) and publishes with
@@ -54,7 +55,7 @@ pub use device::{
 pub use event::{BridgeEvent, EventArgs};
 pub use handle::{
     Args, BridgeError, BridgeHandle, BridgeInbox, BridgeRequest, DEFAULT_REQUEST_TIMEOUT,
-    EventSender, Reply, bridge_channel,
+    EventSender, RadioStatus, Reply, bridge_channel,
 };
 pub use port::{AsyncPort, FlowControl, PortAddress, PortError, SerialPortSpec, open_port};
 pub use value::{Decimal, Value, ValueParseError};
