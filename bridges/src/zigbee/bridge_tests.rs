@@ -556,3 +556,49 @@ async fn device_silent_during_interview_is_interviewed_again_when_it_talks() {
         Some(Value::Decimal(Decimal::from_int(19)))
     );
 }
+
+#[tokio::test]
+async fn refresh_reads_values_the_device_did_not_report_and_identify_is_accepted() {
+    let mut r = rig().await;
+    pair_all(&mut r).await;
+    r.sim.with_state(|s| {
+        let d = s
+            .devices
+            .iter_mut()
+            .find(|d| d.device.ieee == SENSOR)
+            .unwrap();
+        let ep = &mut d.device.endpoints[0];
+        let v = crate::zigbee::zcl::TypedValue::new(0x21, ZclValue::Unsigned(6100));
+        ep.attributes.insert((id::HUMIDITY, 0), v);
+    });
+    r.handle.refresh(id_of(SENSOR), false).await.unwrap();
+    let v = expect(&mut r.events, |e| match e {
+        BridgeEvent::Value {
+            id,
+            capability,
+            value,
+            ..
+        } if *id == id_of(SENSOR) => Some((capability.clone(), value.clone())),
+        _ => None,
+    })
+    .await;
+    assert_eq!(
+        v,
+        (
+            CapabilityId::new("ep1.humidity"),
+            Value::Decimal(Decimal::from_int(61))
+        )
+    );
+    let mut args = crate::api::Args::new();
+    args.insert("Seconds".into(), "3".into());
+    r.handle
+        .invoke(id_of(BULB), None, "Identify", args)
+        .await
+        .unwrap();
+    let e = r
+        .handle
+        .invoke(id_of(BULB), None, "SelfDestruct", Default::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, BridgeError::Unsupported(_)), "{e:?}");
+}
