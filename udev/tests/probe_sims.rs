@@ -273,3 +273,26 @@ async fn candidates_limit_which_probes_are_sent() {
     assert_eq!(report.firmware, Firmware::Unknown);
     assert!(report.detail.contains("ezsp, znp"), "{}", report.detail);
 }
+
+#[tokio::test]
+async fn znp_simulator_on_its_own_pty_is_identified_like_a_usb_stick() {
+    for require_skip in [false, true] {
+        let config = ZnpSimConfig {
+            require_bootloader_skip: require_skip,
+            ..ZnpSimConfig::default()
+        };
+        let sim = ZnpSim::start_pty(config).await.unwrap();
+        let spec = sim.port_spec();
+        assert!(!spec.is_tcp());
+        let id = identify_spec(&spec, &quick()).await;
+        assert_eq!(
+            id.firmware,
+            Firmware::Znp,
+            "skip={require_skip}: {:?}",
+            id.evidence
+        );
+        // The probe closed the port: the simulator still answers the next opener.
+        let again = probe_port(&spec, &[Firmware::Znp], &quick()).await.unwrap();
+        assert_eq!(again.firmware, Firmware::Znp);
+    }
+}
