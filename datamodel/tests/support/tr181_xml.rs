@@ -15,7 +15,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use roxmltree::{Document, Node};
-use usp_datamodel::{Access, ObjAccess, ParamType, Schema, VENDOR_PREFIX};
+use usp_datamodel::schema::ObjectDef;
+use usp_datamodel::{Access, ParamType, Schema, VENDOR_PREFIX};
 
 /// A parameter as the XML declares it.
 #[derive(Debug, Clone, Default)]
@@ -332,106 +333,122 @@ pub fn check(schema: &Schema, xml: &XmlModel) -> Vec<String> {
             errs.push(format!("object {path} is not in TR-181"));
             continue;
         };
-        if def.is_table() != path.ends_with(".{i}.") {
-            errs.push(format!("object {path}: multi-instance shape differs"));
-        }
+        // The multi-instance shape is part of the path (`.{i}.`), so finding the object
+        // by its supported path already checks it.
         if def.access().can_add() && x.access != "readWrite" {
             errs.push(format!(
                 "object {path}: allows Add/Delete but TR-181 says {}",
                 x.access
             ));
         }
-        if def.access() == ObjAccess::ReadOnly && def.is_table() && x.access == "readWrite" {
-            // Stricter than TR-181 is allowed only for tables the agent fills itself.
-        }
-        for p in def.params() {
-            if is_vendor(p.name()) {
-                continue;
-            }
-            let found = x
-                .params
-                .get(p.name())
-                .or_else(|| mount_root.and_then(|r| r.params.get(p.name())));
-            let Some(xp) = found else {
-                errs.push(format!("parameter {path}{} is not in TR-181", p.name()));
-                continue;
-            };
-            if xp.ty.as_deref() != Some(type_name(p.ty())) {
-                errs.push(format!(
-                    "parameter {path}{}: type {} but TR-181 says {:?}",
-                    p.name(),
-                    type_name(p.ty()),
-                    xp.ty
-                ));
-            }
-            if xp.list != p.is_list() {
-                errs.push(format!("parameter {path}{}: list-ness differs", p.name()));
-            }
-            if xp.access != access_name(p.get_access()) {
-                errs.push(format!(
-                    "parameter {path}{}: access {} but TR-181 says {}",
-                    p.name(),
-                    access_name(p.get_access()),
-                    xp.access
-                ));
-            }
-        }
-        for c in def.commands() {
-            if is_vendor(c.name()) {
-                continue;
-            }
-            let Some(xc) = x.commands.get(c.name()) else {
-                errs.push(format!("command {path}{} is not in TR-181", c.name()));
-                continue;
-            };
-            if xc.is_async != c.is_async() {
-                errs.push(format!("command {path}{}: async differs", c.name()));
-            }
-            for a in c
-                .inputs()
-                .iter()
-                .filter(|a| !xc.input.iter().any(|x| x == a.name()))
-            {
-                errs.push(format!(
-                    "command {path}{}: input {} is not in TR-181",
-                    c.name(),
-                    a.name()
-                ));
-            }
-            for a in c
-                .outputs()
-                .iter()
-                .filter(|a| !xc.output.iter().any(|x| x == a.name()))
-            {
-                errs.push(format!(
-                    "command {path}{}: output {} is not in TR-181",
-                    c.name(),
-                    a.name()
-                ));
-            }
-        }
-        for e in def.events() {
-            if is_vendor(e.name()) {
-                continue;
-            }
-            let Some(xe) = x.events.get(e.name()) else {
-                errs.push(format!("event {path}{} is not in TR-181", e.name()));
-                continue;
-            };
-            for a in e
-                .args()
-                .iter()
-                .filter(|a| !xe.iter().any(|x| x == a.name()))
-            {
-                errs.push(format!(
-                    "event {path}{}: argument {} is not in TR-181",
-                    e.name(),
-                    a.name()
-                ));
-            }
-        }
+        // A table TR-181 lets Controllers add to may be read-only here (rows the agent
+        // fills itself); the reverse is an error.
+        check_params(def, path, x, mount_root, &mut errs);
+        check_commands(def, path, x, &mut errs);
+        check_events(def, path, x, &mut errs);
     }
     errs
+}
+
+fn check_params(
+    def: &ObjectDef,
+    path: &str,
+    x: &XObject,
+    mount_root: Option<&XObject>,
+    errs: &mut Vec<String>,
+) {
+    for p in def.params() {
+        if is_vendor(p.name()) {
+            continue;
+        }
+        let found = x
+            .params
+            .get(p.name())
+            .or_else(|| mount_root.and_then(|r| r.params.get(p.name())));
+        let Some(xp) = found else {
+            errs.push(format!("parameter {path}{} is not in TR-181", p.name()));
+            continue;
+        };
+        if xp.ty.as_deref() != Some(type_name(p.ty())) {
+            errs.push(format!(
+                "parameter {path}{}: type {} but TR-181 says {:?}",
+                p.name(),
+                type_name(p.ty()),
+                xp.ty
+            ));
+        }
+        if xp.list != p.is_list() {
+            errs.push(format!("parameter {path}{}: list-ness differs", p.name()));
+        }
+        if xp.access != access_name(p.get_access()) {
+            errs.push(format!(
+                "parameter {path}{}: access {} but TR-181 says {}",
+                p.name(),
+                access_name(p.get_access()),
+                xp.access
+            ));
+        }
+    }
+}
+
+fn check_commands(def: &ObjectDef, path: &str, x: &XObject, errs: &mut Vec<String>) {
+    for c in def.commands() {
+        if is_vendor(c.name()) {
+            continue;
+        }
+        let Some(xc) = x.commands.get(c.name()) else {
+            errs.push(format!("command {path}{} is not in TR-181", c.name()));
+            continue;
+        };
+        if xc.is_async != c.is_async() {
+            errs.push(format!("command {path}{}: async differs", c.name()));
+        }
+        for a in c
+            .inputs()
+            .iter()
+            .filter(|a| !xc.input.iter().any(|x| x == a.name()))
+        {
+            errs.push(format!(
+                "command {path}{}: input {} is not in TR-181",
+                c.name(),
+                a.name()
+            ));
+        }
+        for a in c
+            .outputs()
+            .iter()
+            .filter(|a| !xc.output.iter().any(|x| x == a.name()))
+        {
+            errs.push(format!(
+                "command {path}{}: output {} is not in TR-181",
+                c.name(),
+                a.name()
+            ));
+        }
+    }
+}
+
+fn check_events(def: &ObjectDef, path: &str, x: &XObject, errs: &mut Vec<String>) {
+    for e in def.events() {
+        if is_vendor(e.name()) {
+            continue;
+        }
+        let Some(xe) = x.events.get(e.name()) else {
+            errs.push(format!("event {path}{} is not in TR-181", e.name()));
+            continue;
+        };
+        for a in e
+            .args()
+            .iter()
+            .filter(|a| !xe.iter().any(|x| x == a.name()))
+        {
+            errs.push(format!(
+                "event {path}{}: argument {} is not in TR-181",
+                e.name(),
+                a.name()
+            ));
+        }
+    }
 }
 
 /// The TR-181 directory beside the project (`../shared/tr181`), or a panic saying
