@@ -602,3 +602,43 @@ async fn refresh_reads_values_the_device_did_not_report_and_identify_is_accepted
         .unwrap_err();
     assert!(matches!(e, BridgeError::Unsupported(_)), "{e:?}");
 }
+
+#[tokio::test]
+async fn silent_device_goes_offline_and_comes_back_when_heard() {
+    let scenario = Scenario::parse(
+        "[[device]]\npreset = \"temperature_humidity\"\nieee = \"00124b0000000101\"\n",
+    )
+    .unwrap();
+    let cfg = ZnpSimConfig {
+        ieee: 0x00124B00_00C0FFEE,
+        scenario,
+        require_bootloader_skip: false,
+    };
+    let sim = ZnpSim::start_tcp(cfg, 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (handle, _task) = start_bridge_with(&sim, dir.path(), |c| {
+        c.battery_timeout = Duration::from_millis(300);
+        c.availability_check = Duration::from_millis(50);
+    })
+    .await;
+    let mut events = handle.subscribe();
+    handle.permit_join(Duration::from_secs(60)).await.unwrap();
+    expect(&mut events, |e| {
+        matches!(e, BridgeEvent::DeviceUpdated(d) if d.interview == InterviewState::Complete)
+            .then_some(())
+    })
+    .await;
+    let offline = expect(&mut events, |e| match e {
+        BridgeEvent::Online { id, online } => Some((*id, *online)),
+        _ => None,
+    })
+    .await;
+    assert_eq!(offline, (id_of(SENSOR), false));
+    assert!(sim.report(SENSOR, 1, id::TEMPERATURE, 0, ZclValue::Signed(2000)));
+    let online = expect(&mut events, |e| match e {
+        BridgeEvent::Online { id, online } => Some((*id, *online)),
+        _ => None,
+    })
+    .await;
+    assert_eq!(online, (id_of(SENSOR), true));
+}
