@@ -357,3 +357,32 @@ fn tr369_style_example_paths_parse() {
         assert!(!e.segments.is_empty(), "{p}");
     }
 }
+
+#[test]
+fn concrete_paths_map_to_their_supported_paths() {
+    let s = usp_datamodel::fixture::schema();
+    assert_eq!(
+        s.supported_path_of("Device.ProxiedDevice.3.IoTCapability.1.LevelSensor.Value")
+            .as_deref(),
+        Some("Device.ProxiedDevice.{i}.IoTCapability.{i}.LevelSensor.Value")
+    );
+    assert_eq!(
+        s.supported_path_of("Device.ProxiedDevice.3.").as_deref(),
+        Some("Device.ProxiedDevice.{i}.")
+    );
+    assert_eq!(
+        s.supported_path_of("Device.ProxiedDevice.1.IoTCapability.2.BinaryControl.Toggle()")
+            .as_deref(),
+        Some("Device.ProxiedDevice.{i}.IoTCapability.{i}.BinaryControl.Toggle()")
+    );
+    assert_eq!(s.supported_path_of("Device.").as_deref(), Some("Device."));
+    for bad in [
+        "Device.ProxiedDevice.x.",
+        "Device.Nope.",
+        "Device.ProxiedDevice.1.Nope",
+        "Foo.",
+        "Device.ProxiedDevice.",
+    ] {
+        assert_eq!(s.supported_path_of(bad), None, "{bad}");
+    }
+}

@@ -285,6 +285,36 @@ impl Schema {
         self.objects.is_empty()
     }
 
+    /// The supported path of a concrete object, parameter, command or event path:
+    /// `Device.ProxiedDevice.3.IoTCapability.1.LevelSensor.Value` gives
+    /// `Device.ProxiedDevice.{i}.IoTCapability.{i}.LevelSensor.Value`; `None` if the
+    /// path is not in this schema.
+    pub fn supported_path_of(&self, concrete: &str) -> Option<String> {
+        let rest = concrete.strip_prefix("Device.")?;
+        let mut out = String::from("Device.");
+        let mut def = Schema::ROOT;
+        let mut parts = rest.split('.').peekable();
+        while let Some(part) = parts.next() {
+            if parts.peek().is_none() {
+                // The last element: empty for an object path, else a member name.
+                let obj = self.obj(def);
+                let known = part.is_empty()
+                    || obj.param(part).is_some()
+                    || obj.command_index(part).is_some()
+                    || obj.event_index(part).is_some();
+                return known.then(|| out + part);
+            }
+            def = self.child(def, part)?;
+            out.push_str(part);
+            out.push('.');
+            if self.obj(def).is_table() {
+                parts.next()?.parse::<u32>().ok()?;
+                out.push_str("{i}.");
+            }
+        }
+        Some(out)
+    }
+
     /// Whether anything at or below object `id` can be in the store (a persistent
     /// table, counter or parameter); removals of other subtrees skip the store.
     pub fn may_persist(&self, id: ObjId) -> bool {
