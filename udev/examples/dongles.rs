@@ -5,6 +5,7 @@
 //! cargo run -p usphub-udev --example dongles -- --probe      # probe ambiguous sticks
 //! cargo run -p usphub-udev --example dongles -- tcp://192.0.2.7:6638   # probe a network port
 //! cargo run -p usphub-udev --example dongles -- --monitor    # then follow hot-plug
+//! cargo run -p usphub-udev --example dongles -- --monitor --kernel   # without udevd
 //! ```
 
 use usphub_udev::{
@@ -30,7 +31,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     ids.extend(tracker.present().cloned());
     print!("{}", render_table(&ids));
     if args.iter().any(|a| a == "--monitor") {
-        let mut monitor = usphub_udev::UdevMonitor::start(SysRoots::default()).await?;
+        let mut monitor = if args.iter().any(|a| a == "--kernel") {
+            usphub_udev::UdevMonitor::start_kernel(SysRoots::default()).await?
+        } else {
+            usphub_udev::UdevMonitor::start(SysRoots::default()).await?
+        };
         println!("following hot-plug (Ctrl-C to stop)");
         let source: &mut dyn HotplugSource = &mut monitor;
         while let Some(change) = tracker.next_change(source).await {

@@ -78,14 +78,25 @@ mod udev_monitor {
     }
 
     impl UdevMonitor {
-        /// Starts listening. Fails where udev's netlink socket cannot be opened (containers
-        /// without udevd, sandboxes); callers then run without hot-plug.
+        /// Starts listening to udevd's events (sent once its rules ran, so by-id links exist).
+        /// Fails where the netlink socket cannot be opened (sandboxes); callers then run
+        /// without hot-plug.
         pub async fn start(roots: SysRoots) -> io::Result<UdevMonitor> {
+            Self::start_with(roots, false).await
+        }
+
+        /// Starts listening to the kernel's own events, for systems without udevd (some
+        /// containers): no by-id links or rules then, ports are identified from sysfs alone.
+        pub async fn start_kernel(roots: SysRoots) -> io::Result<UdevMonitor> {
+            Self::start_with(roots, true).await
+        }
+
+        async fn start_with(roots: SysRoots, kernel: bool) -> io::Result<UdevMonitor> {
             let (tx, rx) = mpsc::channel(64);
             let (ready_tx, ready_rx) = oneshot::channel();
             std::thread::Builder::new()
                 .name("usphub-udev".into())
-                .spawn(move || run(roots, tx, ready_tx))?;
+                .spawn(move || run(roots, kernel, tx, ready_tx))?;
             ready_rx
                 .await
                 .map_err(|_| io::Error::other("udev monitor thread ended"))??;
@@ -103,6 +114,7 @@ mod udev_monitor {
 
     fn run(
         roots: SysRoots,
+        kernel: bool,
         tx: mpsc::Sender<HotplugEvent>,
         ready: oneshot::Sender<io::Result<()>>,
     ) {
@@ -117,7 +129,12 @@ mod udev_monitor {
             }
         };
         runtime.block_on(async move {
-            let socket = MonitorBuilder::new()
+            let builder = if kernel {
+                MonitorBuilder::new_kernel()
+            } else {
+                MonitorBuilder::new()
+            };
+            let socket = builder
                 .and_then(|b| b.match_subsystem("tty"))
                 .and_then(|b| b.listen())
                 .and_then(AsyncMonitorSocket::new);
@@ -147,6 +164,7 @@ mod udev_monitor {
                 let Some(name) = event.sysname().to_str().map(str::to_owned) else {
                     continue;
                 };
+                tracing::trace!(%name, kind = ?event.event_type(), "tty uevent");
                 let out = match event.event_type() {
                     EventType::Add => match port_info(&roots, &name) {
                         Some(info) if info.usb.is_some() => HotplugEvent::Added(info),
