@@ -129,6 +129,8 @@ pub struct NodeIo {
     waiters: Arc<Mutex<Waiters>>,
     callback_id: Arc<AtomicU8>,
     own_id: Arc<AtomicU8>,
+    /// One RequestNodeInfo at a time: its failure update does not name the node.
+    pub nif_lock: Arc<tokio::sync::Mutex<()>>,
     /// Security 0, when a network key is configured.
     pub s0: Option<Arc<S0>>,
     /// How long to wait for a node's report.
@@ -147,6 +149,7 @@ impl NodeIo {
             waiters: Arc::default(),
             callback_id: Arc::new(AtomicU8::new(0)),
             own_id: Arc::new(AtomicU8::new(1)),
+            nif_lock: Arc::default(),
             s0: network_key.map(|k| Arc::new(S0::new(k))),
             report_timeout,
         }

@@ -286,6 +286,7 @@ async fn identity_and_setup(io: &NodeIo, rec: &mut NodeRecord, cfg: InterviewCon
 }
 
 async fn request_nif(io: &NodeIo, rec: &mut NodeRecord) -> Result<(), ZwError> {
+    let _one_at_a_time = io.nif_lock.lock().await;
     let mut rx = io.wait_for(Pattern::Frame {
         function: FunctionId::ApplicationUpdate,
         first: None,

@@ -514,3 +514,23 @@ async fn failed_node_is_replaced_by_a_new_device_and_config_commands_work() {
     assert!(d.capability(&cap("ep0/0x26/level")).is_some());
     assert!(!sim.nodes().await[&4].dead);
 }
+
+#[tokio::test]
+async fn dead_node_gets_partial_interview_and_other_nodes_are_unaffected() {
+    let sim = spawn_tcp(&Scenario::demo(), "127.0.0.1:0").await.unwrap();
+    sim.set_dead(6, true).await;
+    let (h, mut ev) = bridge_for(&sim, None);
+    let d = until(&mut ev, |e| match e {
+        BridgeEvent::DeviceUpdated(d)
+            if d.id == dev(6) && d.interview == InterviewState::Partial =>
+        {
+            Some(d.clone())
+        }
+        _ => None,
+    })
+    .await;
+    assert!(d.events.is_empty(), "nothing learned from a silent node");
+    for n in [2, 4, 5, 9, 10] {
+        complete(&h, n).await;
+    }
+}
