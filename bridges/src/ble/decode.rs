@@ -62,6 +62,8 @@ pub struct Decoded {
     pub firmware: String,
     /// Why the frame was only partly decoded, if it was.
     pub partial: Option<String>,
+    /// The device advertises only on events (BTHome "trigger based"): no regular interval.
+    pub trigger_based: bool,
 }
 
 /// Why service data could not be decoded.
@@ -113,6 +115,7 @@ fn decode_bthome(
             "BTHome v2".to_owned()
         },
         partial: repr.stopped.map(|e| e.to_string()),
+        trigger_based: repr.trigger_based,
         readings: repr.readings,
     })
 }
@@ -147,6 +150,7 @@ fn decode_mibeacon(
             if repr.encrypted { " (encrypted)" } else { "" }
         ),
         partial,
+        trigger_based: false,
         readings: repr.readings,
     })
 }

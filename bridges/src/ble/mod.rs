@@ -27,7 +27,10 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::api::BridgeHandle;
-use registry::{BleConfig, BleDeviceConfig, DEFAULT_AVAILABILITY_TIMEOUT, DEFAULT_MAX_TRACKED};
+use registry::{
+    BleConfig, BleDeviceConfig, DEFAULT_AVAILABILITY_TIMEOUT, DEFAULT_MAX_TRACKED,
+    DEFAULT_TRIGGER_BASED_TIMEOUT,
+};
 use scanner::ScannerConfig;
 
 /// The `[ble]` section of the configuration file.
@@ -36,6 +39,7 @@ use scanner::ScannerConfig;
 /// [ble]
 /// adapter = "hci0"                 # default: the first adapter
 /// availability_timeout_s = 600     # default 600
+/// trigger_based_timeout_s = 90000  # default 25 h, for devices that send only on events
 /// max_tracked = 1024               # default 1024
 /// gatt_poll_interval_s = 300       # default 300
 /// [[ble.devices]]
@@ -54,6 +58,8 @@ pub struct BleSettings {
     pub devices: Vec<BleDeviceConfig>,
     /// Seconds without an advert before a device is offline.
     pub availability_timeout_s: Option<u64>,
+    /// The same for devices that advertise only on events (BTHome trigger-based).
+    pub trigger_based_timeout_s: Option<u64>,
     /// Bound on tracked advertisers.
     pub max_tracked: Option<usize>,
     /// Seconds between reads of GATT devices that do not notify.
@@ -68,6 +74,9 @@ impl BleSettings {
             availability_timeout: self
                 .availability_timeout_s
                 .map_or(DEFAULT_AVAILABILITY_TIMEOUT, Duration::from_secs),
+            trigger_based_timeout: self
+                .trigger_based_timeout_s
+                .map_or(DEFAULT_TRIGGER_BASED_TIMEOUT, Duration::from_secs),
             max_tracked: self.max_tracked.unwrap_or(DEFAULT_MAX_TRACKED),
         }
     }

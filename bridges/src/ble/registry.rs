@@ -23,6 +23,9 @@ use super::reading::{Quantity, Reading};
 
 /// Default availability timeout for advertisers (issue: 10 minutes).
 pub const DEFAULT_AVAILABILITY_TIMEOUT: Duration = Duration::from_secs(600);
+/// Default availability timeout for trigger-based devices (25 h, as zigbee2mqtt uses for
+/// battery devices): they may stay silent for hours and are not gone.
+pub const DEFAULT_TRIGGER_BASED_TIMEOUT: Duration = Duration::from_secs(25 * 3600);
 /// Default bound on tracked advertisers.
 pub const DEFAULT_MAX_TRACKED: usize = 1024;
 /// Repeats of one packet id within this window are duplicates (BTHome receivers use 4 s).
@@ -49,6 +52,8 @@ pub struct BleConfig {
     pub devices: Vec<BleDeviceConfig>,
     /// A device not heard for this long is offline.
     pub availability_timeout: Duration,
+    /// The same for devices that advertise only on events (BTHome trigger-based).
+    pub trigger_based_timeout: Duration,
     /// At most this many advertisers are tracked at once.
     pub max_tracked: usize,
 }
@@ -58,6 +63,7 @@ impl Default for BleConfig {
         Self {
             devices: Vec::new(),
             availability_timeout: DEFAULT_AVAILABILITY_TIMEOUT,
+            trigger_based_timeout: DEFAULT_TRIGGER_BASED_TIMEOUT,
             max_tracked: DEFAULT_MAX_TRACKED,
         }
     }
@@ -80,6 +86,8 @@ struct Device {
     last_seen: Instant,
     online: bool,
     last_sequence: Option<(Sequence, Instant)>,
+    /// Sends only on events (buttons, door sensors in trigger mode): the long timeout applies.
+    trigger_based: bool,
 }
 
 /// Counters for the log and the benchmark.
@@ -286,6 +294,7 @@ impl BleRegistry {
             model: update.model.unwrap_or_else(|| "GATT sensor".to_owned()),
             firmware: update.firmware.unwrap_or_default(),
             partial: None,
+            trigger_based: false,
         };
         self.apply_decoded(address, &decoded, now, at, out);
     }
@@ -305,6 +314,7 @@ impl BleRegistry {
             return;
         };
         dev.last_seen = now;
+        dev.trigger_based |= decoded.trigger_based;
         if !dev.online {
             dev.online = true;
             out.push(BridgeEvent::Online {
@@ -348,6 +358,7 @@ impl BleRegistry {
             last_seen: now,
             online: true,
             last_sequence: None,
+            trigger_based: decoded.trigger_based,
         };
         // Capabilities come from the first advert; values are published by `apply` next.
         let mut scratch = Vec::new();
@@ -396,8 +407,14 @@ impl BleRegistry {
             });
         }
         let timeout = self.config.availability_timeout;
+        let trigger_timeout = self.config.trigger_based_timeout;
         for dev in self.devices.values_mut() {
-            if dev.online && now.duration_since(dev.last_seen) > timeout {
+            let limit = if dev.trigger_based {
+                trigger_timeout
+            } else {
+                timeout
+            };
+            if dev.online && now.duration_since(dev.last_seen) > limit {
                 dev.online = false;
                 out.push(BridgeEvent::Online {
                     id: dev.descriptor.id,

@@ -188,6 +188,33 @@ fn silent_devices_go_offline_and_come_back() {
 }
 
 #[test]
+fn trigger_based_devices_use_the_long_timeout() {
+    let mut h = Harness::new(BleConfig {
+        availability_timeout: Duration::from_secs(600),
+        trigger_based_timeout: Duration::from_secs(3600),
+        ..BleConfig::default()
+    });
+    h.reg.permit_join(Duration::from_secs(60), h.now);
+    let button = FrameBuilder::new()
+        .trigger_based()
+        .object(0x00, &[1])
+        .object(0x3a, &[0x01])
+        .build();
+    h.advert(&bthome(A, button));
+    let id = DeviceId::Ble(A);
+    let after_interval: Vec<_> = h
+        .advance(Duration::from_secs(700))
+        .into_iter()
+        .filter(|e| matches!(e, BridgeEvent::Online { .. }))
+        .collect();
+    assert!(after_interval.is_empty(), "a silent button is not gone");
+    assert_eq!(
+        h.advance(Duration::from_secs(3000)),
+        [BridgeEvent::Online { id, online: false }]
+    );
+}
+
+#[test]
 fn removed_device_stays_out_until_joining_is_permitted() {
     let mut h = Harness::new(BleConfig {
         devices: vec![BleDeviceConfig {
