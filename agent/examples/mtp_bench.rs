@@ -47,14 +47,18 @@ async fn drive(ctl: &mut ControllerClient, count: usize, inflight: usize) -> (f6
         ctl.send(record(next)).expect("send");
         next += 1;
     }
-    for _ in 0..count {
+    let mut done = 0;
+    while done < count {
         let m = ctl.recv(T).await.expect("echo");
         let i = match usp_proto::decode::decode_record(&m.bytes, &Default::default()) {
             Ok(usp_proto::DecodedRecord::Msg { msg, .. }) => usp_proto::builder::msg_id(&msg)[1..]
                 .parse::<usize>()
                 .expect("msg id"),
-            other => panic!("unexpected {other:?}"),
+            // The agent's WebSocketConnect greeting.
+            Ok(usp_proto::DecodedRecord::Control(_)) => continue,
+            Err(e) => panic!("undecodable echo: {e}"),
         };
+        done += 1;
         lat.push(sent_at[i].elapsed());
         if next < count {
             sent_at.push(Instant::now());
