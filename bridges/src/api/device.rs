@@ -385,6 +385,56 @@ mod tests {
     }
 
     #[test]
+    fn descriptors_survive_a_serde_round_trip() {
+        use crate::api::{
+            Capability, CapabilityKind, Decimal, IoTLevelType, IoTUnitType, Value,
+            vocab::BinaryControlType,
+        };
+        let mut d = DeviceDescriptor::new(DeviceId::ZWave {
+            home_id: 0xc0ffee01,
+            node_id: 12,
+        });
+        d.manufacturer = "Aeotec".into();
+        d.device_type = Some(IoTDeviceType::Light);
+        let mut level = Capability::new(
+            "ep1/0x26/currentValue",
+            "Brightness",
+            CapabilityKind::LevelControl {
+                kind: IoTLevelType::Brightness,
+                unit: IoTUnitType::Percent,
+                min: Decimal::from_int(0),
+                max: Decimal::from_int(99),
+                step: Some(Decimal::new(5, 0)),
+            },
+        );
+        level.value = Some(Value::Decimal(Decimal::new(425, 1)));
+        d.nodes.push(Node {
+            key: "ep1".into(),
+            device_type: Some(IoTDeviceType::Light),
+            description: "End point 1".into(),
+            capabilities: vec![level],
+        });
+        d.capabilities.push(Capability::new(
+            "ep0/0x25/currentValue",
+            "Switch",
+            CapabilityKind::BinaryControl {
+                kind: BinaryControlType::Switch,
+            },
+        ));
+        d.events.push(EventSpec {
+            name: "CentralScene".into(),
+            args: vec!["Scene".into(), "KeyAttribute".into()],
+        });
+        let json = serde_json::to_string(&d).unwrap();
+        assert!(json.contains("\"zwave:c0ffee01:12\""), "{json}");
+        assert!(json.contains("\"42.5\""), "{json}");
+        let back: DeviceDescriptor = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, d);
+        assert!(back.capability(&"ep1/0x26/currentValue".into()).is_some());
+        assert_eq!(back.all_capabilities().count(), 2);
+    }
+
+    #[test]
     fn eui64_wire_order_is_little_endian() {
         let e = Eui64::from_le_bytes([4, 3, 2, 1, 0, 0x4b, 0x12, 0]);
         assert_eq!(e.to_string(), "00124b0001020304");
