@@ -482,3 +482,38 @@ async fn configured_topic_filters_are_subscribed_too() {
     assert_eq!(inb.reply_to.to, Address::MqttTopic(CTRL_TOPIC.into()));
     agent.shutdown().await;
 }
+
+#[tokio::test]
+async fn records_flow_at_qos_0() {
+    let broker = Mosquitto::start();
+    let mut ccfg = MqttConfig::new(broker.host(), broker.port(), CTRL, CTRL_TOPIC);
+    ccfg.qos = usphub::mtp::mqtt::MqttQos::AtMostOnce;
+    let mut ctl = ControllerClient::connect_mqtt(ccfg, AGENT_TOPIC, T)
+        .await
+        .expect("controller connects");
+    let mut cfg = agent_config(&broker);
+    cfg.qos = usphub::mtp::mqtt::MqttQos::AtMostOnce;
+    let (agent, mut agent_rx) = start_agent(cfg).await;
+    expect_mqtt_connect(&ctl.recv(T).await.unwrap().bytes, AGENT_TOPIC);
+    for i in 0..10 {
+        ctl.send(record(&format!("z{i}"), CTRL, AGENT)).unwrap();
+    }
+    for i in 0..10 {
+        let req = recv(&mut agent_rx).await;
+        assert_eq!(msg_id_of(&req.bytes), format!("z{i}"));
+        agent
+            .sender
+            .send(req.reply_to.to, record(&format!("r{i}"), AGENT, CTRL))
+            .unwrap();
+    }
+    for i in 0..10 {
+        assert_eq!(
+            msg_id_of(&ctl.recv(T).await.unwrap().bytes),
+            format!("r{i}")
+        );
+    }
+    // At QoS 0 a Record is done once written: every queue slot is free again.
+    assert_eq!(agent.sender.free_slots(), 1024);
+    agent.shutdown().await;
+    ctl.close().await;
+}

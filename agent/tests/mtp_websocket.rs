@@ -74,6 +74,28 @@ async fn handshake_without_v1_usp_subprotocol_is_refused_with_400() {
 }
 
 #[tokio::test]
+async fn configured_path_is_enforced_with_404() {
+    let (tx, _rx) = mpsc::channel(4);
+    let mut cfg = WsServerConfig::new("127.0.0.1:0".parse().unwrap(), AGENT);
+    cfg.path = Some("/usp".into());
+    let h = server::spawn(MtpId(1), cfg, tx).await.expect("server");
+    let addr = h.status.borrow().local_addr.expect("bound");
+    let mut req = format!("ws://{addr}/other?eid={CTRL}")
+        .into_client_request()
+        .unwrap();
+    req.headers_mut().insert(
+        header::SEC_WEBSOCKET_PROTOCOL,
+        HeaderValue::from_static("v1.usp"),
+    );
+    assert!(matches!(
+        tokio_tungstenite::connect_async(req).await,
+        Err(WsError::Http(r)) if r.status() == StatusCode::NOT_FOUND
+    ));
+    let ok = ControllerClient::connect_websocket(&format!("ws://{addr}/usp"), CTRL, T).await;
+    ok.expect("the configured path is served").close().await;
+}
+
+#[tokio::test]
 async fn server_echoes_extension_with_its_eid_and_routes_by_extension_eid() {
     let (h, mut rx, addr) = agent_server().await;
     let mut req = format!("ws://{addr}/usp").into_client_request().unwrap();
