@@ -640,3 +640,58 @@ async fn write_through_sets_on_many_devices_run_concurrently() {
         .unwrap();
     assert_eq!(r[0].outcome.as_ref().unwrap().len(), 3);
 }
+
+#[tokio::test]
+async fn multi_endpoint_devices_mount_nodes_with_their_own_capabilities() {
+    let dm = DataModel::new(fixture::schema());
+    let cap = |class: &str| {
+        Subtree::new()
+            .param("Class", class)
+            .child(class, Subtree::new().param("Type", "Switch"))
+    };
+    let device = Subtree::new()
+        .param("ProxyProtocol", "Z-Wave")
+        .row(
+            "Node",
+            2,
+            Subtree::new()
+                .param("Type", "PowerStrip")
+                .child("IoTCapability", cap("BinaryControl")),
+        )
+        .row(
+            "Node",
+            5,
+            Subtree::new()
+                .param("Type", "PowerStrip")
+                .child("IoTCapability", cap("BinaryControl")),
+        );
+    let path = dm
+        .mount("Device.ProxiedDevice.", None, device)
+        .await
+        .unwrap();
+    let inst = dm.get_instances(&[path.as_str()], false);
+    let paths: Vec<&str> = inst[0]
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|i| i.path.as_str())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "Device.ProxiedDevice.1.",
+            "Device.ProxiedDevice.1.Node.2.",
+            "Device.ProxiedDevice.1.Node.2.IoTCapability.1.",
+            "Device.ProxiedDevice.1.Node.5.",
+            "Device.ProxiedDevice.1.Node.5.IoTCapability.1."
+        ]
+    );
+    let v = dm.resolve("Device.ProxiedDevice.1.Node.*.IoTCapability.[Class==\"BinaryControl\"].BinaryControl.Value").unwrap();
+    assert_eq!(v.len(), 2);
+    assert_eq!(
+        dm.get_value("Device.ProxiedDevice.1.NodeNumberOfEntries")
+            .await
+            .unwrap(),
+        "2"
+    );
+}
