@@ -229,6 +229,19 @@ impl fmt::Display for SerialPortSpec {
     }
 }
 
+impl serde::Serialize for SerialPortSpec {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for SerialPortSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// A bidirectional byte stream to a radio, serial or TCP.
 pub trait AsyncPort: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> AsyncPort for T {}
@@ -310,6 +323,17 @@ mod tests {
         assert_eq!(s, SerialPortSpec::tcp("::1", 6638));
         assert_eq!(s.to_string(), "tcp://[::1]:6638");
         assert!(s.is_tcp());
+    }
+
+    #[test]
+    fn specs_read_from_configuration_strings() {
+        let s: SerialPortSpec = serde_json::from_str("\"/dev/ttyACM0?baud=460800\"").unwrap();
+        assert_eq!(s.baud, 460_800);
+        assert_eq!(
+            serde_json::to_string(&s).unwrap(),
+            "\"/dev/ttyACM0?baud=460800\""
+        );
+        assert!(serde_json::from_str::<SerialPortSpec>("\"COM3\"").is_err());
     }
 
     #[test]
