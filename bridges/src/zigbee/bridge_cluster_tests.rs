@@ -19,6 +19,7 @@ const MOTION: u64 = 0x00124B0000000202;
 const LOCK: u64 = 0x00124B0000000203;
 const COVER: u64 = 0x00124B0000000204;
 const THERMOSTAT: u64 = 0x00124B0000000205;
+const REMOTE: u64 = 0x00124B0000000206;
 
 const SCENARIO: &str = r#"
 [[device]]
@@ -36,6 +37,9 @@ ieee = "00124b0000000204"
 [[device]]
 preset = "thermostat"
 ieee = "00124b0000000205"
+[[device]]
+preset = "remote"
+ieee = "00124b0000000206"
 "#;
 
 #[tokio::test]
@@ -51,7 +55,7 @@ async fn sensor_and_actuator_clusters_map_report_and_accept_writes() {
     let mut events = handle.subscribe();
     handle.permit_join(Duration::from_secs(60)).await.unwrap();
     let mut devices: Vec<DeviceDescriptor> = Vec::new();
-    while devices.len() < 5 {
+    while devices.len() < 6 {
         devices.push(
             expect(&mut events, |e| match e {
                 BridgeEvent::DeviceUpdated(d) if d.interview == InterviewState::Complete => {
@@ -155,6 +159,31 @@ async fn sensor_and_actuator_clusters_map_report_and_accept_writes() {
         sim.attribute(THERMOSTAT, 1, id::THERMOSTAT, 0x12)
             .map(|v| v.value),
         Some(ZclValue::Signed(2150))
+    );
+    assert_eq!(
+        dev(REMOTE)
+            .events
+            .iter()
+            .map(|e| e.name.as_str())
+            .collect::<Vec<_>>(),
+        ["Command"]
+    );
+    assert!(sim.press(REMOTE, 1, id::ON_OFF, 0x02, vec![]));
+    let (name, args) = expect(&mut events, |e| match e {
+        BridgeEvent::Event { id, name, args, .. } if *id == id_of(REMOTE) => {
+            Some((name.clone(), args.clone()))
+        }
+        _ => None,
+    })
+    .await;
+    assert_eq!(name, "Command");
+    assert_eq!(
+        (
+            args["Cluster"].as_str(),
+            args["Command"].as_str(),
+            args["Endpoint"].as_str()
+        ),
+        ("On/Off", "Toggle", "1")
     );
     let out_of_range = handle
         .write(

@@ -4,14 +4,22 @@
 //! several do), and the latest converted values.
 
 use crate::api::{
-    CapabilityId, CommandSpec, DeviceDescriptor, DeviceId, Eui64, InterviewState, IoTDeviceType,
-    Node, PowerSource, Value,
+    CapabilityId, CommandSpec, DeviceDescriptor, DeviceId, Eui64, EventSpec, InterviewState,
+    IoTDeviceType, Node, PowerSource, Value,
 };
 use crate::zigbee::interview::Interview;
 use crate::zigbee::mapping::{self, AttrCache};
 use crate::zigbee::zcl::ZclValue;
 use crate::zigbee::zcl::clusters::id;
 use crate::zigbee::zdo::{NodeDescriptor, SimpleDescriptor};
+
+/// Client clusters whose commands a device sends to us (remotes, wall switches, scene
+/// buttons): each command becomes a [`COMMAND_EVENT`] event.
+pub const COMMAND_CLUSTERS: &[u16] = &[id::ON_OFF, id::LEVEL_CONTROL, 0x0005, id::COLOR_CONTROL];
+/// Name of the event a device's command produces (vendor-prefixed by the agent).
+pub const COMMAND_EVENT: &str = "Command";
+/// Its arguments: endpoint number, cluster name, command name, payload in hex.
+pub const COMMAND_EVENT_ARGS: &[&str] = &["Endpoint", "Cluster", "Command", "Payload"];
 
 /// One paired device.
 #[derive(Debug, Clone, PartialEq)]
@@ -168,6 +176,16 @@ impl DeviceRecord {
                 capability: None,
                 input_args: vec!["Seconds".into()],
                 output_args: vec![],
+            });
+        }
+        if self
+            .endpoints
+            .iter()
+            .any(|e| e.out_clusters.iter().any(|c| COMMAND_CLUSTERS.contains(c)))
+        {
+            d.events.push(EventSpec {
+                name: COMMAND_EVENT.into(),
+                args: COMMAND_EVENT_ARGS.iter().map(|a| (*a).into()).collect(),
             });
         }
         d

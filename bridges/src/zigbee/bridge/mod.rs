@@ -24,10 +24,10 @@ use crate::zigbee::backend::{
 };
 use crate::zigbee::interview::{self, Interview, read_attributes};
 use crate::zigbee::network::{self, NetworkConfig, NetworkFileError};
-use crate::zigbee::record::DeviceRecord;
+use crate::zigbee::record::{self, DeviceRecord};
 use crate::zigbee::registry::{self, RegistryError};
 use crate::zigbee::requester::{RequestError, Requester};
-use crate::zigbee::zcl::clusters::id;
+use crate::zigbee::zcl::clusters::{self, id};
 use crate::zigbee::zcl::frame::cmd;
 use crate::zigbee::zcl::{Direction, FrameKind, GeneralCommand, ZclFrame, ZclHeader, ZclValue};
 
@@ -507,6 +507,12 @@ impl<B: ZigbeeBackend> Actor<B> {
             (FrameKind::ClusterSpecific, 0x01) if m.cluster == id::IAS_ZONE => {
                 self.enroll(m.src_nwk, ep, f.header.tsn)
             }
+            (FrameKind::ClusterSpecific, command)
+                if f.header.direction == Direction::ClientToServer
+                    && record::COMMAND_CLUSTERS.contains(&m.cluster) =>
+            {
+                self.device_command(ieee, ep, m.cluster, command, &f.payload)
+            }
             (kind, command) => tracing::debug!(
                 ieee = format_args!("{ieee:016x}"),
                 cluster = m.cluster,
@@ -515,6 +521,31 @@ impl<B: ZigbeeBackend> Actor<B> {
                 "ZCL frame ignored"
             ),
         }
+    }
+
+    /// A remote's or switch's command to us becomes an event.
+    fn device_command(&self, ieee: u64, ep: u8, cluster: u16, command: u8, payload: &[u8]) {
+        let Some(d) = self.devices.get(&ieee) else {
+            return;
+        };
+        let name = clusters::cluster(cluster)
+            .and_then(|c| c.commands.iter().find(|x| x.id == command))
+            .map_or_else(|| format!("{command:#04x}"), |x| x.name.to_owned());
+        let mut args = crate::api::EventArgs::new();
+        args.insert("Endpoint".into(), ep.to_string());
+        args.insert("Cluster".into(), clusters::cluster_name(cluster));
+        args.insert("Command".into(), name);
+        args.insert(
+            "Payload".into(),
+            payload.iter().map(|b| format!("{b:02x}")).collect(),
+        );
+        self.events.emit(BridgeEvent::Event {
+            id: d.rec.id(),
+            capability: None,
+            name: record::COMMAND_EVENT.into(),
+            args,
+            at: SystemTime::now(),
+        });
     }
 
     /// Answers an IAS Zone Enroll Request with SUCCESS and zone id 1.

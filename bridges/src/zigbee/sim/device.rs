@@ -382,6 +382,31 @@ impl VirtualDevice {
         self.report_many(ep, cluster, &[attr])
     }
 
+    /// A cluster command the device sends to the coordinator (a remote's button press).
+    pub fn command(
+        &mut self,
+        ep: u8,
+        cluster: u16,
+        command: u8,
+        payload: Vec<u8>,
+    ) -> Option<ApsIncoming> {
+        let e = self.endpoint(ep)?;
+        if !e.descriptor.out_clusters.contains(&cluster) {
+            return None;
+        }
+        let profile = e.descriptor.profile;
+        self.tsn = self.tsn.wrapping_add(1);
+        let mut header = ZclHeader::cluster(self.tsn, command);
+        header.disable_default_response = true;
+        Some(self.frame(
+            ep,
+            1,
+            profile,
+            cluster,
+            ZclFrame { header, payload }.to_bytes(),
+        ))
+    }
+
     /// The Device_annce this device broadcasts when it joins.
     pub fn announce(&self) -> ApsIncoming {
         let msg = Zdp::DeviceAnnce {

@@ -13,6 +13,7 @@ use crate::zigbee::zdo::{NodeDescriptor, SimpleDescriptor};
 
 /// The preset names a scenario may use.
 pub const PRESETS: &[&str] = &[
+    "remote",
     "door_lock",
     "window_covering",
     "thermostat",
@@ -151,6 +152,10 @@ pub fn build(
                 false,
             )
         }
+        "remote" => {
+            battery_attrs(&mut a);
+            (0x0820, vec![id::POWER_CONFIG, id::IDENTIFY], false)
+        }
         "door_lock" => {
             a.insert((id::DOOR_LOCK, 0), u(ty::ENUM8, 2));
             battery_attrs(&mut a);
@@ -184,7 +189,11 @@ pub fn build(
         device_id,
         device_version: 1,
         in_clusters: clusters,
-        out_clusters: vec![0x0019],
+        out_clusters: if kind == "remote" {
+            vec![0x0019, id::ON_OFF, id::LEVEL_CONTROL]
+        } else {
+            vec![0x0019]
+        },
     };
     let node = if mains {
         // Router; MAC capabilities: FFD, mains, receiver on when idle, allocate address.

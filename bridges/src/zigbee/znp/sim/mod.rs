@@ -233,6 +233,14 @@ impl ZnpSim {
         let _ = rx.wait_for(|n| *n == 0).await;
     }
 
+    /// Makes a joined device send a cluster command (a remote's button); false if it cannot.
+    pub fn press(&self, ieee: u64, ep: u8, cluster: u16, command: u8, payload: Vec<u8>) -> bool {
+        let out = self.with_state(|s| s.command_now(ieee, ep, cluster, command, payload));
+        let sent = out.is_some();
+        deliver(&self.shared, out.into_iter().collect());
+        sent
+    }
+
     /// Makes a device stop (or resume) answering.
     pub fn set_responsive(&self, ieee: u64, responsive: bool) {
         self.with_state(|s| {

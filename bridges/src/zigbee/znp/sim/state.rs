@@ -543,6 +543,24 @@ impl SimState {
         out
     }
 
+    /// A device sends a cluster command to the coordinator now (a button press).
+    pub fn command_now(
+        &mut self,
+        ieee: u64,
+        ep: u8,
+        cluster: u16,
+        command: u8,
+        payload: Vec<u8>,
+    ) -> Option<Out> {
+        let d = self
+            .devices
+            .iter_mut()
+            .find(|d| d.device.ieee == ieee && d.joined)?;
+        d.device
+            .command(ep, cluster, command, payload)
+            .map(|m| incoming(&m))
+    }
+
     /// A device sends a report now (test control); false if it cannot.
     pub fn report_now(
         &mut self,
