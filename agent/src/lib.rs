@@ -3,6 +3,7 @@
 pub mod agent;
 pub mod config;
 pub mod ctl;
+pub mod demo;
 pub mod dispatch;
 pub mod handlers;
 pub mod localagent;

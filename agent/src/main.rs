@@ -87,14 +87,14 @@ fn main() -> ExitCode {
             Cmd::Run(args) => {
                 let fixture = args.bench_fixture_devices;
                 match run_config(args) {
-                    Ok(cfg) => serve(cfg, fixture).await,
+                    Ok(cfg) => serve(cfg, fixture.map(Extra::Fixture)).await,
                     Err(e) => {
                         eprintln!("usphub: {e}");
                         ExitCode::from(2)
                     }
                 }
             }
-            Cmd::Demo { ws_listen } => serve(demo_config(ws_listen), None).await,
+            Cmd::Demo { ws_listen } => serve(demo_config(ws_listen), Some(Extra::Demo)).await,
             Cmd::Ctl(args) => usphub::ctl::main(args).await,
         }
     })
@@ -169,7 +169,16 @@ fn demo_config(ws_listen: SocketAddr) -> Config {
     }
 }
 
-async fn serve(cfg: Config, fixture_devices: Option<usize>) -> ExitCode {
+/// What runs beside the agent.
+enum Extra {
+    /// Simulated radios (`usphub demo`).
+    Demo,
+    /// Fixture devices for benchmarks.
+    Fixture(usize),
+}
+
+async fn serve(cfg: Config, extra: Option<Extra>) -> ExitCode {
+    let state_dir = cfg.db.parent().map(|p| p.to_path_buf()).unwrap_or_default();
     let agent = match usphub::agent::start(cfg).await {
         Ok(a) => a,
         Err(e) => {
@@ -178,12 +187,24 @@ async fn serve(cfg: Config, fixture_devices: Option<usize>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if let Some(n) = fixture_devices
-        && let Err(e) = usp_datamodel::fixture::populate(&agent.dm, n, 8).await
-    {
-        eprintln!("usphub: fixture devices: {e}");
-        agent.shutdown().await;
-        return ExitCode::FAILURE;
+    let mut _radios = None;
+    match extra {
+        Some(Extra::Fixture(n)) => {
+            if let Err(e) = usp_datamodel::fixture::populate(&agent.dm, n, 8).await {
+                eprintln!("usphub: fixture devices: {e}");
+                agent.shutdown().await;
+                return ExitCode::FAILURE;
+            }
+        }
+        Some(Extra::Demo) => match usphub::demo::start(&agent, &state_dir).await {
+            Ok(r) => _radios = Some(r),
+            Err(e) => {
+                eprintln!("usphub: demo radios: {e}");
+                agent.shutdown().await;
+                return ExitCode::FAILURE;
+            }
+        },
+        None => {}
     }
     println!("EndpointID: {}", agent.endpoint_id);
     println!("Data model root: Device.");
