@@ -240,7 +240,7 @@ fn decode_object(id: u16, d: &[u8], out: &mut Vec<Reading>) -> bool {
         (0x1007, 3) => out.push(level(Quantity::Illuminance, i64::from(le(d)), 0)),
         (0x1008, 1) => out.push(level(Quantity::Moisture, i64::from(d[0]), 0)),
         (0x1009, 2) => out.push(level(Quantity::Conductivity, i64::from(le(d)), 0)),
-        (0x100A, 1) | (0x4803, 1) => out.push(level(Quantity::Battery, i64::from(d[0]), 0)),
+        (0x100A, 1) => out.push(level(Quantity::Battery, i64::from(d[0]), 0)),
         (0x100D, 4) => {
             out.push(level(
                 Quantity::Temperature,
@@ -258,9 +258,37 @@ fn decode_object(id: u16, d: &[u8], out: &mut Vec<Reading>) -> bool {
         // 0 open, 1 closed, 2 left open (timeout); 3 is a device reset, not a state.
         (0x1019, 1) if d[0] <= 2 => out.push(binary(BinaryKind::Opening, d[0] != 1)),
         (0x101B, _) => out.push(binary(BinaryKind::Motion, false)),
+        // MIoT-spec objects of newer models.
+        (0x4803, 1) | (0x4C03, 1) => out.push(level(Quantity::Battery, i64::from(d[0]), 0)),
+        (0x4804, 1) | (0x4A12, 1) if matches!(d[0], 1 | 2) => {
+            out.push(binary(BinaryKind::Opening, d[0] == 1));
+        }
+        (0x4805, 4) => return push_float(out, Quantity::Illuminance, d, 0),
+        (0x4818, 2) => out.push(binary(BinaryKind::Motion, le(d) <= 30)),
+        (0x4A08, 4) => {
+            out.push(binary(BinaryKind::Motion, true));
+            return push_float(out, Quantity::Illuminance, d, 0);
+        }
+        (0x4C01, 4) => return push_float(out, Quantity::Temperature, d, 2),
+        (0x4C02, 1) => out.push(level(Quantity::Humidity, i64::from(d[0]), 0)),
+        (0x4C08, 4) => return push_float(out, Quantity::Humidity, d, 1),
         _ => return false,
     }
     true
+}
+
+/// A little-endian IEEE float rounded to `places`; `false` (skipped) if not finite.
+fn push_float(out: &mut Vec<Reading>, quantity: Quantity, d: &[u8], places: u8) -> bool {
+    let Ok(b) = <[u8; 4]>::try_from(d) else {
+        return false;
+    };
+    match Decimal::from_f64(f64::from(f32::from_le_bytes(b)), places) {
+        Some(value) => {
+            out.push(Reading::Level { quantity, value });
+            true
+        }
+        None => false,
+    }
 }
 
 impl MiBeaconRepr {

@@ -85,9 +85,9 @@ fn encrypted_frame_without_mac_uses_the_advertiser_address() {
     assert_eq!(f.mac(), None);
     let r = MiBeaconRepr::parse(&f, addr("2C:11:65:25:70:04"), Some(&key)).unwrap();
     assert_eq!(product_name(r.product_id), Some("XMWSDJ04MMC"));
-    // Its object is a model-specific one the common table does not cover: skipped, not fatal.
-    assert_eq!(r.skipped.len(), 1);
-    assert_eq!(r.skipped[0].len, 4);
+    // A MIoT-spec humidity object (0x4C08, float32).
+    assert_eq!(r.readings, vec![lvl(Quantity::Humidity, "45")]);
+    assert!(r.skipped.is_empty());
 }
 
 #[test]
@@ -155,6 +155,46 @@ fn door_states_and_bad_lengths() {
             SkippedObject { id: 0x1004, len: 1 }
         ]
     );
+}
+
+#[test]
+fn miot_spec_objects_decode() {
+    let a = addr("A4:C1:38:00:11:22");
+    let t = 21.37f32.to_le_bytes();
+    let nan = f32::NAN.to_le_bytes();
+    let data = build_frame(
+        0x2aeb,
+        1,
+        a,
+        &[
+            (0x4c01, &t),
+            (0x4c02, &[55]),
+            (0x4c03, &[90]),
+            (0x4818, &[0x78, 0x00]),
+            (0x4a12, &[2]),
+            (0x4c01, &nan),
+        ],
+        None,
+    );
+    let f = Frame::new_checked(&data[..]).unwrap();
+    let r = MiBeaconRepr::parse(&f, a, None).unwrap();
+    assert_eq!(
+        r.readings,
+        vec![
+            lvl(Quantity::Temperature, "21.37"),
+            lvl(Quantity::Humidity, "55"),
+            lvl(Quantity::Battery, "90"),
+            Reading::Binary {
+                kind: BinaryKind::Motion,
+                value: false
+            },
+            Reading::Binary {
+                kind: BinaryKind::Opening,
+                value: false
+            },
+        ]
+    );
+    assert_eq!(r.skipped, vec![SkippedObject { id: 0x4c01, len: 4 }]);
 }
 
 #[test]
