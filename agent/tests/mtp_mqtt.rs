@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use rumqttc::v5::mqttbytes::QoS;
-use rumqttc::v5::mqttbytes::v5::{Packet, PublishProperties};
+use rumqttc::v5::mqttbytes::v5::{Packet, PublishProperties, SubscribeReasonCode};
 use rumqttc::v5::{AsyncClient, Event, MqttOptions};
 use tokio::sync::mpsc;
 use usp_proto::decode::{DecodeLimits, DecodedRecord, decode_record};
@@ -516,4 +516,117 @@ async fn records_flow_at_qos_0() {
     assert_eq!(agent.sender.free_slots(), 1024);
     agent.shutdown().await;
     ctl.close().await;
+}
+
+/// Reads one MQTT 5 packet with rumqttc's codec (the scripted broker below).
+async fn read_packet(
+    sock: &mut tokio::net::TcpStream,
+    buf: &mut bytes::BytesMut,
+) -> rumqttc::v5::mqttbytes::v5::Packet {
+    use tokio::io::AsyncReadExt;
+    loop {
+        match Packet::read(buf, Some(1 << 20)) {
+            Ok(p) => return p,
+            Err(rumqttc::v5::mqttbytes::Error::InsufficientBytes(_)) => {}
+            Err(e) => panic!("bad packet from the agent: {e:?}"),
+        }
+        let n = tokio::time::timeout(T, sock.read_buf(buf))
+            .await
+            .expect("agent writes in time")
+            .expect("read");
+        assert!(n > 0, "agent closed the connection");
+    }
+}
+
+async fn write_packet(sock: &mut tokio::net::TcpStream, p: Packet) {
+    use tokio::io::AsyncWriteExt;
+    let mut out = bytes::BytesMut::new();
+    p.write(&mut out, None).expect("encode");
+    sock.write_all(&out).await.expect("write");
+}
+
+/// A broker scripted with rumqttc's codec, because mosquitto sends neither
+/// `subscribe-topic` nor Response Information: checks the agent's CONNECT on the wire and
+/// that it follows what the CONNACK gives (R-MQTT.12/13/15/21).
+#[tokio::test]
+async fn agent_follows_connack_subscribe_topic_and_response_information() {
+    use rumqttc::v5::mqttbytes::v5::{ConnAck, ConnAckProperties, ConnectReturnCode, SubAck};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, _rx) = mpsc::channel(4);
+    let mut cfg = MqttConfig::new("127.0.0.1", port, AGENT, AGENT_TOPIC);
+    cfg.controllers = vec![MqttPeer {
+        endpoint_id: CTRL.into(),
+        topic: CTRL_TOPIC.into(),
+    }];
+    let mut agent = mqtt::spawn(MtpId(9), cfg, tx);
+    let (mut sock, _) = tokio::time::timeout(T, listener.accept())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut buf = bytes::BytesMut::new();
+
+    let Packet::Connect(connect, _, _) = read_packet(&mut sock, &mut buf).await else {
+        panic!("CONNECT expected first");
+    };
+    let props = connect.properties.expect("CONNECT properties");
+    assert!(
+        props
+            .user_properties
+            .contains(&("usp-endpoint-id".into(), AGENT.into()))
+    );
+    assert_eq!(props.request_response_info, Some(1));
+    let given = "usp/broker/given/#";
+    let reply = "usp/reply/given";
+    let ack_props = ConnAckProperties {
+        session_expiry_interval: None,
+        receive_max: None,
+        max_qos: None,
+        retain_available: None,
+        max_packet_size: None,
+        assigned_client_identifier: None,
+        topic_alias_max: None,
+        reason_string: None,
+        user_properties: vec![("subscribe-topic".into(), given.into())],
+        wildcard_subscription_available: None,
+        subscription_identifiers_available: None,
+        shared_subscription_available: None,
+        server_keep_alive: None,
+        response_information: Some(reply.into()),
+        server_reference: None,
+        authentication_method: None,
+        authentication_data: None,
+    };
+    let connack = ConnAck {
+        session_present: false,
+        code: ConnectReturnCode::Success,
+        properties: Some(ack_props),
+    };
+    write_packet(&mut sock, Packet::ConnAck(connack)).await;
+
+    let Packet::Subscribe(sub) = read_packet(&mut sock, &mut buf).await else {
+        panic!("SUBSCRIBE expected after CONNACK");
+    };
+    let filters: Vec<&str> = sub.filters.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(filters, [AGENT_TOPIC, given, reply]);
+    // Nothing may be published before the SUBACK.
+    let early = tokio::time::timeout(Duration::from_millis(200), read_packet(&mut sock, &mut buf));
+    assert!(early.await.is_err(), "the agent published before SUBACK");
+    let suback = SubAck {
+        pkid: sub.pkid,
+        return_codes: vec![SubscribeReasonCode::Success(QoS::AtLeastOnce); 3],
+        properties: None,
+    };
+    write_packet(&mut sock, Packet::SubAck(suback)).await;
+
+    let Packet::Publish(p) = read_packet(&mut sock, &mut buf).await else {
+        panic!("the MQTTConnect PUBLISH expected");
+    };
+    assert_eq!(&p.topic[..], CTRL_TOPIC.as_bytes());
+    let props = p.properties.expect("PUBLISH properties");
+    assert_eq!(props.response_topic.as_deref(), Some(reply));
+    expect_mqtt_connect(&p.payload, reply);
+    let st = agent.wait_for(LinkState::Up, T).await.unwrap();
+    assert_eq!(st.response_topic.as_deref(), Some(reply));
+    agent.shutdown().await;
 }
