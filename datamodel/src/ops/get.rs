@@ -35,26 +35,47 @@ impl DataModel {
                 results.push(collect(&tree, p.as_ref(), max_depth, i, &mut fetches));
             }
         }
-        for f in fetches {
+        // Every provider read starts before any is awaited: a Get over many devices
+        // waits for the slowest one, not for the sum.
+        let started: Vec<_> = fetches
+            .into_iter()
+            .map(|f| {
+                let path = match &results[f.result] {
+                    Ok(objects) => objects
+                        .get(f.object)
+                        .map(|o| o.path.clone())
+                        .unwrap_or_default(),
+                    Err(_) => String::new(),
+                };
+                let task = f.provider.as_ref().map(|p| {
+                    tokio::spawn(p.get(LiveGet {
+                        obj_path: path.clone(),
+                        params: f.params.iter().map(|(_, n)| n.clone()).collect(),
+                    }))
+                });
+                (f, path, task)
+            })
+            .collect();
+        for (f, path, task) in started {
+            let outcome = match task {
+                Some(t) => t.await.unwrap_or_else(|e| {
+                    Err(DmError::new(
+                        ErrorKind::ParameterActionFailed,
+                        &path,
+                        e.to_string(),
+                    ))
+                }),
+                None => Err(DmError::new(
+                    ErrorKind::ParameterActionFailed,
+                    &path,
+                    "no provider for live parameters",
+                )),
+            };
             let Ok(objects) = &mut results[f.result] else {
                 continue;
             };
             let Some(obj) = objects.get_mut(f.object) else {
                 continue;
-            };
-            let outcome = match &f.provider {
-                Some(p) => {
-                    p.get(LiveGet {
-                        obj_path: obj.path.clone(),
-                        params: f.params.iter().map(|(_, n)| n.clone()).collect(),
-                    })
-                    .await
-                }
-                None => Err(DmError::new(
-                    ErrorKind::ParameterActionFailed,
-                    obj.path.clone(),
-                    "no provider for live parameters",
-                )),
             };
             match outcome {
                 Ok(values) if values.len() == f.params.len() => {
