@@ -23,6 +23,8 @@ pub mod security;
 mod sleeping;
 
 #[cfg(test)]
+mod interop;
+#[cfg(test)]
 mod tests;
 
 use std::path::PathBuf;

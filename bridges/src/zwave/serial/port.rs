@@ -93,6 +93,8 @@ pub struct PortConfig {
     pub reconnect_min: Duration,
     /// Longest reconnect delay.
     pub reconnect_max: Duration,
+    /// Smallest gap between two writes (0 for sticks; the zwave-js mock server needs ~20 ms).
+    pub min_write_gap: Duration,
 }
 
 impl Default for PortConfig {
@@ -102,6 +104,7 @@ impl Default for PortConfig {
             byte_timeout: Duration::from_millis(1500),
             reconnect_min: Duration::from_millis(100),
             reconnect_max: Duration::from_secs(5),
+            min_write_gap: Duration::ZERO,
         }
     }
 }
@@ -201,6 +204,7 @@ struct Session<'a> {
     codec: SerialCodec,
     buf: BytesMut,
     partial_since: Option<Instant>,
+    last_write: Option<Instant>,
     config: PortConfig,
     inbound: &'a mpsc::Sender<Inbound>,
     current: Option<InFlight>,
@@ -213,6 +217,7 @@ impl<'a> Session<'a> {
             codec: SerialCodec::new(),
             buf: BytesMut::with_capacity(512),
             partial_since: None,
+            last_write: None,
             config,
             inbound,
             current: None,
@@ -256,8 +261,15 @@ impl<'a> Session<'a> {
     }
 
     async fn write_unit(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if let Some(last) = self.last_write
+            && !self.config.min_write_gap.is_zero()
+        {
+            sleep_until(last + self.config.min_write_gap).await;
+        }
         self.port.write_all(bytes).await?;
-        self.port.flush().await
+        self.port.flush().await?;
+        self.last_write = Some(Instant::now());
+        Ok(())
     }
 
     async fn start(&mut self, req: HostRequest, reply: Reply) -> io::Result<()> {
