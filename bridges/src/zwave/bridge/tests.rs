@@ -534,3 +534,44 @@ async fn dead_node_gets_partial_interview_and_other_nodes_are_unaffected() {
         complete(&h, n).await;
     }
 }
+
+#[tokio::test]
+async fn included_s0_lock_is_interviewed_through_security_with_the_configured_key() {
+    let sim = spawn_tcp(&Scenario::demo(), "127.0.0.1:0").await.unwrap();
+    let mut cfg = ZWaveConfig::new(sim.url().parse().unwrap());
+    cfg.network_key = Some(crate::zwave::sim::scenario::DEMO_NETWORK_KEY);
+    let h = spawn(cfg).unwrap();
+    complete(&h, 11).await;
+    let d = h
+        .devices()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|d| d.id == dev(11))
+        .unwrap();
+    assert_eq!(
+        d.capability(&cap("ep0/0x62/locked")).unwrap().value,
+        Some(Value::Bool(true))
+    );
+    h.write(dev(11), cap("ep0/0x62/locked"), Value::Bool(false))
+        .await
+        .unwrap();
+    assert_eq!(
+        sim.nodes().await[&11].end_points[0].lock,
+        Some((false, false))
+    );
+}
+
+#[tokio::test]
+async fn s0_lock_without_key_is_mounted_without_its_secure_functions() {
+    let (_sim, h, _ev) = start(None).await;
+    complete(&h, 11).await;
+    let d = h
+        .devices()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|d| d.id == dev(11))
+        .unwrap();
+    assert!(d.capability(&cap("ep0/0x62/locked")).is_none());
+}

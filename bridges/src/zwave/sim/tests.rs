@@ -43,7 +43,7 @@ async fn host_reads_version_and_node_list_from_simulator() {
         .unwrap();
     assert_eq!(
         InitData::parse(&d.response.unwrap()).unwrap().nodes,
-        vec![1, 2, 3, 4, 5, 6, 9, 10]
+        vec![1, 2, 3, 4, 5, 6, 9, 10, 11]
     );
 }
 
