@@ -35,6 +35,26 @@
 //!   `inbox.events.emit(..)`. Emit [`BridgeEvent::Value`] only when a value changed.
 //! * Ports: [`SerialPortSpec`] (`/dev/tty*`, `/dev/serial/by-id/...`, `tcp://host:port`,
 //!   `?baud=&flow=`) and [`open_port`], shared by the Zigbee and Z-Wave bridges.
+//!
+//! # Conventions every bridge keeps
+//!
+//! * At start, a bridge emits `DeviceJoined` for every device it already knows (its own
+//!   registry), then `RadioState`; the agent mounts by [`DeviceId`], so a re-join of a known
+//!   device is harmless. The BLE bridge keeps no registry: the agent hands it the addresses
+//!   it has paired (`BleSettings::paired`) and each is re-announced when next heard. A
+//!   descriptor that changes later (interview progress, new capability) is sent whole as
+//!   `DeviceUpdated`.
+//! * [`CapabilityId`]s are stable across restarts and re-interviews, unique within the
+//!   device including its nodes, and readable: `ep1/0x0402/0x0000` (Zigbee),
+//!   `ep0/0x31/...` (Z-Wave), `temperature` (BLE).
+//! * `Value` events carry the new value in the capability's own type and unit and are sent
+//!   only on change; `Online` only on change.
+//! * Event and command names carry no vendor prefix and no `!`/`()`: the agent adds the
+//!   project's `X_<VENDOR>_` prefix. TR-181's own commands (`Toggle`, `StepUp`, `StepDown`)
+//!   arrive through [`BridgeHandle::invoke`] with the capability set.
+//! * A write resolves only when the device confirmed it; radio-level timeouts give
+//!   [`BridgeError::Timeout`], a refusal [`BridgeError::Refused`]; a sleeping device whose
+//!   write is not queued gives [`BridgeError::Asleep`].
 
 pub mod capability;
 pub mod device;

@@ -26,7 +26,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::api::BridgeHandle;
+use crate::api::{BleAddress, BridgeHandle};
 use registry::{
     BleConfig, BleDeviceConfig, DEFAULT_AVAILABILITY_TIMEOUT, DEFAULT_MAX_TRACKED,
     DEFAULT_TRIGGER_BASED_TIMEOUT,
@@ -64,13 +64,27 @@ pub struct BleSettings {
     pub max_tracked: Option<usize>,
     /// Seconds between reads of GATT devices that do not notify.
     pub gatt_poll_interval_s: Option<u64>,
+    /// Devices paired earlier (through a join window), from the agent's registry: they are
+    /// mounted again whenever heard, like configured ones. Not read from the file.
+    #[serde(skip)]
+    pub paired: Vec<BleAddress>,
 }
 
 impl BleSettings {
     /// The registry part.
     pub fn registry(&self) -> BleConfig {
+        let mut devices = self.devices.clone();
+        for a in &self.paired {
+            if !devices.iter().any(|d| d.address == *a) {
+                devices.push(BleDeviceConfig {
+                    address: *a,
+                    bind_key: None,
+                    gatt: false,
+                });
+            }
+        }
         BleConfig {
-            devices: self.devices.clone(),
+            devices,
             availability_timeout: self
                 .availability_timeout_s
                 .map_or(DEFAULT_AVAILABILITY_TIMEOUT, Duration::from_secs),
@@ -135,6 +149,28 @@ mod tests {
             BleSettings::default().registry().availability_timeout,
             DEFAULT_AVAILABILITY_TIMEOUT
         );
+    }
+
+    #[test]
+    fn paired_devices_are_remounted_like_configured_ones() {
+        let a: BleAddress = "A4:C1:38:02:83:F4".parse().unwrap();
+        let b: BleAddress = "A4:C1:38:8D:18:B2".parse().unwrap();
+        let s = BleSettings {
+            devices: vec![BleDeviceConfig {
+                address: a,
+                bind_key: Some(crate::ble::crypto::BindKey([1; 16])),
+                gatt: false,
+            }],
+            paired: vec![a, b],
+            ..BleSettings::default()
+        };
+        let r = s.registry();
+        assert_eq!(r.devices.len(), 2);
+        assert!(
+            r.devices[0].bind_key.is_some(),
+            "the configured key is kept"
+        );
+        assert_eq!(r.devices[1].address, b);
     }
 
     #[test]
