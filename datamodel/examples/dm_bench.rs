@@ -4,7 +4,8 @@
 //!
 //! Prints: build time, parameter and object counts, heap bytes and RSS of the tree,
 //! wildcard and search resolution, a full Get of `Device.ProxiedDevice.`, a single
-//! parameter Get, and mount+unmount of one device. No assertions: figures only.
+//! parameter Get, one in-process value report, and mount+unmount of one device. No
+//! assertions: figures only.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
@@ -158,6 +159,33 @@ async fn main() {
     })
     .await;
     println!("get {}: median {} (min {})", one[0], us(med), us(min));
+
+    // A radio report: one value written in-process, its ValueChange published.
+    let mut rx = dm.changes();
+    let target = format!(
+        "Device.ProxiedDevice.{}.IoTCapability.1.LevelSensor.",
+        devices / 2 + 1
+    );
+    let mut v = 0i64;
+    let (med, min) = time(20_000, || {
+        v += 1;
+        let value = usp_datamodel::Value::Decimal(
+            usp_datamodel::Decimal::new(v, 2).unwrap_or(usp_datamodel::Decimal::ZERO),
+        );
+        let (dm, target) = (dm.clone(), target.clone());
+        async move {
+            dm.set_values(&target, vec![("Value".to_string(), value.into())])
+                .await
+                .expect("report");
+        }
+    })
+    .await;
+    while rx.try_recv().is_ok() {}
+    println!(
+        "report one sensor value (set_values + ValueChange): median {} (min {})",
+        us(med),
+        us(min)
+    );
 
     let mut i = 0usize;
     let (med, min) = time(200, || {

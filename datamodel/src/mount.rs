@@ -120,7 +120,7 @@ impl DataModel {
                     }
                     if let Some(e) = created
                         .iter()
-                        .find_map(|n| write::check_unique(&tree, *n).err())
+                        .find_map(|n| write::check_unique(&tree, *n, None).err())
                     {
                         let gone = tree.remove(root);
                         tree.free(&gone);
@@ -268,6 +268,7 @@ impl DataModel {
                 .iter()
                 .map(|(name, v)| check(&tree, node, name, v))
                 .collect::<DmResult<Vec<_>>>()?;
+            let touched: Vec<usize> = checked.iter().map(|(i, _)| *i).collect();
             let mut undo = Vec::new();
             let mut changed = 0;
             for (idx, v) in checked {
@@ -276,7 +277,7 @@ impl DataModel {
                     changed += 1;
                 }
             }
-            if let Err(e) = write::check_unique(&tree, node) {
+            if let Err(e) = write::check_unique(&tree, node, Some(&touched)) {
                 for (idx, old) in undo.into_iter().rev() {
                     let old = old.or_else(|| tree.param_def(node, idx).map(|p| p.initial_value()));
                     if let Some(v) = old {

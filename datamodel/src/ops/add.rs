@@ -149,7 +149,7 @@ fn add_one(tree: &mut Tree, obj: &AddObject, fx: &mut Effects) -> AddOutcome {
         return fail(tree, e, required_errs);
     }
     write::assign_keys(tree, node, fx);
-    if let Err(e) = write::check_unique(tree, node) {
+    if let Err(e) = write::check_unique(tree, node, None) {
         return fail(tree, e, Vec::new());
     }
     write::created(tree, node, fx);

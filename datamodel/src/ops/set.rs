@@ -338,7 +338,8 @@ fn apply_object(
         });
     }
     for inst in &insts {
-        if let Err(e) = write::check_unique(tree, inst.node) {
+        let touched: Vec<usize> = inst.ok.iter().map(|p| p.idx).collect();
+        if let Err(e) = write::check_unique(tree, inst.node, Some(&touched)) {
             revert(tree, undo.split_off(mark));
             return Err(ObjectFailure {
                 error: e.clone(),

@@ -146,8 +146,10 @@ pub(crate) fn apply(
     true
 }
 
-/// Fails if another row of `node`'s table has the same values for any unique key set.
-pub(crate) fn check_unique(tree: &Tree, node: NodeId) -> DmResult<()> {
+/// Fails if another row of `node`'s table has the same values for any unique key set
+/// (only key sets containing one of `touched` parameters when given: a value update
+/// that touches no key costs nothing).
+pub(crate) fn check_unique(tree: &Tree, node: NodeId, touched: Option<&[usize]>) -> DmResult<()> {
     let Some(n) = tree.node(node) else {
         return Ok(());
     };
@@ -169,12 +171,17 @@ pub(crate) fn check_unique(tree: &Tree, node: NodeId) -> DmResult<()> {
     };
     for key in &table.unique_keys {
         let idxs: Vec<usize> = key.iter().filter_map(|k| def.param_index(k)).collect();
+        if let Some(t) = touched
+            && !idxs.iter().any(|i| t.contains(i))
+        {
+            continue;
+        }
         let mine: Vec<Option<Value>> = idxs.iter().map(|i| tree.value(node, *i)).collect();
         for other in rows.rows.values().filter(|o| **o != node) {
             if idxs
                 .iter()
                 .zip(&mine)
-                .all(|(i, v)| tree.value(*other, *i) == *v)
+                .all(|(i, v)| same_value(tree, *other, *i, v.as_ref()))
             {
                 let names: Vec<&str> = key.iter().map(|k| &**k).collect();
                 let values: Vec<String> = mine
@@ -195,6 +202,14 @@ pub(crate) fn check_unique(tree: &Tree, node: NodeId) -> DmResult<()> {
         }
     }
     Ok(())
+}
+
+/// Whether `node`'s parameter `idx` equals `v` (without cloning stored values).
+fn same_value(tree: &Tree, node: NodeId, idx: usize, v: Option<&Value>) -> bool {
+    match tree.value_ref(node, idx) {
+        Some(stored) => Some(stored) == v,
+        None => tree.value(node, idx).as_ref() == v,
+    }
 }
 
 /// Gives every empty string unique-key parameter of a new row a unique `cpe-` value
