@@ -4,7 +4,7 @@
 //! * [`usbid`]: the USB id table (ids, strings, candidate firmwares, serial settings).
 //! * [`sysfs`]: enumeration of USB serial ports from sysfs and `/dev/serial/by-id`.
 //! * [`probe`]: Z-Wave GetVersion, ASH RST → RSTACK and ZNP SYS_PING probes.
-//! * [`identify`]: table + probe → [`Identified`].
+//! * [`identify`](mod@identify): table + probe → [`Identified`].
 //! * [`hotplug`]: add/remove events (udev or a test double) and the [`DongleTracker`].
 //! * [`policy`]: the auto-start decision.
 //! * [`autostart`]: hot-plug changes → start/stop actions for the agent ([`AutoStart`]).
