@@ -144,4 +144,8 @@ pub trait ZigbeeBackend: Clone + Send + Sync + 'static {
 
     /// Opens joining network-wide for `seconds` (0 closes).
     fn permit_join(&self, seconds: u8) -> impl Future<Output = Result<(), BackendError>> + Send;
+
+    /// Makes the radio forget its network (the explicit reset that allows forming a new
+    /// one; every paired device is orphaned). The next `start` forms a network.
+    fn reset_network(&self) -> impl Future<Output = Result<(), BackendError>> + Send;
 }

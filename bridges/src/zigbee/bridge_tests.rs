@@ -642,3 +642,31 @@ async fn silent_device_goes_offline_and_comes_back_when_heard() {
     .await;
     assert_eq!(online, (id_of(SENSOR), true));
 }
+
+#[tokio::test]
+async fn explicit_reset_lets_a_new_network_form_and_devices_pair_again() {
+    let mut r = rig().await;
+    pair_all(&mut r).await;
+    let old_pan = r.sim.with_state(|s| s.network().0);
+    drop(r.handle);
+    r.task.await.unwrap();
+    r.sim.wait_idle().await;
+
+    let mut config = ZigbeeBridgeConfig::new(r.dir.path());
+    config.network.pan_id = Some(old_pan ^ 0x0101);
+    let be_cfg = ZnpBackendConfig::default();
+    let backend = ZnpBackend::new(port_connector(r.sim.port_spec()), be_cfg);
+    crate::zigbee::bridge::reset_network(&backend, &config)
+        .await
+        .unwrap();
+    assert!(!r.dir.path().join("zigbee-devices.toml").exists());
+    let (handle, _task) = start(backend, config).await.unwrap();
+    assert_eq!(r.sim.with_state(|s| s.network().0), old_pan ^ 0x0101);
+    assert!(handle.devices().await.unwrap().is_empty());
+    let mut events = handle.subscribe();
+    handle.permit_join(Duration::from_secs(30)).await.unwrap();
+    expect(&mut events, |e| {
+        matches!(e, BridgeEvent::DeviceJoined(_)).then_some(())
+    })
+    .await;
+}

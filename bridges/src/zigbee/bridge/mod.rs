@@ -135,6 +135,29 @@ pub async fn start<B: ZigbeeBackend>(
     Ok((handle, task))
 }
 
+/// The explicit network reset: the radio forgets its network and the host forgets the
+/// network parameters and the paired devices, so the next [`start`] forms a new network.
+/// Every paired device is orphaned and must be paired again.
+pub async fn reset_network<B: ZigbeeBackend>(
+    backend: &B,
+    config: &ZigbeeBridgeConfig,
+) -> Result<(), ZigbeeError> {
+    backend.reset_network().await?;
+    for path in [&config.network_file, &config.registry_file] {
+        match std::fs::remove_file(path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => {
+                return Err(ZigbeeError::NetworkFile(NetworkFileError::Io {
+                    path: path.display().to_string(),
+                    source,
+                }));
+            }
+        }
+    }
+    Ok(())
+}
+
 struct Dev {
     rec: DeviceRecord,
     last_seen: Instant,

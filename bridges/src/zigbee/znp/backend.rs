@@ -582,6 +582,27 @@ impl ZigbeeBackend for ZnpBackend {
         }
     }
 
+    async fn reset_network(&self) -> Result<(), BackendError> {
+        self.wait_up().await?;
+        tracing::warn!("resetting the Zigbee network: every paired device is orphaned");
+        // ZCD_STARTOPT_CLEAR_STATE | ZCD_STARTOPT_CLEAR_CONFIG, applied by the soft reset.
+        self.nv_write(sys::nv::STARTUP_OPTION, &[0x03]).await?;
+        let mut cbs = self.znp.callbacks();
+        self.znp
+            .send(&sys::ResetReq { kind: 1 })
+            .await
+            .map_err(err)?;
+        wait_for(
+            &mut cbs,
+            self.inner.config.network_timeout,
+            "SYS_RESET_IND",
+            |_: &sys::ResetInd| true,
+        )
+        .await
+        .map_err(err)?;
+        Ok(())
+    }
+
     async fn permit_join(&self, seconds: u8) -> Result<(), BackendError> {
         let req = mtzdo::MgmtPermitJoinReq {
             addr_mode: 0x0F,

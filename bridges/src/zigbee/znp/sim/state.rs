@@ -331,6 +331,31 @@ impl SimState {
         self.dev_state = mtzdo::state::HOLD;
         self.endpoints.clear();
         self.zdo_callbacks.clear();
+        // ZCD_STARTOPT_CLEAR_STATE (0x02): forget the network on this reset, as Z-Stack does;
+        // the option itself is cleared once applied.
+        if self
+            .nv
+            .get(nv::STARTUP_OPTION)
+            .is_some_and(|o| o.first().is_some_and(|b| b & 0x02 != 0))
+        {
+            let fresh = NvStore::factory(self.ieee);
+            for id in [
+                nv::NIB,
+                nv::PANID,
+                nv::EXTENDED_PAN_ID,
+                nv::PRECFGKEY,
+                nv::NWK_ACTIVE_KEY_INFO,
+                nv::BDBNODEISONANETWORK,
+            ] {
+                if let Some(v) = fresh.get(id) {
+                    self.nv.set(id, v.to_vec());
+                }
+            }
+            self.nv.set(nv::STARTUP_OPTION, vec![0]);
+            for d in &mut self.devices {
+                d.joined = false;
+            }
+        }
         vec![emit(sys::ResetInd {
             reason: 0,
             transport_rev: 2,
