@@ -308,3 +308,73 @@ fn advertiser_flood_is_bounded() {
     assert!(h.reg.stats().untracked > 0);
     assert!(h.reg.devices().is_empty());
 }
+
+#[test]
+fn gatt_updates_join_configured_devices_and_keep_them_online() {
+    use crate::ble::gatt::{self, GattUpdate};
+    let mut h = Harness::new(BleConfig {
+        devices: vec![BleDeviceConfig {
+            address: A,
+            bind_key: None,
+            gatt: true,
+        }],
+        availability_timeout: Duration::from_secs(600),
+        ..BleConfig::default()
+    });
+    let mut update = GattUpdate::default();
+    for (uuid, data) in [
+        (0x2a29u16, &b"Acme"[..]),
+        (0x2a24, b"EnvSensor"),
+        (0x2a6e, &[0x6c, 0x08]),
+    ] {
+        update.add(gatt::decode(uuid, data).unwrap());
+    }
+    let mut out = Vec::new();
+    h.reg
+        .handle_gatt(A, update, h.now, SystemTime::UNIX_EPOCH, &mut out);
+    let BridgeEvent::DeviceJoined(d) = &out[0] else {
+        panic!("{out:?}");
+    };
+    assert_eq!(
+        (d.manufacturer.as_str(), d.model.as_str()),
+        ("Acme", "EnvSensor")
+    );
+    assert_eq!(values(&out), [("temperature".into(), "21.56".into())]);
+
+    // A live link without new values: no events, and the device does not time out.
+    for _ in 0..4 {
+        h.now += Duration::from_secs(300);
+        let mut out = Vec::new();
+        h.reg.handle_gatt(
+            A,
+            GattUpdate::default(),
+            h.now,
+            SystemTime::UNIX_EPOCH,
+            &mut out,
+        );
+        assert!(out.is_empty(), "{out:?}");
+        assert!(h.advance(Duration::ZERO).is_empty());
+    }
+
+    // New firmware announced: the descriptor is sent again.
+    let mut out = Vec::new();
+    let update = GattUpdate {
+        firmware: Some("2.0".into()),
+        ..GattUpdate::default()
+    };
+    h.reg
+        .handle_gatt(A, update, h.now, SystemTime::UNIX_EPOCH, &mut out);
+    assert!(matches!(&out[..], [BridgeEvent::DeviceUpdated(d)] if d.firmware == "2.0"));
+
+    // Unconfigured addresses are ignored.
+    let other = BleAddress([1, 2, 3, 4, 5, 6]);
+    let mut out = Vec::new();
+    h.reg.handle_gatt(
+        other,
+        GattUpdate::default(),
+        h.now,
+        SystemTime::UNIX_EPOCH,
+        &mut out,
+    );
+    assert!(out.is_empty() && h.reg.device(&DeviceId::Ble(other)).is_none());
+}
