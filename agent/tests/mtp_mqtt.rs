@@ -630,3 +630,78 @@ async fn agent_follows_connack_subscribe_topic_and_response_information() {
     assert_eq!(st.response_topic.as_deref(), Some(reply));
     agent.shutdown().await;
 }
+
+/// Accepts one agent connection and completes CONNECT/CONNACK and SUBSCRIBE/SUBACK.
+async fn scripted_session(
+    listener: &tokio::net::TcpListener,
+) -> (tokio::net::TcpStream, bytes::BytesMut) {
+    use rumqttc::v5::mqttbytes::v5::{ConnAck, ConnectReturnCode, SubAck};
+    let (mut sock, _) = tokio::time::timeout(T, listener.accept())
+        .await
+        .expect("agent connects")
+        .unwrap();
+    let mut buf = bytes::BytesMut::new();
+    assert!(matches!(
+        read_packet(&mut sock, &mut buf).await,
+        Packet::Connect(..)
+    ));
+    let connack = ConnAck {
+        session_present: false,
+        code: ConnectReturnCode::Success,
+        properties: None,
+    };
+    write_packet(&mut sock, Packet::ConnAck(connack)).await;
+    let Packet::Subscribe(sub) = read_packet(&mut sock, &mut buf).await else {
+        panic!("SUBSCRIBE expected");
+    };
+    let suback = SubAck {
+        pkid: sub.pkid,
+        return_codes: vec![SubscribeReasonCode::Success(QoS::AtLeastOnce)],
+        properties: None,
+    };
+    write_packet(&mut sock, Packet::SubAck(suback)).await;
+    (sock, buf)
+}
+
+#[tokio::test]
+async fn garbage_from_the_broker_ends_the_session_and_the_agent_reconnects() {
+    use tokio::io::AsyncWriteExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, _rx) = mpsc::channel(4);
+    let mut cfg = MqttConfig::new("127.0.0.1", port, AGENT, AGENT_TOPIC);
+    cfg.retry = RetryPolicy {
+        min_wait: Duration::from_millis(50),
+        multiplier_permille: 1000,
+        max_wait: None,
+    };
+    let mut agent = mqtt::spawn(MtpId(10), cfg, tx);
+    let garbage: [&[u8]; 3] = [
+        // Reserved packet type 0.
+        &[0x00, 0x00],
+        // A PUBLISH claiming a remaining length far beyond the agent's maximum.
+        &[0x30, 0xff, 0xff, 0xff, 0x7f],
+        // A PUBLISH whose topic length runs past the packet.
+        &[0x32, 0x04, 0x00, 0x10, b'a', b'b'],
+    ];
+    for g in garbage {
+        let (mut sock, _buf) = scripted_session(&listener).await;
+        agent.wait_for(LinkState::Up, T).await.expect("subscribed");
+        sock.write_all(g).await.unwrap();
+        let st = tokio::time::timeout(
+            T,
+            agent
+                .status
+                .wait_for(|s: &MtpStatus| s.state == LinkState::Down),
+        )
+        .await
+        .expect("session ends")
+        .expect("status")
+        .clone();
+        assert!(st.detail.contains("malformed"), "{g:?}: {st:?}");
+    }
+    // Still alive: a well-behaved broker gets a working session.
+    let (_sock, _buf) = scripted_session(&listener).await;
+    agent.wait_for(LinkState::Up, T).await.expect("back up");
+    agent.shutdown().await;
+}
