@@ -300,6 +300,11 @@ impl Actor {
                 let Some(s) = self.nodes.get_mut(&node) else {
                     return;
                 };
+                let ccs = s.rec.ccs_of(ep);
+                if def.cc == cc::CcId::Basic && (ccs.contains(&0x25) || ccs.contains(&0x26)) {
+                    // Basic mirrors the switch CC, which is the capability shown.
+                    return;
+                }
                 let added = s.rec.ensure_capability(ep, &def);
                 let changed = s.rec.set_value(ep, &def, value.clone());
                 let id = s.rec.device_id(home);

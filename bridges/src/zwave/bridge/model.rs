@@ -203,6 +203,11 @@ impl NodeRecord {
             })
             .collect();
         let all_ccs = || self.ccs.iter().chain(self.end_points.values().flatten());
+        // Any node may send Basic Set to its Lifeline (motion sensors, remotes do).
+        d.events.push(EventSpec {
+            name: "BasicSet".into(),
+            args: vec!["Value".into()],
+        });
         if all_ccs().any(|c| *c == 0x5B) {
             d.events.push(EventSpec {
                 name: "CentralScene".into(),

@@ -59,7 +59,17 @@ pub fn level(b: u8) -> Option<u8> {
 fn decode(cmd: &[u8]) -> Result<Vec<Decoded>, CcError> {
     need(cmd, 2, CcId::Basic)?;
     match cmd[1] {
-        REPORT | SET => {
+        // A node's own Basic Set (motion sensors, remotes) is an event, not a state.
+        SET => {
+            need(cmd, 3, CcId::Basic)?;
+            let mut args = crate::api::EventArgs::new();
+            args.insert("Value".into(), cmd[2].to_string());
+            Ok(vec![Decoded::Event {
+                name: "BasicSet",
+                args,
+            }])
+        }
+        REPORT => {
             need(cmd, 3, CcId::Basic)?;
             Ok(level(cmd[2])
                 .map(|l| Decoded::Reading {

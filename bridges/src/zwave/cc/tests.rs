@@ -286,6 +286,12 @@ fn battery_is_percent_level_sensor_and_low_warning_reads_zero() {
 fn basic_report_maps_to_level() {
     assert_eq!(one_reading(&basic::report(0xFF)).1, dec("99"));
     assert_eq!(one_reading(&basic::report(0)).1, dec("0"));
+    match decode(&[0x20, 0x01, 0xFF]).unwrap().as_slice() {
+        [Decoded::Event { name, args }] => {
+            assert_eq!((*name, args["Value"].as_str()), ("BasicSet", "255"))
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]
