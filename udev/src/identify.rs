@@ -116,6 +116,9 @@ impl Identified {
     }
 
     fn apply_probe(&mut self, report: ProbeReport) {
+        if let Some(baud) = report.baud {
+            self.baud = baud;
+        }
         self.firmware = report.firmware;
         self.evidence = if report.firmware == Firmware::Unknown {
             Evidence::None(report.detail)

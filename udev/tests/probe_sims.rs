@@ -26,6 +26,7 @@ fn quick() -> ProbeConfig {
         ash_timeout: Duration::from_millis(300),
         znp_timeout: Duration::from_millis(300),
         znp_bootloader_skip: true,
+        ezsp_extra_bauds: vec![],
     }
 }
 
@@ -44,6 +45,13 @@ async fn znp_sim(require_skip: bool) -> ZnpSim {
 
 /// A fake NCP: answers every ASH RST with RSTACK, and reports what came before the RST.
 async fn ezsp_fake() -> (SocketAddr, mpsc::UnboundedReceiver<Vec<u8>>, JoinHandle<()>) {
+    ezsp_fake_ignoring(0).await
+}
+
+/// A fake NCP that ignores its first `ignore` RSTs (as one at another baud rate would).
+async fn ezsp_fake_ignoring(
+    mut ignore: usize,
+) -> (SocketAddr, mpsc::UnboundedReceiver<Vec<u8>>, JoinHandle<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = mpsc::unbounded_channel();
@@ -60,6 +68,10 @@ async fn ezsp_fake() -> (SocketAddr, mpsc::UnboundedReceiver<Vec<u8>>, JoinHandl
                 if let Some(at) = seen.windows(RST.len()).position(|w| w == RST) {
                     let _ = tx.send(seen[..at].to_vec());
                     seen.drain(..at + RST.len());
+                    if ignore > 0 {
+                        ignore -= 1;
+                        continue;
+                    }
                     if sock.write_all(&UG101_RSTACK).await.is_err() {
                         break;
                     }
@@ -295,4 +307,26 @@ async fn znp_simulator_on_its_own_pty_is_identified_like_a_usb_stick() {
         let again = probe_port(&spec, &[Firmware::Znp], &quick()).await.unwrap();
         assert_eq!(again.firmware, Firmware::Znp);
     }
+}
+
+#[tokio::test]
+async fn ezsp_ncp_at_another_baud_rate_is_found_and_its_rate_kept() {
+    let (addr, _rx, _task) = ezsp_fake_ignoring(1).await;
+    let relay = pty_to(addr).await;
+    let config = ProbeConfig {
+        ezsp_extra_bauds: vec![115_200, 57_600],
+        ..quick()
+    };
+    let id = identify_spec(&SerialPortSpec::device(&relay.path), &config).await;
+    assert_eq!(id.firmware, Firmware::Ezsp, "{:?}", id.evidence);
+    assert_eq!(id.baud, 57_600);
+    assert_eq!(id.port_spec().baud, 57_600);
+    assert!(matches!(&id.evidence, Evidence::Probe(d) if d.ends_with("at 57600 baud")));
+
+    // Network ports have no baud rate to try.
+    let (addr, _rx, _task) = ezsp_fake_ignoring(1).await;
+    let report = probe_port(&tcp_spec(addr), &[Firmware::Ezsp], &config)
+        .await
+        .unwrap();
+    assert_eq!(report.firmware, Firmware::Unknown);
 }

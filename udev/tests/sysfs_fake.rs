@@ -17,6 +17,7 @@ fn quick() -> usphub_udev::ProbeConfig {
         ash_timeout: std::time::Duration::from_millis(300),
         znp_timeout: std::time::Duration::from_millis(300),
         znp_bootloader_skip: true,
+        ezsp_extra_bauds: vec![],
     }
 }
 

@@ -59,6 +59,10 @@ pub struct ProbeConfig {
     /// Send 0xEF bytes before the ping, which makes a CC253x/CC26xx serial boot loader start
     /// the ZNP application (the application ignores them).
     pub znp_bootloader_skip: bool,
+    /// Serial ports only: when nothing answered at the port's own baud rate and EZSP is a
+    /// candidate, the ASH probe is repeated at these rates (EmberZNet firmwares run at 57600
+    /// on older EM35x sticks such as the HUSBZB-1, 460800 on newer adapters).
+    pub ezsp_extra_bauds: Vec<u32>,
 }
 
 impl Default for ProbeConfig {
@@ -68,6 +72,7 @@ impl Default for ProbeConfig {
             ash_timeout: Duration::from_millis(2000),
             znp_timeout: Duration::from_millis(1000),
             znp_bootloader_skip: true,
+            ezsp_extra_bauds: vec![57_600, 460_800],
         }
     }
 }
@@ -79,6 +84,8 @@ pub struct ProbeReport {
     pub firmware: Firmware,
     /// What it said (version, reset code, capabilities) or why nothing was found.
     pub detail: String,
+    /// The baud rate it answered at, when that differs from the port spec's.
+    pub baud: Option<u32>,
 }
 
 /// Opening the port failed.
@@ -87,14 +94,34 @@ pub struct ProbeReport {
 pub struct ProbeError(#[from] pub PortError);
 
 /// Opens `spec` and probes it for each of `candidates` (all probes when empty), in the safe
-/// order. The port is closed when this returns.
+/// order, then (serial ports only, if nothing answered) repeats the ASH probe at
+/// [`ProbeConfig::ezsp_extra_bauds`]. The port is closed when this returns.
 pub async fn probe_port(
     spec: &SerialPortSpec,
     candidates: &[Firmware],
     config: &ProbeConfig,
 ) -> Result<ProbeReport, ProbeError> {
     let mut port = open_port(spec).await?;
-    Ok(probe_stream(&mut *port, candidates, config).await)
+    let report = probe_stream(&mut *port, candidates, config).await;
+    drop(port);
+    let ezsp_candidate = candidates.is_empty() || candidates.contains(&Firmware::Ezsp);
+    if report.firmware != Firmware::Unknown || spec.is_tcp() || !ezsp_candidate {
+        return Ok(report);
+    }
+    for &baud in config.ezsp_extra_bauds.iter().filter(|b| **b != spec.baud) {
+        let mut at = spec.clone();
+        at.baud = baud;
+        let mut port = open_port(&at).await?;
+        let again = probe_stream(&mut *port, &[Firmware::Ezsp], config).await;
+        if again.firmware == Firmware::Ezsp {
+            return Ok(ProbeReport {
+                detail: format!("{} at {baud} baud", again.detail),
+                baud: Some(baud),
+                ..again
+            });
+        }
+    }
+    Ok(report)
 }
 
 /// Probes an already open byte stream (see [`probe_port`]).
@@ -118,13 +145,18 @@ pub async fn probe_stream<P: AsyncPort + ?Sized>(
         match result {
             Ok(Some(detail)) => {
                 tracing::debug!(firmware = firmware.as_str(), %detail, "probe answered");
-                return ProbeReport { firmware, detail };
+                return ProbeReport {
+                    firmware,
+                    detail,
+                    baud: None,
+                };
             }
             Ok(None) => tried.push(firmware.as_str()),
             Err(e) => {
                 return ProbeReport {
                     firmware: Firmware::Unknown,
                     detail: format!("port failed during {} probe: {e}", firmware.as_str()),
+                    baud: None,
                 };
             }
         }
@@ -132,6 +164,7 @@ pub async fn probe_stream<P: AsyncPort + ?Sized>(
     ProbeReport {
         firmware: Firmware::Unknown,
         detail: format!("no answer to {} probe(s)", tried.join(", ")),
+        baud: None,
     }
 }
 
