@@ -63,7 +63,7 @@ pub struct RunningAgent {
 impl RunningAgent {
     /// Stops the MTPs and the dispatcher.
     pub async fn shutdown(mut self) {
-        self.proxy.stop();
+        self.proxy.stop().await;
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
@@ -245,22 +245,32 @@ async fn run_dispatch(
     mut stop: oneshot::Receiver<()>,
 ) {
     let slots = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+    let mut in_flight = tokio::task::JoinSet::new();
     loop {
         let next = tokio::select! {
             _ = &mut stop => break,
             next = inbound.recv() => next,
+            // Reap finished requests so the set does not grow.
+            Some(_) = in_flight.join_next(), if !in_flight.is_empty() => continue,
         };
         let Some(record) = next else { break };
         let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
             break;
         };
         let d = Arc::clone(&dispatcher);
-        tokio::spawn(async move {
+        in_flight.spawn(async move {
             d.dispatch(record).await;
             drop(permit);
         });
     }
-    if slots.available_permits() < MAX_IN_FLIGHT {
-        error!("dispatcher stopping with requests in flight");
+    // Requests already taken are finished (they may be waiting for a radio), so that
+    // nothing holds the data model once the agent has stopped; a stuck one is abandoned.
+    let drain = async { while in_flight.join_next().await.is_some() {} };
+    if tokio::time::timeout(std::time::Duration::from_secs(10), drain)
+        .await
+        .is_err()
+    {
+        error!("requests still running after 10 s at shutdown; abandoning them");
+        in_flight.shutdown().await;
     }
 }

@@ -41,6 +41,7 @@ pub struct Proxy {
     registry: Arc<Mutex<Registry>>,
     mounted: Arc<Mutex<HashMap<DeviceId, Mounted>>>,
     tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl Proxy {
@@ -52,6 +53,7 @@ impl Proxy {
             registry: Arc::new(Mutex::new(registry)),
             mounted: Arc::new(Mutex::new(HashMap::new())),
             tasks: Arc::new(Mutex::new(Vec::new())),
+            stopping: tokio::sync::watch::Sender::new(false),
         }
     }
 
@@ -73,10 +75,18 @@ impl Proxy {
             )
             .await?;
         let this = self.clone();
+        let mut stopping = self.stopping.subscribe();
         let task = tokio::spawn(async move {
-            match handle.devices().await {
+            let listed = tokio::select! {
+                _ = stopping.wait_for(|s| *s) => return,
+                listed = handle.devices() => listed,
+            };
+            match listed {
                 Ok(devices) => {
                     for d in devices {
+                        if *stopping.borrow() {
+                            return;
+                        }
                         this.joined(&handle, d).await;
                     }
                 }
@@ -90,11 +100,22 @@ impl Proxy {
         Ok(())
     }
 
-    /// Stops following every bridge (the agent is shutting down).
-    pub fn stop(&self) {
-        if let Ok(mut t) = self.tasks.lock() {
-            for task in t.drain(..) {
+    /// Stops following every bridge (the agent is shutting down) and waits until the
+    /// tasks are gone, so nothing holds the data model (and its database) any more.
+    pub async fn stop(&self) {
+        self.stopping.send_replace(true);
+        let tasks: Vec<JoinHandle<()>> = match self.tasks.lock() {
+            Ok(mut t) => t.drain(..).collect(),
+            Err(_) => return,
+        };
+        for mut task in tasks {
+            if tokio::time::timeout(std::time::Duration::from_secs(5), &mut task)
+                .await
+                .is_err()
+            {
+                warn!("a bridge task did not stop in 5 s; aborting it");
                 task.abort();
+                let _ = task.await;
             }
         }
     }

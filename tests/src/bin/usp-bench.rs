@@ -90,9 +90,26 @@ impl Drop for Agent {
 
 async fn controller(port: u16) -> ControllerClient {
     let cfg = MqttConfig::new("127.0.0.1", port, CONTROLLER, CONTROLLER_TOPIC);
-    ControllerClient::connect_mqtt(cfg, AGENT_TOPIC, Duration::from_secs(10))
+    let mut c = ControllerClient::connect_mqtt(cfg, AGENT_TOPIC, Duration::from_secs(10))
         .await
-        .expect("controller connects to the broker")
+        .expect("controller connects to the broker");
+    // The agent process may not have subscribed yet (a publish to a topic nobody has
+    // subscribed to is dropped by the broker): ask until it answers.
+    let limits = DecodeLimits::default();
+    for attempt in 0..120 {
+        let id = format!("ready{attempt}");
+        let msg = builder::get_supported_protocol(&id, "1.4");
+        c.send(builder::no_session_record(AGENT, CONTROLLER, &msg).encode_to_vec())
+            .expect("send");
+        if let Ok(inbound) = c.recv(Duration::from_millis(250)).await
+            && let Ok(DecodedRecord::Msg { .. }) = decode_record(&inbound.bytes, &limits)
+        {
+            // Drain late answers to earlier attempts.
+            while c.recv(Duration::from_millis(100)).await.is_ok() {}
+            return c;
+        }
+    }
+    panic!("the agent never answered");
 }
 
 /// Sends `n` Gets of `path` keeping `in_flight` outstanding; returns (msgs/s, p50, p99, params per answer).
@@ -165,6 +182,48 @@ fn arg(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// Waits until the agent has mounted its `devices` fixture devices.
+async fn wait_for_devices(c: &mut ControllerClient, devices: usize) {
+    let limits = DecodeLimits::default();
+    for i in 0..600 {
+        let id = format!("count{i}");
+        let msg = builder::get(&id, &["Device.ProxiedDeviceNumberOfEntries"], 0);
+        c.send(builder::no_session_record(AGENT, CONTROLLER, &msg).encode_to_vec())
+            .expect("send");
+        let Ok(inbound) = c.recv(Duration::from_secs(5)).await else {
+            continue;
+        };
+        let Ok(DecodedRecord::Msg { msg, .. }) = decode_record(&inbound.bytes, &limits) else {
+            continue;
+        };
+        let mounted = match msg.body.and_then(|b| b.msg_body) {
+            Some(usp_proto::usp::body::MsgBody::Response(r)) => match r.resp_type {
+                Some(usp_proto::usp::response::RespType::GetResp(g)) => g
+                    .req_path_results
+                    .first()
+                    .and_then(|r| r.resolved_path_results.first())
+                    .and_then(|r| r.result_params.values().next())
+                    .and_then(|v| v.parse::<usize>().ok())
+                    .unwrap_or(0),
+                _ => 0,
+            },
+            _ => 0,
+        };
+        if mounted >= devices {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the agent did not mount {devices} fixture devices");
+}
+
+fn row(label: &str, r: (f64, Duration, Duration, usize)) {
+    println!(
+        "{label:<48} {:>9.0} {:>10.2?} {:>10.2?} {:>8}",
+        r.0, r.1, r.2, r.3
+    );
+}
+
 #[tokio::main]
 async fn main() {
     let requests = arg("--requests", 2000);
@@ -172,48 +231,57 @@ async fn main() {
     let bin = std::env::var("USPHUB_BIN").unwrap_or_else(|_| "target/release/usphub".into());
     let broker = Mosquitto::start();
     let port = broker.port();
+    println!(
+        "usphub agent bench: {requests} requests per row, MQTT QoS 1 via mosquitto (tcp_nodelay) on loopback"
+    );
+    println!(
+        "{:<48} {:>9} {:>10} {:>10} {:>8}",
+        "scenario", "msgs/s", "p50", "p99", "params"
+    );
 
     let agent = Agent::start(&bin, port, 0);
     let mut c = controller(port).await;
-    run(&mut c, "Device.LocalAgent.EndpointID", 200, 4).await; // warm-up, and wait for the agent
     let (idle_rss, idle_private, _) = agent.usage();
-    println!(
-        "usphub agent bench: {requests} requests per row, MQTT QoS 1 via mosquitto on loopback"
+    row(
+        "Get leaf, 1 in flight",
+        run(&mut c, "Device.LocalAgent.EndpointID", requests, 1).await,
     );
-    println!(
-        "{:<44} {:>9} {:>10} {:>10} {:>8}",
-        "scenario", "msgs/s", "p50", "p99", "params"
+    row(
+        "Get leaf, 16 in flight",
+        run(&mut c, "Device.LocalAgent.EndpointID", requests, 16).await,
     );
-    for (label, path, inflight) in [
-        ("Get leaf, 1 in flight", "Device.LocalAgent.EndpointID", 1),
-        ("Get leaf, 16 in flight", "Device.LocalAgent.EndpointID", 16),
-        ("Get Device. (whole tree), 16 in flight", "Device.", 16),
-    ] {
-        let (rate, p50, p99, params) = run(&mut c, path, requests, inflight).await;
-        println!(
-            "{label:<44} {rate:>9.0} {:>10.2?} {:>10.2?} {params:>8}",
-            p50, p99
-        );
-    }
     let (rss, private, cpu) = agent.usage();
-    println!(
-        "agent RSS idle {idle_rss} kB ({idle_private} kB private); after the runs {rss} kB ({private} kB private); CPU {cpu:.2} s"
-    );
     c.close().await;
     drop(agent);
 
+    // A whole tree comparable to the reference agent's 154-parameter Device.: the agent's
+    // own objects plus one proxied device with 8 capabilities.
+    let agent = Agent::start(&bin, port, 1);
+    let mut c = controller(port).await;
+    wait_for_devices(&mut c, 1).await;
+    row(
+        "Get Device. (whole tree), 16 in flight",
+        run(&mut c, "Device.", requests, 16).await,
+    );
+    c.close().await;
+    drop(agent);
+    println!(
+        "agent RSS idle {idle_rss} kB ({idle_private} kB private); after the leaf runs {rss} kB ({private} kB private), CPU {cpu:.2} s"
+    );
+
     let agent = Agent::start(&bin, port, devices);
     let mut c = controller(port).await;
-    run(&mut c, "Device.LocalAgent.EndpointID", 50, 1).await;
-    let n = (requests / 10).max(20);
-    let (rate, p50, p99, params) = run(&mut c, "Device.ProxiedDevice.", n, 4).await;
+    wait_for_devices(&mut c, devices).await;
+    let (_, _, cpu0) = agent.usage();
+    let n = (requests / 20).max(20);
+    row(
+        &format!("Get Device.ProxiedDevice. ({devices} devices), 1 in flight"),
+        run(&mut c, "Device.ProxiedDevice.", n, 1).await,
+    );
     let (rss, private, cpu) = agent.usage();
     println!(
-        "{:<44} {rate:>9.1} {:>10.2?} {:>10.2?} {params:>8}",
-        format!("Get Device.ProxiedDevice. ({devices} devices), 4 in flight"),
-        p50,
-        p99
+        "agent with {devices} devices: RSS {rss} kB ({private} kB private); CPU {:.2} s for {n} Gets",
+        cpu - cpu0
     );
-    println!("agent with {devices} devices: RSS {rss} kB ({private} kB private); CPU {cpu:.2} s");
     c.close().await;
 }

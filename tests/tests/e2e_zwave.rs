@@ -1,0 +1,227 @@
+//! Z-Wave end to end: the Serial API simulator behind the real Z-Wave bridge, mounted by
+//! the agent, driven by a rusp-lib Controller: read, switch (the simulated node receives
+//! the command), reports as ValueChange, pairing as ObjectCreation, removal as
+//! ObjectDeletion, and stable numbers across an agent restart.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use rusp_lib::usp::mod_Notify::OneOfnotification as N;
+use rusp_lib::usp::mod_Response::OneOfresp_type as Resp;
+use rusp_lib::usp::mod_SetResp::mod_UpdatedObjectResult::mod_OperationStatus::OneOfoper_status as SetStatus;
+use rusp_lib::usp_builder::{
+    AddBuilder, CreateObjectBuilder, GetBuilder, OperateBuilder, SetBuilder, UpdateObjectBuilder,
+};
+use usphub_bridges::zwave;
+use usphub_tests::agent::{AGENT_EID, CONTROLLER, TestAgent};
+use usphub_tests::controller::{RuspController, response_of};
+
+const LONG: Duration = Duration::from_secs(30);
+
+async fn get_map(c: &mut RuspController, path: &str) -> BTreeMap<String, String> {
+    let msg = c
+        .request(
+            GetBuilder::new()
+                .with_max_depth(0)
+                .with_params(vec![path.into()])
+                .build()
+                .unwrap(),
+        )
+        .await;
+    let Resp::get_resp(g) = response_of(&msg) else {
+        panic!("{msg:?}")
+    };
+    g.req_path_results[0]
+        .resolved_path_results
+        .iter()
+        .flat_map(|r| {
+            r.result_params
+                .iter()
+                .map(move |(k, v)| (format!("{}{k}", r.resolved_path), v.clone()))
+        })
+        .collect()
+}
+
+/// The ProxiedDevice row of Z-Wave node `node`, once it is mounted with capabilities.
+async fn row_of(c: &mut RuspController, node: u8) -> String {
+    for _ in 0..300 {
+        let m = get_map(c, "Device.ProxiedDevice.*.X_USPHUB_Address").await;
+        if let Some((k, _)) = m.iter().find(|(_, v)| v.ends_with(&format!(":{node}"))) {
+            let row = k.trim_end_matches("X_USPHUB_Address").to_string();
+            let caps = get_map(c, &format!("{row}IoTCapabilityNumberOfEntries")).await;
+            if caps.values().next().is_some_and(|n| n != "0") {
+                return row;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("node {node} was never mounted");
+}
+
+async fn subscribe(c: &mut RuspController, id: &str, notif: &str, refs: &str) {
+    let msg = c
+        .request(
+            AddBuilder::new()
+                .with_allow_partial(false)
+                .with_create_objs(vec![
+                    CreateObjectBuilder::new("Device.LocalAgent.Subscription.".into())
+                        .with_param_settings(vec![
+                            ("ID".into(), id.into(), true),
+                            ("NotifType".into(), notif.into(), true),
+                            ("ReferenceList".into(), refs.into(), true),
+                            ("Enable".into(), "true".into(), true),
+                        ]),
+                ])
+                .build()
+                .unwrap(),
+        )
+        .await;
+    assert!(matches!(response_of(&msg), Resp::add_resp(_)), "{msg:?}");
+}
+
+#[tokio::test]
+async fn zwave_devices_are_read_switched_reported_paired_and_removed() {
+    let agent = TestAgent::start().await;
+    let sim = zwave::sim::spawn_tcp(&zwave::sim::scenario::Scenario::demo(), "127.0.0.1:0")
+        .await
+        .unwrap();
+    let mut cfg = zwave::bridge::ZWaveConfig::new(sim.url().parse().unwrap());
+    cfg.registry = Some(agent.dir.path().join("zwave.redb"));
+    let handle = zwave::bridge::spawn(cfg).unwrap();
+    agent.agent().proxy.attach(handle).await.unwrap();
+    let mut c = RuspController::websocket(&agent.ws_url(), CONTROLLER, AGENT_EID).await;
+
+    // Node 2 is a binary switch with a meter.
+    let row = row_of(&mut c, 2).await;
+    let m = get_map(&mut c, &row).await;
+    assert_eq!(m[&format!("{row}ProxyProtocol")], "Z-Wave");
+    let (switch_obj, _) = m
+        .iter()
+        .find(|(k, v)| k.ends_with(".Class") && v.as_str() == "BinaryControl")
+        .map(|(k, v)| {
+            (
+                k.trim_end_matches("Class").to_string() + "BinaryControl.",
+                v.clone(),
+            )
+        })
+        .expect("a BinaryControl capability");
+    subscribe(
+        &mut c,
+        "switch",
+        "ValueChange",
+        &format!("{switch_obj}Value"),
+    )
+    .await;
+
+    // Switch it on: the answer comes after the node confirmed, and the node has it.
+    let msg = c
+        .request(
+            SetBuilder::new()
+                .with_allow_partial(false)
+                .with_update_objs(vec![
+                    UpdateObjectBuilder::new(switch_obj.clone()).with_param_settings(vec![(
+                        "Value".into(),
+                        "true".into(),
+                        true,
+                    )]),
+                ])
+                .build()
+                .unwrap(),
+        )
+        .await;
+    let Resp::set_resp(s) = response_of(&msg) else {
+        panic!("{msg:?}")
+    };
+    assert!(
+        matches!(
+            s.updated_obj_results[0]
+                .oper_status
+                .as_ref()
+                .unwrap()
+                .oper_status,
+            SetStatus::oper_success(_)
+        ),
+        "{msg:?}"
+    );
+    assert_eq!(sim.nodes().await[&2].end_points[0].switch, Some(true));
+
+    // The node reports "off" on its own (someone pressed its button).
+    sim.report(2, 0, vec![0x25, 0x03, 0x00]).await;
+    loop {
+        let (_, n) = c
+            .next_notify(LONG)
+            .await
+            .expect("a ValueChange for the report");
+        if let N::value_change(vc) = n.notification
+            && vc.param_path == format!("{switch_obj}Value")
+        {
+            if vc.param_value == "false" {
+                break;
+            }
+        }
+    }
+
+    // Pairing: the scenario's pending dimmer (node 7) joins once joining is permitted.
+    subscribe(&mut c, "joined", "ObjectCreation", "Device.ProxiedDevice.").await;
+    let msg = c
+        .request(
+            OperateBuilder::new("Device.X_USPHUB_Bridge.1.PermitJoin()".into())
+                .with_input_args(vec![("Duration".into(), "60".into())])
+                .with_send_resp(true)
+                .build()
+                .unwrap(),
+        )
+        .await;
+    assert!(
+        matches!(response_of(&msg), Resp::operate_resp(_)),
+        "{msg:?}"
+    );
+    let joined = loop {
+        let (_, n) = c
+            .next_notify(LONG)
+            .await
+            .expect("ObjectCreation for the new node");
+        if let N::obj_creation(oc) = n.notification
+            && oc.obj_path.matches('.').count() == 3
+        {
+            break oc.obj_path;
+        }
+    };
+    let new_row = row_of(&mut c, 7).await;
+    assert_eq!(joined, new_row);
+    c.close().await;
+}
+
+#[tokio::test]
+async fn zwave_numbers_survive_an_agent_restart_without_re_pairing() {
+    let mut agent = TestAgent::start().await;
+    let sim = zwave::sim::spawn_tcp(&zwave::sim::scenario::Scenario::demo(), "127.0.0.1:0")
+        .await
+        .unwrap();
+    let registry = agent.dir.path().join("zwave.redb");
+    let bridge = |registry: std::path::PathBuf| {
+        let mut cfg = zwave::bridge::ZWaveConfig::new(sim.url().parse().unwrap());
+        cfg.registry = Some(registry);
+        zwave::bridge::spawn(cfg).unwrap()
+    };
+    let first = bridge(registry.clone());
+    agent.agent().proxy.attach(first.clone()).await.unwrap();
+    let mut c = RuspController::websocket(&agent.ws_url(), CONTROLLER, AGENT_EID).await;
+    let before = (row_of(&mut c, 2).await, row_of(&mut c, 4).await);
+    c.close().await;
+    agent.stop().await;
+    // As in a process restart, the first bridge must be gone (and its registry closed):
+    // its event stream closes when the actor ends.
+    let mut ended = first.subscribe();
+    drop(first);
+    while !matches!(
+        ended.recv().await,
+        Err(tokio::sync::broadcast::error::RecvError::Closed)
+    ) {}
+    agent.restart().await;
+    agent.agent().proxy.attach(bridge(registry)).await.unwrap();
+    let mut c = RuspController::websocket(&agent.ws_url(), CONTROLLER, AGENT_EID).await;
+    let after = (row_of(&mut c, 2).await, row_of(&mut c, 4).await);
+    assert_eq!(before, after);
+    c.close().await;
+}
