@@ -8,7 +8,7 @@
 //! here, so a report that answers an interview Get still becomes a capability value.
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
@@ -116,7 +116,7 @@ impl Actor {
         mut internal: mpsc::Receiver<Internal>,
         mut membership: mpsc::Receiver<Membership>,
     ) {
-        let mut tick = tokio::time::interval(Duration::from_secs(30));
+        let mut tick = tokio::time::interval(self.cfg.online_check);
         loop {
             tokio::select! {
                 biased;

@@ -10,7 +10,7 @@
 //! Information. By default ([`SleepingWrites::Queue`]) a write to a sleeping node is
 //! accepted at once and applied at the wake-up (its Report then updates the value);
 //! [`SleepingWrites::Refuse`] answers `BridgeError::Asleep` instead. A sleeping node goes
-//! `Online = false` after missing two wake-up intervals (plus 60 s).
+//! `Online = false` after missing two wake-up intervals (plus 60 s by default).
 
 mod actor;
 pub mod context;
@@ -67,6 +67,10 @@ pub struct ZWaveConfig {
     pub port_config: PortConfig,
     /// S0 network key (16 bytes); `None` disables Security 0. Never logged or exported.
     pub network_key: Option<[u8; 16]>,
+    /// How often sleeping nodes are checked for missed wake-ups.
+    pub online_check: Duration,
+    /// Grace added to two wake-up intervals before a sleeping node is offline.
+    pub missed_wake_up_slack: Duration,
 }
 
 impl ZWaveConfig {
@@ -80,6 +84,8 @@ impl ZWaveConfig {
             report_timeout: Duration::from_secs(5),
             port_config: PortConfig::default(),
             network_key: None,
+            online_check: Duration::from_secs(30),
+            missed_wake_up_slack: Duration::from_secs(60),
         }
     }
 }

@@ -60,7 +60,8 @@ impl Actor {
                         .unwrap_or(self.cfg.wake_up_interval_s),
                 );
                 // Two missed wake-ups (plus slack) make a sleeping node offline.
-                s.last_heard.elapsed() > Duration::from_secs(interval * 2 + 60)
+                s.last_heard.elapsed()
+                    > Duration::from_secs(interval * 2) + self.cfg.missed_wake_up_slack
             })
             .map(|(n, _)| *n)
             .collect();

@@ -529,7 +529,11 @@ async fn dead_node_gets_partial_interview_and_other_nodes_are_unaffected() {
         _ => None,
     })
     .await;
-    assert_eq!(d.events.len(), 1, "only the generic BasicSet event for a silent node");
+    assert_eq!(
+        d.events.len(),
+        1,
+        "only the generic BasicSet event for a silent node"
+    );
     for n in [2, 4, 5, 9, 10] {
         complete(&h, n).await;
     }
@@ -574,4 +578,31 @@ async fn s0_lock_without_key_is_mounted_without_its_secure_functions() {
         .find(|d| d.id == dev(11))
         .unwrap();
     assert!(d.capability(&cap("ep0/0x62/locked")).is_none());
+}
+
+#[tokio::test]
+async fn sleeping_node_goes_offline_after_missed_wake_ups_and_back_online_when_it_wakes() {
+    let sim = spawn_tcp(&Scenario::demo(), "127.0.0.1:0").await.unwrap();
+    let mut cfg = ZWaveConfig::new(sim.url().parse().unwrap());
+    cfg.wake_up_interval_s = 1;
+    cfg.missed_wake_up_slack = Duration::ZERO;
+    cfg.online_check = Duration::from_millis(100);
+    let h = spawn(cfg).unwrap();
+    let mut ev = h.subscribe();
+    until(&mut ev, |e| {
+        matches!(e, BridgeEvent::RadioState { online: true, .. }).then_some(())
+    })
+    .await;
+    sim.wake_up(3).await;
+    interviewed(&mut ev, 3).await;
+    assert_eq!(sim.nodes().await[&3].wake_up.0, 1);
+    until(&mut ev, |e| {
+        matches!(e, BridgeEvent::Online { id, online: false } if *id == dev(3)).then_some(())
+    })
+    .await;
+    sim.wake_up(3).await;
+    until(&mut ev, |e| {
+        matches!(e, BridgeEvent::Online { id, online: true } if *id == dev(3)).then_some(())
+    })
+    .await;
 }
