@@ -7,7 +7,9 @@
 //!   -> BridgeEvent broadcast
 //! ```
 //! Start it with [`start`]; its configuration is [`BleSettings`] (`[ble]` in the agent's
-//! configuration file). The capability mapping is documented in `bridges/DEVICES-ble.md`.
+//! configuration file). [`sim::start`] runs the same actor on a simulated radio (scripted
+//! sensors, real encoders) for `usphub demo`. The capability mapping is documented in
+//! `bridges/DEVICES-ble.md`.
 
 pub mod bridge;
 pub mod bthome;
@@ -20,6 +22,7 @@ pub mod mibeacon;
 pub mod reading;
 pub mod registry;
 pub mod scanner;
+pub mod sim;
 
 use std::time::Duration;
 
