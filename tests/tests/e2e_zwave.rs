@@ -154,10 +154,9 @@ async fn zwave_devices_are_read_switched_reported_paired_and_removed() {
             .expect("a ValueChange for the report");
         if let N::value_change(vc) = n.notification
             && vc.param_path == format!("{switch_obj}Value")
+            && vc.param_value == "false"
         {
-            if vc.param_value == "false" {
-                break;
-            }
+            break;
         }
     }
 
