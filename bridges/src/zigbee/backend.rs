@@ -98,6 +98,8 @@ pub enum BackendEvent {
         nwk: u16,
         /// IEEE address.
         ieee: u64,
+        /// The device leaves only to rejoin (it stays paired).
+        rejoin: bool,
     },
     /// Joining opened (seconds > 0) or closed.
     PermitJoin {

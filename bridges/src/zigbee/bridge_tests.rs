@@ -670,3 +670,52 @@ async fn explicit_reset_lets_a_new_network_form_and_devices_pair_again() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn leave_to_rejoin_keeps_the_device_and_a_plain_leave_removes_it() {
+    use crate::zigbee::znp::commands::{MtMessage, zdo::LeaveInd};
+    let mut r = rig().await;
+    pair_all(&mut r).await;
+    let nwk = |ieee| {
+        r.sim
+            .with_state(|s| {
+                s.devices
+                    .iter()
+                    .find(|d| d.device.ieee == ieee)
+                    .map(|d| d.device.nwk)
+            })
+            .unwrap()
+    };
+    let (sensor_nwk, bulb_nwk) = (nwk(SENSOR), nwk(BULB));
+    let rejoining = LeaveInd {
+        nwk_addr: sensor_nwk,
+        ieee: SENSOR,
+        request: 0,
+        remove: 0,
+        rejoin: 1,
+    };
+    assert!(r.sim.inject_frame(rejoining.to_frame()));
+    let leaving = LeaveInd {
+        nwk_addr: bulb_nwk,
+        ieee: BULB,
+        request: 0,
+        remove: 0,
+        rejoin: 0,
+    };
+    assert!(r.sim.inject_frame(leaving.to_frame()));
+    let left = expect(&mut r.events, |e| match e {
+        BridgeEvent::DeviceLeft(id) => Some(*id),
+        _ => None,
+    })
+    .await;
+    assert_eq!(left, id_of(BULB));
+    let ids: Vec<_> = r
+        .handle
+        .devices()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
+    assert!(ids.contains(&id_of(SENSOR)) && !ids.contains(&id_of(BULB)));
+}

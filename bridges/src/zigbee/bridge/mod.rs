@@ -391,7 +391,19 @@ impl<B: ZigbeeBackend> Actor<B> {
         match e {
             BackendEvent::Message(m) => self.on_message(m),
             BackendEvent::DeviceJoined { nwk, ieee } => self.on_join(nwk, ieee),
-            BackendEvent::DeviceLeft { ieee, .. } => self.drop_device(ieee),
+            BackendEvent::DeviceLeft {
+                ieee,
+                rejoin: false,
+                ..
+            } => self.drop_device(ieee),
+            BackendEvent::DeviceLeft {
+                ieee, rejoin: true, ..
+            } => {
+                tracing::info!(
+                    ieee = format_args!("{ieee:016x}"),
+                    "device left to rejoin; kept"
+                );
+            }
             BackendEvent::PermitJoin { seconds } => self.events.emit(BridgeEvent::PermitJoin {
                 open: seconds > 0,
                 remaining_s: u32::from(seconds),

@@ -491,6 +491,7 @@ impl ZnpBackend {
             return Some(BackendEvent::DeviceLeft {
                 nwk: m.nwk_addr,
                 ieee: m.ieee,
+                rejoin: m.rejoin != 0,
             });
         }
         if let Ok(m) = mtzdo::PermitJoinInd::from_frame(f) {
