@@ -27,7 +27,7 @@ use super::registry::BleDeviceConfig;
 pub enum SimKind {
     /// BTHome temperature/humidity/battery sensor.
     BthomeThermometer,
-    /// BTHome trigger-based button; presses every `press_every` adverts.
+    /// BTHome trigger-based button; presses every 6th round (single, double, long in turn).
     BthomeButton,
     /// BTHome door/window sensor that opens and closes.
     BthomeDoor,
