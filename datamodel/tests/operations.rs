@@ -447,11 +447,30 @@ async fn add_errors_and_rollback_without_allow_partial() {
         ))
         .await
         .unwrap_err();
+    assert_eq!(e.error.usp_code(), ErrorCode::InvalidArguments);
+    assert_eq!(
+        e.param_errs[0].param_path,
+        "Device.LocalAgent.Subscription.2.NotifType"
+    );
     assert_eq!(e.param_errs[0].error.usp_code(), ErrorCode::InvalidValue);
     assert!(
         dm.instance_numbers("Device.LocalAgent.Subscription.")
             .unwrap()
             .is_empty()
+    );
+    let r = dm
+        .add(add_req(
+            true,
+            &[(
+                "Device.LocalAgent.Subscription.",
+                vec![req("TimeToLive", "-1")],
+            )],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        r[0].outcome.as_ref().unwrap_err().usp_code(),
+        ErrorCode::InvalidType
     );
     for _ in 0..50 {
         dm.add(add_req(

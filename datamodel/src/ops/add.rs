@@ -38,8 +38,19 @@ impl DataModel {
                             let gone = tree.remove(n);
                             tree.free(&gone);
                         }
+                        // As for Set: parameter failures make the Error message 7004
+                        // with the details in param_errs.
+                        let error = if param_errs.is_empty() {
+                            e.clone()
+                        } else {
+                            DmError::new(
+                                ErrorKind::InvalidArguments,
+                                &obj.obj_path,
+                                e.message.clone(),
+                            )
+                        };
                         return Err(RequestFailure {
-                            error: e.clone(),
+                            error,
                             param_errs: param_errs.clone(),
                         });
                     }
@@ -141,11 +152,9 @@ fn add_one(tree: &mut Tree, obj: &AddObject, fx: &mut Effects) -> AddOutcome {
         Err((e, errs))
     };
     if let Some(first) = required_errs.first() {
-        let e = DmError::new(
-            ErrorKind::RequiredParamFailed,
-            &obj.obj_path,
-            format!("required parameter failed: {}", first.error.message),
-        );
+        // CreatedObjectResult's failure carries no per-parameter list, so the object's
+        // error is the first failing parameter's own error (code and message).
+        let e = first.error.clone();
         return fail(tree, e, required_errs);
     }
     write::assign_keys(tree, node, fx);
