@@ -719,3 +719,36 @@ async fn leave_to_rejoin_keeps_the_device_and_a_plain_leave_removes_it() {
         .collect();
     assert!(ids.contains(&id_of(SENSOR)) && !ids.contains(&id_of(BULB)));
 }
+
+#[tokio::test]
+async fn report_asking_for_a_default_response_gets_one() {
+    let mut r = rig().await;
+    pair_all(&mut r).await;
+    let nwk = r
+        .sim
+        .with_state(|s| {
+            s.devices
+                .iter()
+                .find(|d| d.device.ieee == SENSOR)
+                .map(|d| d.device.nwk)
+        })
+        .unwrap();
+    // Server-to-client Report Attributes, default response NOT disabled, TSN 0x77.
+    assert!(r.sim.inject_frame(incoming(
+        nwk,
+        id::TEMPERATURE,
+        vec![0x08, 0x77, 0x0A, 0, 0, 0x29, 0x60, 0x09]
+    )));
+    let acked = r.sim.wait_until(|s| {
+        s.data_log.iter().any(|f| {
+            f.dst_nwk == nwk
+                && f.cluster == id::TEMPERATURE
+                && crate::zigbee::zcl::ZclFrame::parse(&f.payload).is_ok_and(|z| {
+                    z.header.tsn == 0x77 && z.header.command == 0x0B && z.payload == [0x0A, 0x00]
+                })
+        })
+    });
+    tokio::time::timeout(Duration::from_secs(10), acked)
+        .await
+        .expect("default response sent");
+}

@@ -504,6 +504,7 @@ impl<B: ZigbeeBackend> Actor<B> {
             }
         };
         let ep = m.src_endpoint;
+        self.default_response(&m, &f);
         match (f.header.kind, f.header.command) {
             (FrameKind::Global, cmd::REPORT_ATTRIBUTES | cmd::READ_ATTRIBUTES_RSP) => {
                 match GeneralCommand::parse(f.header.command, &f.payload) {
@@ -556,6 +557,49 @@ impl<B: ZigbeeBackend> Actor<B> {
                 "ZCL frame ignored"
             ),
         }
+    }
+
+    /// Acknowledges a report or command whose sender asked for a Default Response (ZCL r8
+    /// §2.5.12: sent unless disabled, and never in answer to a response or a Default Response).
+    fn default_response(&self, m: &ApsIncoming, f: &ZclFrame) {
+        let h = f.header;
+        let answerable = match h.kind {
+            FrameKind::Global => h.command == cmd::REPORT_ATTRIBUTES,
+            FrameKind::ClusterSpecific => h.direction == Direction::ClientToServer,
+        };
+        if h.disable_default_response || !answerable {
+            return;
+        }
+        let header = ZclHeader {
+            kind: FrameKind::Global,
+            manufacturer: h.manufacturer,
+            direction: match h.direction {
+                Direction::ClientToServer => Direction::ServerToClient,
+                Direction::ServerToClient => Direction::ClientToServer,
+            },
+            disable_default_response: true,
+            tsn: h.tsn,
+            command: cmd::DEFAULT_RSP,
+        };
+        let payload = GeneralCommand::DefaultRsp {
+            command: h.command,
+            status: 0,
+        }
+        .encode();
+        let frame = ApsFrame {
+            dst_nwk: m.src_nwk,
+            dst_endpoint: m.src_endpoint,
+            src_endpoint: m.dst_endpoint,
+            profile: m.profile,
+            cluster: m.cluster,
+            payload: ZclFrame { header, payload }.to_bytes(),
+        };
+        let req = self.req.clone();
+        tokio::spawn(async move {
+            if let Err(e) = req.send_only(frame).await {
+                tracing::debug!(error = %e, "default response not delivered");
+            }
+        });
     }
 
     /// A remote's or switch's command to us becomes an event.

@@ -57,6 +57,8 @@ struct Shared {
     /// Firmware hung: frames are read and ignored.
     muted: Mutex<bool>,
     kick: Notify,
+    /// Signalled after every frame handled.
+    changed: Notify,
     replugged: Notify,
     /// Number of host connections being served.
     active: watch::Sender<usize>,
@@ -97,6 +99,7 @@ fn shared(config: ZnpSimConfig) -> Arc<Shared> {
         unplugged: Mutex::new(false),
         muted: Mutex::new(false),
         kick: Notify::new(),
+        changed: Notify::new(),
         replugged: Notify::new(),
         active: watch::Sender::new(0),
         require_skip: config.require_bootloader_skip,
@@ -241,6 +244,19 @@ impl ZnpSim {
         sent
     }
 
+    /// Waits until `pred` holds for the simulator state (checked after every host frame).
+    pub async fn wait_until(&self, pred: impl Fn(&SimState) -> bool) {
+        loop {
+            let changed = self.shared.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if pred(&lock(&self.shared.state)) {
+                return;
+            }
+            changed.await;
+        }
+    }
+
     /// Makes a device stop (or resume) answering.
     pub fn set_responsive(&self, ieee: u64, responsive: bool) {
         self.with_state(|s| {
@@ -330,6 +346,7 @@ async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, shar
                 Some(Ok(f)) => {
                     let outs = lock(&shared.state).handle(&f);
                     deliver(shared, outs);
+                    shared.changed.notify_waiters();
                 }
                 _ => break,
             },

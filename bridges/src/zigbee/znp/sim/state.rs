@@ -18,6 +18,9 @@ use super::nv::NvStore;
 
 mod zdp;
 
+/// How many host data frames [`SimState::data_log`] keeps.
+pub const DATA_LOG_LEN: usize = 32;
+
 /// A timed event the server runs later.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Timed {
@@ -69,6 +72,8 @@ pub struct SimState {
     pub devices: Vec<SimDevice>,
     /// AF_DATA_REQUESTs received (to observe host retries).
     pub af_requests: u64,
+    /// The last APS data frames the host sent (at most [`DATA_LOG_LEN`]).
+    pub data_log: std::collections::VecDeque<ApsFrame>,
     endpoints: BTreeSet<u8>,
     zdo_callbacks: BTreeSet<u16>,
     primary_channels: u32,
@@ -99,6 +104,7 @@ impl SimState {
             dev_state: mtzdo::state::HOLD,
             devices,
             af_requests: 0,
+            data_log: std::collections::VecDeque::new(),
             endpoints: BTreeSet::new(),
             zdo_callbacks: BTreeSet::new(),
             primary_channels: 0x0000_0800,
@@ -547,6 +553,10 @@ impl SimState {
             cluster: r.cluster_id,
             payload: r.data.0,
         };
+        if self.data_log.len() == DATA_LOG_LEN {
+            self.data_log.pop_front();
+        }
+        self.data_log.push_back(frame.clone());
         let mut out = vec![emit(af::DataRequestRsp { status: 0 })];
         let answers = match self.device_by_nwk(r.dst_addr) {
             // MAC_NO_ACK for a silent device, NWK_NO_ROUTE for an unknown address.
