@@ -29,6 +29,9 @@ use super::interview::{ControllerInfo, InterviewConfig, interview, startup};
 use super::model::NodeRecord;
 use super::registry::{Registry, RegistryWriter};
 
+/// Delay before a failed start-up is tried again.
+const STARTUP_RETRY: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Work waiting for a sleeping node to wake up.
 #[derive(Debug)]
 pub(super) enum Pending {
@@ -63,6 +66,7 @@ pub(super) enum Internal {
     Interviewed(NodeRecord),
     Unreachable(u8),
     BatchDone(u8),
+    RetryStartup,
     /// A supervised write succeeded: the device applied `value`.
     Applied {
         node: u8,
@@ -83,6 +87,8 @@ pub(super) struct Actor {
     pub membership: mpsc::Sender<Membership>,
     pub inclusion: Option<oneshot::Sender<()>>,
     announced: HashSet<u8>,
+    port_up: bool,
+    home: Option<u32>,
 }
 
 impl Actor {
@@ -106,6 +112,8 @@ impl Actor {
             membership,
             inclusion: None,
             announced: HashSet::new(),
+            port_up: false,
+            home: None,
         }
     }
 
@@ -135,8 +143,10 @@ impl Actor {
         }
     }
 
+    /// The network's home id, known from the first start-up on (kept while the port is
+    /// down, so devices can still be listed and marked offline).
     pub fn home_id(&self) -> Option<u32> {
-        self.controller.as_ref().map(|c| c.home_id)
+        self.home
     }
 
     pub fn interview_config(&self) -> InterviewConfig {
@@ -176,6 +186,7 @@ impl Actor {
     fn on_inbound(&mut self, i: Inbound) {
         match i {
             Inbound::Up => {
+                self.port_up = true;
                 tracing::info!("zwave: port up, starting controller");
                 let io = self.io.clone();
                 let reg = self.registry.clone();
@@ -185,7 +196,10 @@ impl Actor {
                     let _ = tx.send(Internal::Started(r)).await;
                 });
             }
-            Inbound::Down => self.on_down(),
+            Inbound::Down => {
+                self.port_up = false;
+                self.on_down();
+            }
             Inbound::Frame(f) => {
                 let function = f.function_id();
                 let payload = f.payload_bytes();
@@ -351,11 +365,21 @@ impl Actor {
         match m {
             Internal::Started(Ok((info, stored))) => self.on_started(info, stored),
             Internal::Started(Err(e)) => {
-                tracing::error!(error = %e, "zwave: controller start-up failed");
+                tracing::error!(error = %e, "zwave: controller start-up failed, retrying in 5 s");
                 self.emit(BridgeEvent::RadioState {
                     online: false,
                     detail: format!("start-up failed: {e}"),
                 });
+                let tx = self.internal.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(STARTUP_RETRY).await;
+                    let _ = tx.send(Internal::RetryStartup).await;
+                });
+            }
+            Internal::RetryStartup => {
+                if self.port_up && self.controller.is_none() {
+                    self.on_inbound(Inbound::Up);
+                }
             }
             Internal::Joined(rec) => {
                 let n = rec.node_id;
@@ -425,10 +449,16 @@ impl Actor {
             info.version, info.home_id, info.own_id
         );
         let home_changed = self.home_id().is_some_and(|h| h != info.home_id);
-        if home_changed {
-            self.nodes.clear();
+        if let (true, Some(old_home)) = (home_changed, self.home_id()) {
+            // Another network (another stick): its devices leave, but stay in the registry
+            // under their own home id in case that stick comes back.
+            for (_, s) in std::mem::take(&mut self.nodes) {
+                self.emit(BridgeEvent::DeviceLeft(s.rec.device_id(old_home)));
+            }
+            self.announced.clear();
         }
         self.controller = Some(info.clone());
+        self.home = Some(info.home_id);
         self.io.set_own_id(info.own_id);
         let gone: Vec<u8> = self
             .nodes

@@ -91,6 +91,9 @@ impl Actor {
 
     fn node_of(&self, device: &DeviceId) -> Result<u8, BridgeError> {
         let home = self.home_id().ok_or(BridgeError::RadioOffline)?;
+        if self.controller.is_none() {
+            return Err(BridgeError::RadioOffline);
+        }
         match device {
             DeviceId::ZWave { home_id, node_id } if *home_id == home => u8::try_from(*node_id)
                 .ok()

@@ -151,10 +151,12 @@ async fn run(
         match connector.connect().await {
             Ok(port) => {
                 delay = config.reconnect_min;
-                forward(&inbound, Inbound::Up);
+                // Up/Down must not be lost (the bridge re-initialises on Up); its consumer
+                // never waits on this actor, so awaiting queue space cannot deadlock.
+                let _ = inbound.send(Inbound::Up).await;
                 let mut session = Session::new(port, config, &inbound);
                 let ended = session.run(&mut requests).await;
-                forward(&inbound, Inbound::Down);
+                let _ = inbound.send(Inbound::Down).await;
                 match ended {
                     SessionEnd::HandlesDropped => return,
                     SessionEnd::PortLost(e) => {
