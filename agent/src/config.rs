@@ -52,6 +52,21 @@ pub struct Config {
     /// Controllers this agent trusts.
     #[serde(rename = "controller")]
     pub controllers: Vec<ControllerConfig>,
+    /// The Z-Wave stick, when there is one.
+    pub zwave: Option<RadioConfig>,
+    /// The Zigbee coordinator, when there is one.
+    pub zigbee: Option<RadioConfig>,
+    /// Seconds to permit joining on every radio at start-up (0: closed).
+    pub permit_join_s: u32,
+}
+
+/// A radio dongle.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RadioConfig {
+    /// `/dev/serial/by-id/...`, `/dev/ttyUSB0`, or `tcp://host:port`, with optional
+    /// `?baud=115200&flow=rtscts` (see docs/CONFIG.md).
+    pub port: String,
 }
 
 /// The MQTT client MTP.
@@ -147,6 +162,9 @@ impl Default for Config {
             mqtt: None,
             websocket: Some(WsServerConfig::default()),
             controllers: Vec::new(),
+            zwave: None,
+            zigbee: None,
+            permit_join_s: 0,
         }
     }
 }
@@ -203,6 +221,16 @@ impl Config {
                 key: "max_record_size",
                 reason: "must be at least 1024 bytes".into(),
             });
+        }
+        for (key, radio) in [("zwave.port", &self.zwave), ("zigbee.port", &self.zigbee)] {
+            if let Some(r) = radio
+                && let Err(e) = r.port.parse::<usphub_bridges::api::SerialPortSpec>()
+            {
+                return Err(ConfigError::Invalid {
+                    key,
+                    reason: e.to_string(),
+                });
+            }
         }
         for c in &self.controllers {
             if !valid_endpoint_id(&c.endpoint_id) {

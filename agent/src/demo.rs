@@ -32,9 +32,8 @@ pub async fn start(agent: &RunningAgent, state_dir: &Path) -> Result<DemoRadios,
         .await
         .map_err(|e| err("Z-Wave simulator", &e))?;
     let spec: SerialPortSpec = zsim.url().parse().map_err(|e| err("Z-Wave port", &e))?;
-    let mut cfg = zwave::bridge::ZWaveConfig::new(spec);
-    cfg.registry = Some(state_dir.join("zwave.redb"));
-    let handle = zwave::bridge::spawn(cfg).map_err(|e| err("Z-Wave bridge", &e))?;
+    let handle =
+        crate::radios::zwave_bridge(spec, state_dir).map_err(|e| err("Z-Wave bridge", &e))?;
     agent
         .proxy
         .attach(handle)

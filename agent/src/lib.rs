@@ -9,5 +9,6 @@ pub mod handlers;
 pub mod localagent;
 pub mod mtp;
 pub mod proxy;
+pub mod radios;
 pub mod session;
 pub mod subscriptions;

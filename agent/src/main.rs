@@ -32,6 +32,15 @@ enum Cmd {
     },
     /// A USP Controller on the command line.
     Ctl(usphub::ctl::CtlArgs),
+    /// Lists the USB serial ports and what each one was identified as.
+    Dongles {
+        /// Probe sticks whose USB identity is ambiguous (opens the port briefly).
+        #[arg(long)]
+        probe: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(clap::Args)]
@@ -57,6 +66,9 @@ struct RunArgs {
     /// A trusted Controller (full access): `ENDPOINT_ID[=MQTT_REPLY_TOPIC]`; repeatable.
     #[arg(long = "controller")]
     controllers: Vec<String>,
+    /// Permit joining on every radio for this many seconds at start-up.
+    #[arg(long)]
+    permit_join: Option<u32>,
     /// Benchmarks only: mounts this many fixture devices (8 capabilities each) under
     /// Device.ProxiedDevice. (see docs/PERFORMANCE.md).
     #[arg(long, hide = true)]
@@ -96,6 +108,7 @@ fn main() -> ExitCode {
             }
             Cmd::Demo { ws_listen } => serve(demo_config(ws_listen), Some(Extra::Demo)).await,
             Cmd::Ctl(args) => usphub::ctl::main(args).await,
+            Cmd::Dongles { probe, json } => dongles(probe, json).await,
         }
     })
 }
@@ -127,6 +140,9 @@ fn run_config(a: RunArgs) -> Result<Config, String> {
     }
     if let Some(topic) = a.agent_topic {
         cfg.mqtt.get_or_insert_with(MqttConfig::default).agent_topic = topic;
+    }
+    if let Some(s) = a.permit_join {
+        cfg.permit_join_s = s;
     }
     if let Some(addr) = a.ws_listen {
         cfg.websocket
@@ -179,6 +195,7 @@ enum Extra {
 
 async fn serve(cfg: Config, extra: Option<Extra>) -> ExitCode {
     let state_dir = cfg.db.parent().map(|p| p.to_path_buf()).unwrap_or_default();
+    let cfg_radios = cfg.clone();
     let agent = match usphub::agent::start(cfg).await {
         Ok(a) => a,
         Err(e) => {
@@ -206,6 +223,14 @@ async fn serve(cfg: Config, extra: Option<Extra>) -> ExitCode {
         },
         None => {}
     }
+    let _bridges = match usphub::radios::start_configured(&agent, &cfg_radios, &state_dir).await {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("usphub: {e}");
+            agent.shutdown().await;
+            return ExitCode::FAILURE;
+        }
+    };
     println!("EndpointID: {}", agent.endpoint_id);
     println!("Data model root: Device.");
     if let Some(addr) = agent.ws_addr {
@@ -218,4 +243,33 @@ async fn serve(cfg: Config, extra: Option<Extra>) -> ExitCode {
     info!("stopping");
     agent.shutdown().await;
     ExitCode::SUCCESS
+}
+
+async fn dongles(probe: bool, json: bool) -> ExitCode {
+    use usphub_udev::{ProbeConfig, ProbeMode, SysRoots};
+    let mode = if probe {
+        ProbeMode::WhenAmbiguous
+    } else {
+        ProbeMode::Never
+    };
+    match usphub_udev::list_dongles(&SysRoots::default(), mode, &ProbeConfig::default()).await {
+        Ok(ids) if json => match serde_json::to_string_pretty(&ids) {
+            Ok(s) => {
+                println!("{s}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("usphub dongles: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Ok(ids) => {
+            print!("{}", usphub_udev::render_table(&ids));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("usphub dongles: cannot list serial ports: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
