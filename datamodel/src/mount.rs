@@ -319,7 +319,13 @@ impl From<u32> for InitValue {
     }
 }
 
-fn check(tree: &Tree, node: NodeId, name: &str, v: &InitValue) -> DmResult<(usize, Value)> {
+/// Validates an in-process value for parameter `name` of `node`.
+pub(crate) fn check(
+    tree: &Tree,
+    node: NodeId,
+    name: &str,
+    v: &InitValue,
+) -> DmResult<(usize, Value)> {
     match v {
         InitValue::Text(raw) => write::validate(tree, node, name, raw, Writer::Local),
         InitValue::Typed(value) => {

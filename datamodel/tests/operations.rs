@@ -745,3 +745,63 @@ async fn random_paths_and_values_through_every_operation_never_panic() {
     // The model still answers.
     assert!(dm.get(&["Device.LocalAgent.EndpointID"], 0).await[0].is_ok());
 }
+
+#[tokio::test]
+async fn agent_supplied_values_take_part_in_composite_unique_keys() {
+    let mut b = usp_datamodel::Schema::builder();
+    b.object("Device.LocalAgent.", usp_datamodel::Obj::single());
+    b.object(
+        "Device.LocalAgent.Subscription.{i}.",
+        usp_datamodel::Obj::table()
+            .key(&["Alias"])
+            .key(&["Recipient", "ID"])
+            .add_delete(),
+    )
+    .param(usp_datamodel::ParamDef::alias())
+    .param(usp_datamodel::ParamDef::new("Recipient", ParamType::String).reference())
+    .param(usp_datamodel::ParamDef::new("ID", ParamType::String).writable());
+    let dm = usp_datamodel::DataModel::new(b.build().unwrap());
+    let add_as = |who: &'static str| {
+        move |table: &str| {
+            assert_eq!(table, "Device.LocalAgent.Subscription.{i}.");
+            vec![("Recipient".to_string(), usp_datamodel::InitValue::from(who))]
+        }
+    };
+    let one = |id: &str| {
+        add_req(
+            true,
+            &[("Device.LocalAgent.Subscription.", vec![req("ID", id)])],
+        )
+    };
+    let r = dm
+        .add_with(one("same"), add_as("Device.LocalAgent.Controller.1."))
+        .await
+        .unwrap();
+    let keys = &r[0].outcome.as_ref().unwrap().unique_keys;
+    assert!(keys.contains(&(
+        "Recipient".to_string(),
+        "Device.LocalAgent.Controller.1.".to_string()
+    )));
+    // The same ID from another Controller is a different key ...
+    let r = dm
+        .add_with(one("same"), add_as("Device.LocalAgent.Controller.2."))
+        .await
+        .unwrap();
+    assert!(r[0].outcome.is_ok());
+    // ... from the same Controller it is a duplicate.
+    let r = dm
+        .add_with(one("same"), add_as("Device.LocalAgent.Controller.1."))
+        .await
+        .unwrap();
+    assert_eq!(
+        r[0].outcome.as_ref().unwrap_err().usp_code(),
+        ErrorCode::ObjectExistsWithDuplicateKey
+    );
+    // Composite-key members are not given cpe- values.
+    let r = dm.add(one("other")).await.unwrap();
+    let keys = &r[0].outcome.as_ref().unwrap().unique_keys;
+    assert!(
+        keys.contains(&("Recipient".to_string(), String::new())),
+        "{keys:?}"
+    );
+}

@@ -14,6 +14,18 @@ use crate::tree::{NodeId, Target, Tree};
 impl DataModel {
     /// Add, as a Controller sends it.
     pub async fn add(&self, req: AddRequest) -> Result<Vec<AddObjectResult>, RequestFailure> {
+        self.add_with(req, |_| Vec::new()).await
+    }
+
+    /// Add with values the agent itself supplies for each new row, applied with the
+    /// Controller's settings and before unique keys are checked (e.g. a Subscription's
+    /// read-only `Recipient`, part of its `Recipient`+`ID` key). `agent_values` gets the
+    /// table's supported path (`Device.LocalAgent.Subscription.{i}.`).
+    pub async fn add_with(
+        &self,
+        req: AddRequest,
+        agent_values: impl Fn(&str) -> Vec<(String, crate::InitValue)>,
+    ) -> Result<Vec<AddObjectResult>, RequestFailure> {
         let _gate = self.gate().await;
         let mut fx = Effects::default();
         let mut created_nodes = Vec::new();
@@ -22,7 +34,7 @@ impl DataModel {
             let mut results = Vec::with_capacity(req.objects.len());
             for obj in &req.objects {
                 let mut local = Effects::default();
-                let outcome = add_one(&mut tree, obj, &mut local);
+                let outcome = add_one(&mut tree, obj, &agent_values, &mut local);
                 match &outcome {
                     Ok((node, _)) => {
                         created_nodes.push(*node);
@@ -106,7 +118,12 @@ pub(crate) fn resolve_table(tree: &Tree, obj_path: &str) -> DmResult<(NodeId, us
 
 type AddOutcome = Result<(NodeId, CreatedInstance), (DmError, Vec<ParamError>)>;
 
-fn add_one(tree: &mut Tree, obj: &AddObject, fx: &mut Effects) -> AddOutcome {
+fn add_one(
+    tree: &mut Tree,
+    obj: &AddObject,
+    agent_values: &dyn Fn(&str) -> Vec<(String, crate::InitValue)>,
+    fx: &mut Effects,
+) -> AddOutcome {
     let (parent, slot) = resolve_table(tree, &obj.obj_path).map_err(|e| (e, Vec::new()))?;
     let def = tree
         .node(parent)
@@ -151,6 +168,16 @@ fn add_one(tree: &mut Tree, obj: &AddObject, fx: &mut Effects) -> AddOutcome {
         tree.free(&gone);
         Err((e, errs))
     };
+    let supported = tree.schema.obj(def).path().to_owned();
+    for (name, v) in agent_values(&supported) {
+        match crate::mount::check(tree, node, &name, &v) {
+            Ok((idx, value)) => {
+                write::apply(tree, node, idx, value, fx, false);
+            }
+            // A value the agent itself supplies must fit; if not, the row is not created.
+            Err(e) => required_errs.push(param_error(&path, &name, e)),
+        }
+    }
     if let Some(first) = required_errs.first() {
         // CreatedObjectResult's failure carries no per-parameter list, so the object's
         // error is the first failing parameter's own error (code and message).

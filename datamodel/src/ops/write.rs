@@ -212,8 +212,8 @@ fn same_value(tree: &Tree, node: NodeId, idx: usize, v: Option<&Value>) -> bool 
     }
 }
 
-/// Gives every empty string unique-key parameter of a new row a unique `cpe-` value
-/// (TR-181 Alias rule; TR-369 asks the agent to fill keys the Controller left out).
+/// Gives the empty `Alias` and single-parameter string keys of a new row a unique `cpe-`
+/// value (TR-181 Alias rule; TR-369 asks the agent to fill keys the Controller left out).
 pub(crate) fn assign_keys(tree: &mut Tree, node: NodeId, fx: &mut Effects) {
     let Some(n) = tree.node(node) else { return };
     let def = tree.schema.obj(n.def);
@@ -221,7 +221,13 @@ pub(crate) fn assign_keys(tree: &mut Tree, node: NodeId, fx: &mut Effects) {
     let Some(table) = def.table() else { return };
     let mut targets: Vec<usize> = Vec::new();
     for (idx, p) in def.params().iter().enumerate() {
-        let is_key = p.is_alias() || table.unique_keys.iter().flatten().any(|k| **k == *p.name());
+        // Alias, and keys made of this one parameter; a parameter that is only part of
+        // a composite key (Recipient+ID) is left to its owner.
+        let is_key = p.is_alias()
+            || table
+                .unique_keys
+                .iter()
+                .any(|k| k.len() == 1 && *k[0] == *p.name());
         if is_key && p.ty() == ParamType::String && !p.is_list() && !targets.contains(&idx) {
             targets.push(idx);
         }
