@@ -4,19 +4,22 @@
 //! later, so the adapter's few connection slots are not held by idle devices. Failures
 //! (device not found, connect timeout, disconnect) retry with back-off.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use btleplug::api::bleuuid::BleUuid;
 use btleplug::api::{Central, CharPropFlags, Characteristic, Peripheral as _};
 use btleplug::platform::{Adapter, Peripheral};
 use futures_util::StreamExt;
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
 
 use crate::api::BleAddress;
 
 use super::bridge::ScanEvent;
 use super::gatt::{self, GattUpdate};
 
+/// Default bound on simultaneous GATT connections.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4;
 /// How often a device without notifying characteristics is read again.
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(300);
 /// Longest wait between failed attempts.
@@ -35,15 +38,25 @@ enum Ended {
 }
 
 /// Runs sessions with one device until the bridge stops.
+///
+/// `slots` bounds the connections open at once across all GATT devices (adapters have few
+/// connection slots; advertising sensors need none): a session waits for a slot, and a
+/// polled device gives it back when it disconnects.
 pub async fn run(
     central: Adapter,
     address: BleAddress,
     poll: Duration,
+    slots: Arc<Semaphore>,
     tx: mpsc::Sender<ScanEvent>,
 ) {
     let mut backoff = Duration::from_secs(1);
     loop {
-        match session(&central, address, &tx).await {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let result = session(&central, address, &tx).await;
+        drop(slot);
+        match result {
             Ok(Ended::BridgeGone) => return,
             Ok(Ended::Released) => {
                 backoff = Duration::from_secs(1);

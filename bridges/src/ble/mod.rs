@@ -45,6 +45,7 @@ use scanner::ScannerConfig;
 /// trigger_based_timeout_s = 90000  # default 25 h, for devices that send only on events
 /// max_tracked = 1024               # default 1024
 /// gatt_poll_interval_s = 300       # default 300
+/// gatt_max_connections = 4         # default 4
 /// [[ble.devices]]
 /// address = "A4:C1:38:02:83:F4"
 /// bind_key = "e9ea895fac7cca6d30532432a516f3a8"   # only for encrypted adverts
@@ -67,6 +68,8 @@ pub struct BleSettings {
     pub max_tracked: Option<usize>,
     /// Seconds between reads of GATT devices that do not notify.
     pub gatt_poll_interval_s: Option<u64>,
+    /// At most this many GATT connections at once (default 4).
+    pub gatt_max_connections: Option<usize>,
     /// Devices paired earlier (through a join window), from the agent's registry: they are
     /// mounted again whenever heard, like configured ones. Not read from the file.
     #[serde(skip)]
@@ -111,6 +114,9 @@ impl BleSettings {
             gatt_poll_interval: self
                 .gatt_poll_interval_s
                 .map_or(gatt_client::DEFAULT_POLL_INTERVAL, Duration::from_secs),
+            gatt_max_connections: self
+                .gatt_max_connections
+                .unwrap_or(gatt_client::DEFAULT_MAX_CONNECTIONS),
         }
     }
 }

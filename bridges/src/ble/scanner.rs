@@ -11,6 +11,7 @@
 //! buffering them.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use btleplug::api::bleuuid::BleUuid;
@@ -20,8 +21,8 @@ use btleplug::api::{
 };
 use btleplug::platform::{Adapter, Manager, PeripheralId};
 use futures_util::StreamExt;
-use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::{Semaphore, mpsc};
 
 use crate::api::BleAddress;
 
@@ -43,6 +44,8 @@ pub struct ScannerConfig {
     pub gatt_devices: Vec<BleAddress>,
     /// How often GATT devices without notifications are read.
     pub gatt_poll_interval: Duration,
+    /// At most this many GATT connections at once.
+    pub gatt_max_connections: usize,
 }
 
 impl Default for ScannerConfig {
@@ -51,6 +54,7 @@ impl Default for ScannerConfig {
             adapter: None,
             gatt_devices: Vec::new(),
             gatt_poll_interval: gatt_client::DEFAULT_POLL_INTERVAL,
+            gatt_max_connections: gatt_client::DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
@@ -154,11 +158,13 @@ async fn scan(
     .map_err(|_| "bridge stopped".to_owned())?;
     // GATT sessions share this adapter; they end (abort) when this scan ends.
     let mut gatt_sessions = tokio::task::JoinSet::new();
+    let slots = Arc::new(Semaphore::new(config.gatt_max_connections.max(1)));
     for address in &config.gatt_devices {
         gatt_sessions.spawn(gatt_client::run(
             central.clone(),
             *address,
             config.gatt_poll_interval,
+            slots.clone(),
             tx.clone(),
         ));
     }
