@@ -34,6 +34,8 @@
 //!   ... call the operation, map [`DmError::usp_code`] / `message` into the response.
 //!   `Err(RequestFailure)` from set/add/delete means "answer with an Error message"
 //!   (allow_partial=false); per-object failures are inside the `Ok` results.
+//!   [`DataModel::add_with`] lets the agent add its own values to each new row (a
+//!   Subscription's `Recipient`) before unique keys are checked.
 //! - **Operate**: [`OperateOutcome::Sync`] answers at once; for
 //!   [`OperateOutcome::Async`] create `Device.LocalAgent.Request.{i}.`
 //!   ([`DataModel::create_instance`]), answer with its path, then
