@@ -50,4 +50,6 @@ pub mod znp;
 #[cfg(test)]
 mod bridge_cluster_tests;
 #[cfg(test)]
+mod bridge_lifecycle_tests;
+#[cfg(test)]
 mod bridge_tests;
