@@ -17,6 +17,7 @@
 //! data model acknowledges it; the file is created with mode 0600.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
@@ -244,7 +245,8 @@ impl Store {
             .map(|v| v.value().to_vec()))
     }
 
-    /// Writes `key` of `namespace` durably.
+    /// Writes `key` of `namespace` durably (blocks until on disk: from async code use
+    /// [`Store::kv_put_async`]).
     pub fn kv_put(&self, namespace: &str, key: &str, value: &[u8]) -> Result<(), StoreError> {
         let txn = self.db.begin_write().map_err(|e| self.err(e))?;
         {
@@ -264,6 +266,41 @@ impl Store {
                 .map_err(|e| self.err(e))?;
         }
         txn.commit().map_err(|e| self.err(e))
+    }
+
+    /// [`Store::kv_put`] off the async runtime (the commit waits for the disk).
+    pub async fn kv_put_async(
+        self: Arc<Self>,
+        namespace: String,
+        key: String,
+        value: Vec<u8>,
+    ) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || self.kv_put(&namespace, &key, &value))
+            .await
+            .unwrap_or_else(|e| {
+                Err(StoreError::Db {
+                    path,
+                    message: e.to_string(),
+                })
+            })
+    }
+
+    /// [`Store::kv_delete`] off the async runtime.
+    pub async fn kv_delete_async(
+        self: Arc<Self>,
+        namespace: String,
+        key: String,
+    ) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || self.kv_delete(&namespace, &key))
+            .await
+            .unwrap_or_else(|e| {
+                Err(StoreError::Db {
+                    path,
+                    message: e.to_string(),
+                })
+            })
     }
 
     /// Every key and value of `namespace`, keys ascending.

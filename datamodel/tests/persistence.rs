@@ -153,6 +153,27 @@ fn key_value_area_round_trips_by_namespace() {
     assert_eq!(all[1], ("00:22".to_string(), b"two".to_vec()));
     store.kv_delete("registry", "00:11").unwrap();
     assert_eq!(store.kv_get("registry", "00:11").unwrap(), None);
+    let store = std::sync::Arc::new(store);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(
+        store
+            .clone()
+            .kv_put_async("registry".into(), "00:33".into(), b"three".to_vec()),
+    )
+    .unwrap();
+    assert_eq!(
+        store.kv_get("registry", "00:33").unwrap().as_deref(),
+        Some(&b"three"[..])
+    );
+    rt.block_on(
+        store
+            .clone()
+            .kv_delete_async("registry".into(), "00:33".into()),
+    )
+    .unwrap();
+    assert_eq!(store.kv_get("registry", "00:33").unwrap(), None);
 }
 
 #[test]
