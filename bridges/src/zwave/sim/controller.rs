@@ -88,7 +88,31 @@ impl Controller {
     /// Handles one host request.
     pub fn on_request(&mut self, f: FunctionId, p: &[u8]) -> Vec<Frame<Bytes>> {
         let arg = |i: usize| p.get(i).copied().unwrap_or(0);
+        if let Some(frames) = self.controller_function(f, p) {
+            return frames;
+        }
         match f {
+            FunctionId::SendData => self.send_data(p),
+            FunctionId::RequestNodeInfo => self.request_node_info(arg(0)),
+            FunctionId::AddNodeToNetwork => self.add_node(arg(0), arg(1)),
+            FunctionId::RemoveNodeFromNetwork => self.remove_node(arg(0), arg(1)),
+            FunctionId::IsFailedNode => {
+                let failed = self.nodes.get(&arg(0)).is_none_or(|n| n.dead);
+                out(response(f, &[u8::from(failed)]))
+            }
+            FunctionId::RemoveFailedNode => self.remove_failed(arg(0), arg(1)),
+            FunctionId::ReplaceFailedNode => self.replace_failed(arg(0), arg(1)),
+            other => {
+                tracing::debug!(function = ?other, "zwave sim: function not implemented");
+                Vec::new()
+            }
+        }
+    }
+
+    /// Start-up and controller-information functions.
+    fn controller_function(&self, f: FunctionId, p: &[u8]) -> Option<Vec<Frame<Bytes>>> {
+        let arg = |i: usize| p.get(i).copied().unwrap_or(0);
+        Some(match f {
             FunctionId::SoftReset => out(request(
                 FunctionId::SerialApiStarted,
                 &[0x00, 0x00, 0x01, 0x02, 0x07, 0x00, 0x00],
@@ -145,21 +169,8 @@ impl Controller {
                 0x02 => out(response(f, &[0x02, 0x01])),
                 other => out(response(f, &[other, 0x00])),
             },
-            FunctionId::SendData => self.send_data(p),
-            FunctionId::RequestNodeInfo => self.request_node_info(arg(0)),
-            FunctionId::AddNodeToNetwork => self.add_node(arg(0), arg(1)),
-            FunctionId::RemoveNodeFromNetwork => self.remove_node(arg(0), arg(1)),
-            FunctionId::IsFailedNode => {
-                let failed = self.nodes.get(&arg(0)).is_none_or(|n| n.dead);
-                out(response(f, &[u8::from(failed)]))
-            }
-            FunctionId::RemoveFailedNode => self.remove_failed(arg(0), arg(1)),
-            FunctionId::ReplaceFailedNode => self.replace_failed(arg(0), arg(1)),
-            other => {
-                tracing::debug!(function = ?other, "zwave sim: function not implemented");
-                Vec::new()
-            }
-        }
+            _ => return None,
+        })
     }
 
     fn send_data(&mut self, p: &[u8]) -> Vec<Frame<Bytes>> {

@@ -126,11 +126,6 @@ const LISTENING: NodeProtocolInfo = NodeProtocolInfo {
 impl VirtualNode {
     /// A node of `kind` with its factory state.
     pub fn new(id: u8, kind: NodeKind) -> Self {
-        let common = [0x86, 0x72, 0x85, 0x70];
-        let ep = |ccs: &[u8]| EndPointState {
-            ccs: ccs.iter().chain(common.iter()).copied().collect(),
-            ..EndPointState::default()
-        };
         let mut node = Self {
             id,
             kind,
@@ -149,6 +144,21 @@ impl VirtualNode {
             s0: None,
         };
         match kind {
+            NodeKind::BinarySwitch
+            | NodeKind::Dimmer
+            | NodeKind::DoubleSwitch
+            | NodeKind::Button => {
+                node.fit_actuator(kind);
+            }
+            _ => node.fit_sensor_or_lock(kind),
+        }
+        node
+    }
+
+    /// Factory state of switches, dimmers and controllers.
+    fn fit_actuator(&mut self, kind: NodeKind) {
+        let node = self;
+        match kind {
             NodeKind::BinarySwitch => {
                 let mut e = ep(&[0x25, 0x32]);
                 e.switch = Some(false);
@@ -161,6 +171,29 @@ impl VirtualNode {
                 node.end_points.push(e);
                 node.protocol.generic = 0x11;
             }
+            NodeKind::DoubleSwitch => {
+                node.end_points.push(ep(&[0x60, 0x25]));
+                node.end_points[0].switch = Some(false);
+                for _ in 0..2 {
+                    node.end_points.push(EndPointState {
+                        ccs: vec![0x25],
+                        switch: Some(false),
+                        ..EndPointState::default()
+                    });
+                }
+            }
+            NodeKind::Button => {
+                node.end_points.push(ep(&[0x5B]));
+                node.protocol.generic = 0x18;
+            }
+            _ => {}
+        }
+    }
+
+    /// Factory state of sensors, thermostats and locks.
+    fn fit_sensor_or_lock(&mut self, kind: NodeKind) {
+        let node = self;
+        match kind {
             NodeKind::Multisensor => {
                 let mut e = ep(&[0x31, 0x71, 0x80, 0x84]);
                 e.sensors = vec![
@@ -190,21 +223,6 @@ impl VirtualNode {
                 node.sleeping = true;
                 node.awake = false;
                 node.wake_up = (3600, 0);
-            }
-            NodeKind::DoubleSwitch => {
-                node.end_points.push(ep(&[0x60, 0x25]));
-                node.end_points[0].switch = Some(false);
-                for _ in 0..2 {
-                    node.end_points.push(EndPointState {
-                        ccs: vec![0x25],
-                        switch: Some(false),
-                        ..EndPointState::default()
-                    });
-                }
-            }
-            NodeKind::Button => {
-                node.end_points.push(ep(&[0x5B]));
-                node.protocol.generic = 0x18;
             }
             NodeKind::Thermostat => {
                 let mut e = ep(&[0x40, 0x42, 0x43, 0x31, 0x6C]);
@@ -239,8 +257,8 @@ impl VirtualNode {
                 node.protocol.security = 0xDC;
                 node.protocol.generic = 0x40;
             }
+            _ => {}
         }
-        node
     }
 
     /// The node information frame.
@@ -501,4 +519,16 @@ fn climate_and_lock(e: &mut EndPointState, cmd: &[u8]) -> Vec<Vec<u8>> {
         _ => {}
     }
     Vec::new()
+}
+
+/// An end point with `ccs` plus the management CCs every node has.
+fn ep(ccs: &[u8]) -> EndPointState {
+    EndPointState {
+        ccs: ccs
+            .iter()
+            .chain([0x86, 0x72, 0x85, 0x70].iter())
+            .copied()
+            .collect(),
+        ..EndPointState::default()
+    }
 }
