@@ -172,10 +172,31 @@ pub async fn start(cfg: Config) -> Result<RunningAgent, StartError> {
         mtps.push(handle);
         protocols.push("MQTT");
     }
+    let mut ws_clients = std::collections::HashMap::new();
+    for (i, c) in cfg.controllers.iter().enumerate() {
+        let Some(url) = &c.ws_url else { continue };
+        // The agent as WebSocket client of a Controller's endpoint; it reconnects with
+        // the TR-369 retry interval algorithm.
+        let id = MtpId(10 + i as u32);
+        let mut wcfg = mtp::websocket::client::WsClientConfig::new(url, &cfg.endpoint_id);
+        wcfg.peer_endpoint_id = Some(c.endpoint_id.clone());
+        wcfg.max_record_size = cfg.max_record_size;
+        let handle = mtp::websocket::client::spawn(id, wcfg, inbound_tx.clone());
+        router.insert(handle.sender.clone());
+        mtps.push(handle);
+        ws_clients.insert(c.endpoint_id.clone(), id);
+        if !protocols.contains(&"WebSocket") {
+            protocols.push("WebSocket");
+        }
+    }
     for c in &cfg.controllers {
         // Notifications take the Controller's MQTT topic, or else whatever WebSocket
         // session it has open (its EndpointID is known from the handshake).
         let configured = match (&c.mqtt_topic, &cfg.mqtt, &cfg.websocket) {
+            _ if ws_clients.contains_key(&c.endpoint_id) => Some(Route {
+                mtp: ws_clients[&c.endpoint_id],
+                to: Address::WebSocketConn(mtp::ConnId(0)),
+            }),
             (Some(t), Some(_), _) => Some(Route {
                 mtp: MTP_MQTT,
                 to: Address::MqttTopic(t.clone()),

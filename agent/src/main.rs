@@ -63,6 +63,10 @@ struct RunArgs {
     /// WebSocket server address (ADDR:PORT).
     #[arg(long)]
     ws_listen: Option<SocketAddr>,
+    /// Connect to this Controller WebSocket endpoint (`ws://HOST:PORT/PATH`); it is the
+    /// first `--controller` given.
+    #[arg(long)]
+    ws_connect: Option<String>,
     /// A trusted Controller (full access): `ENDPOINT_ID[=MQTT_REPLY_TOPIC]`; repeatable.
     #[arg(long = "controller")]
     controllers: Vec<String>,
@@ -160,6 +164,12 @@ fn run_config(a: RunArgs) -> Result<Config, String> {
             mqtt_topic: topic,
             ws_url: None,
         });
+    }
+    if let Some(url) = a.ws_connect {
+        let c = cfg.controllers.first_mut().ok_or(
+            "--ws-connect needs a --controller (the EndpointID of the Controller at that URL)",
+        )?;
+        c.ws_url = Some(url);
     }
     cfg.check().map_err(|e| e.to_string())?;
     Ok(cfg)

@@ -100,6 +100,12 @@ impl RuspController {
         }
     }
 
+    /// The next Record from the agent (any type), or None after `timeout`.
+    pub async fn recv_record(&mut self, timeout: Duration) -> Option<rusp_lib::usp_record::Record> {
+        let inbound = self.client.recv(timeout).await.ok()?;
+        Some(try_decode_record(&inbound.bytes).expect("rusp-lib decodes the agent's record"))
+    }
+
     /// The next Msg from the agent, or None after `timeout`.
     pub async fn recv_msg(&mut self, timeout: Duration) -> Option<r::Msg> {
         loop {

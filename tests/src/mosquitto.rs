@@ -218,6 +218,10 @@ pub struct TestCertificates {
     pub server_cert_pem: Vec<u8>,
     /// The server's private key.
     pub server_key_pem: Vec<u8>,
+    /// A client certificate (extended key usage clientAuth) signed by the same CA.
+    pub client_cert_pem: Vec<u8>,
+    /// The client certificate's private key.
+    pub client_key_pem: Vec<u8>,
 }
 
 /// Makes [`TestCertificates`] with the `openssl` command in `dir` (for TLS servers in tests).
@@ -228,74 +232,38 @@ pub fn test_certificates(dir: &Path) -> TestCertificates {
         ca_pem: read("ca.crt"),
         server_cert_pem: read("server.crt"),
         server_key_pem: read("server.key"),
+        client_cert_pem: read("client.crt"),
+        client_key_pem: read("client.key"),
     }
 }
 
-/// A test CA and a server certificate for IP 127.0.0.1 signed by it, as PEM files in `dir`.
+/// A test CA, a server certificate for IP 127.0.0.1 and a client certificate, both signed
+/// by the CA, as PEM files in `dir`.
 fn make_certificates(dir: &Path) {
-    let ext = dir.join("server.ext");
-    std::fs::write(
-        &ext,
+    let write = |name: &str, text: &str| {
+        std::fs::write(dir.join(name), text).unwrap_or_else(|e| panic!("write {name}: {e}"))
+    };
+    write(
+        "server.ext",
         "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
-    )
-    .unwrap_or_else(|e| panic!("write {}: {e}", ext.display()));
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
+    );
+    write(
+        "client.ext",
+        "extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n",
+    );
+    let ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+    let sign = "x509 -req -CA ca.crt -CAkey ca.key -CAcreateserial -days 2";
+    let steps = [
+        format!("req -x509 {ec} -keyout ca.key -out ca.crt -days 2 -subj /CN=usphub-test-CA"),
+        format!("req {ec} -keyout server.key -out server.csr -subj /CN=127.0.0.1"),
+        format!("{sign} -in server.csr -out server.crt -extfile server.ext"),
+        format!("req {ec} -keyout client.key -out client.csr -subj /CN=usphub-test-client"),
+        format!("{sign} -in client.csr -out client.crt -extfile client.ext"),
     ];
-    let steps: [&[&str]; 3] = [
-        &[
-            &["req", "-x509"][..],
-            &ec[..],
-            &[
-                "-keyout",
-                "ca.key",
-                "-out",
-                "ca.crt",
-                "-days",
-                "2",
-                "-subj",
-                "/CN=usphub test CA",
-            ][..],
-        ]
-        .concat(),
-        &[
-            &["req"][..],
-            &ec[..],
-            &[
-                "-keyout",
-                "server.key",
-                "-out",
-                "server.csr",
-                "-subj",
-                "/CN=127.0.0.1",
-            ][..],
-        ]
-        .concat(),
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "ca.crt",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "server.crt",
-            "-days",
-            "2",
-            "-extfile",
-            "server.ext",
-        ],
-    ];
-    for args in steps {
+    for step in &steps {
+        let args: Vec<&str> = step.split_whitespace().collect();
         let out = Command::new("openssl")
-            .args(args)
+            .args(&args)
             .current_dir(dir)
             .output()
             .unwrap_or_else(|e| {
@@ -303,7 +271,7 @@ fn make_certificates(dir: &Path) {
             });
         assert!(
             out.status.success(),
-            "openssl {args:?} failed: {}",
+            "openssl {step} failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
     }

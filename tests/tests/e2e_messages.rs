@@ -12,7 +12,7 @@ use rusp_lib::usp_builder::{
     UpdateObjectBuilder,
 };
 use usphub_tests::agent::{AGENT_EID, CONTROLLER, GUEST, TestAgent};
-use usphub_tests::controller::{RuspController, error_of, response_of};
+use usphub_tests::controller::{RuspController, WAIT, error_of, response_of};
 
 fn get(paths: &[&str], max_depth: u32) -> rusp_lib::usp::Body {
     GetBuilder::new()
@@ -559,4 +559,39 @@ async fn a_record_over_the_size_limit_is_dropped_and_the_agent_keeps_serving() {
     );
     assert_eq!(ok[0].1, 0);
     again.close().await;
+}
+
+#[tokio::test]
+async fn agent_connects_out_to_a_controllers_websocket_endpoint() {
+    use usphub_tests::agent::controller;
+    let listen: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+    // The Controller listens; the agent is the WebSocket client.
+    let probe = std::net::TcpListener::bind(listen).unwrap();
+    let port = probe.local_addr().unwrap().port();
+    drop(probe);
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let client = usphub::mtp::controller_client::ControllerClient::listen_websocket(
+        addr, CONTROLLER, AGENT_EID,
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = TestAgent::config(&dir);
+    let mut c = controller(CONTROLLER, usphub::config::Role::Full, None);
+    c.ws_url = Some(format!("ws://127.0.0.1:{port}/usp"));
+    config.controllers = vec![c];
+    let _agent = TestAgent::start_with(dir, config).await;
+    let mut c = RuspController::new(client, AGENT_EID);
+    // The agent's session opens with its WebSocketConnect Record; then requests flow.
+    let first = c.recv_record(WAIT).await.expect("the agent connects");
+    assert!(
+        matches!(
+            first.record_type,
+            rusp_lib::usp_record::mod_Record::OneOfrecord_type::websocket_connect(_)
+        ),
+        "{first:?}"
+    );
+    let msg = c.request(get(&["Device.LocalAgent.EndpointID"], 0)).await;
+    assert_eq!(get_params(&msg)[0].2[0].1, AGENT_EID);
+    c.close().await;
 }
