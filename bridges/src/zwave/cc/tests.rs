@@ -499,3 +499,38 @@ fn supervision_wraps_and_reports_session_status() {
         None
     );
 }
+
+#[test]
+fn random_frames_never_panic_any_decoder() {
+    use crate::zwave::serial::functions::{
+        ApplicationCommand, ApplicationUpdate, FunctionId, InitData, NodeStatusCallback,
+        VersionInfo,
+    };
+    let mut seed = 0x9E37_79B9u32;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        seed
+    };
+    let keys = security0::Keys::new(&[7; 16]);
+    for _ in 0..20_000 {
+        let len = (next() % 40) as usize;
+        let mut frame: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+        if let Some(first) = frame.first_mut() {
+            // Bias towards known CCs so the command decoders are exercised.
+            *first = ALL[(next() as usize) % ALL.len()].id.into();
+        }
+        let _ = decode(&frame);
+        let _ = security0::decapsulate(&keys, 2, 1, &[1; 8], &frame);
+        let _ = multi_channel::unwrap(&frame);
+        let _ = supervision::unwrap_get(&frame);
+        let bytes = bytes::Bytes::from(frame.clone());
+        let _ = ApplicationCommand::parse(FunctionId::ApplicationCommandHandler, &bytes);
+        let _ = ApplicationCommand::parse(FunctionId::BridgeApplicationCommandHandler, &bytes);
+        let _ = ApplicationUpdate::parse(&frame);
+        let _ = NodeStatusCallback::parse(FunctionId::AddNodeToNetwork, &frame);
+        let _ = InitData::parse(&frame);
+        let _ = VersionInfo::parse(&frame);
+    }
+}
