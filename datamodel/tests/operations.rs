@@ -682,6 +682,16 @@ async fn supported_dm_reports_types_access_commands_events_and_keys() {
             "Device.LocalAgent.Controller.{i}."
         ]
     );
+    let objs = first[0].as_ref().unwrap();
+    assert!(
+        !objs[0].params.is_empty(),
+        "the requested object has its members"
+    );
+    assert!(
+        objs[1].params.is_empty() && objs[1].unique_key_sets.is_empty(),
+        "children are listed bare"
+    );
+    assert!(objs[1].is_multi_instance);
     let concrete = dm.get_supported_dm(&["Device.IP.Interface.1."], SupportedDmOptions::default());
     assert_eq!(
         concrete[0].as_ref().unwrap()[0].path,

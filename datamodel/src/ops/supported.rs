@@ -2,6 +2,9 @@
 //! sees it. Paths may be supported paths (`Device.ProxiedDevice.{i}.`) or concrete
 //! ones (`Device.ProxiedDevice.1.`, mapped to their definition).
 //!
+//! `first_level_only` returns the object with its members and its immediate child
+//! objects without theirs.
+//!
 //! Divergent paths: this engine's schema is per object type (every instance of a
 //! table has the same supported model, optional sub-objects included), so
 //! `divergent_paths` is always empty.
@@ -153,6 +156,19 @@ fn describe(
     out: &mut Vec<SupportedObject>,
 ) {
     let def = schema.obj(id);
+    // With first_level_only the immediate children are listed as objects only, their
+    // members left to a request of their own (as obuspa, the reference agent, does).
+    let opts = if opts.first_level_only && depth >= 1 {
+        SupportedDmOptions {
+            return_commands: false,
+            return_events: false,
+            return_params: false,
+            return_unique_key_sets: false,
+            ..opts
+        }
+    } else {
+        opts
+    };
     let params = if opts.return_params {
         def.params()
             .iter()
