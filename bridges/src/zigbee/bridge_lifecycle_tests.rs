@@ -332,3 +332,32 @@ async fn report_asking_for_a_default_response_gets_one() {
         .await
         .expect("default response sent");
 }
+
+#[tokio::test]
+async fn unknown_device_that_talks_is_identified_and_adopted() {
+    // The device is in the radio's network but the host has no registry (lost file).
+    let scenario = "[[device]]\npreset = \"temperature_humidity\"\nieee = \"00124b0000000101\"\njoin = \"paired\"\n";
+    let cfg = ZnpSimConfig {
+        ieee: 0x00124B00_00C0FFEE,
+        scenario: Scenario::parse(scenario).unwrap(),
+        require_bootloader_skip: false,
+    };
+    let sim = ZnpSim::start_tcp(cfg, 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (handle, _task) = start_bridge_with(&sim, dir.path(), |_| {}).await;
+    let mut events = handle.subscribe();
+    assert!(handle.devices().await.unwrap().is_empty());
+    assert!(sim.report(SENSOR, 1, id::TEMPERATURE, 0, ZclValue::Signed(2000)));
+    let joined = expect(&mut events, |e| match e {
+        BridgeEvent::DeviceJoined(d) => Some(d.id),
+        _ => None,
+    })
+    .await;
+    assert_eq!(joined, id_of(SENSOR));
+    let done = expect(&mut events, |e| match e {
+        BridgeEvent::DeviceUpdated(d) => Some(d.interview),
+        _ => None,
+    })
+    .await;
+    assert_eq!(done, InterviewState::Complete);
+}

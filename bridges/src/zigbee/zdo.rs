@@ -10,6 +10,8 @@ pub mod cluster {
     pub const DEVICE_ANNCE: u16 = 0x0013;
     /// Node_Desc_req.
     pub const NODE_DESC_REQ: u16 = 0x0002;
+    /// IEEE_addr_req.
+    pub const IEEE_ADDR_REQ: u16 = 0x0001;
     /// Simple_Desc_req.
     pub const SIMPLE_DESC_REQ: u16 = 0x0004;
     /// Active_EP_req.
@@ -222,6 +224,20 @@ pub enum Zdp {
         /// MAC capability flags.
         capabilities: u8,
     },
+    /// IEEE_addr_req (single device response).
+    IeeeAddrReq {
+        /// NWKAddrOfInterest.
+        nwk: u16,
+    },
+    /// IEEE_addr_rsp.
+    IeeeAddrRsp {
+        /// Status.
+        status: u8,
+        /// IEEE address of the device.
+        ieee: u64,
+        /// Its short address.
+        nwk: u16,
+    },
     /// Any other ZDP cluster.
     Unknown {
         /// Cluster id.
@@ -234,6 +250,8 @@ impl Zdp {
     pub fn cluster(&self) -> u16 {
         use cluster::*;
         match self {
+            Zdp::IeeeAddrReq { .. } => IEEE_ADDR_REQ,
+            Zdp::IeeeAddrRsp { .. } => IEEE_ADDR_REQ | RESPONSE,
             Zdp::NodeDescReq { .. } => NODE_DESC_REQ,
             Zdp::NodeDescRsp { .. } => NODE_DESC_REQ | RESPONSE,
             Zdp::ActiveEpReq { .. } => ACTIVE_EP_REQ,
@@ -253,6 +271,16 @@ impl Zdp {
         let mut o = vec![tsn];
         match self {
             Zdp::NodeDescReq { nwk } | Zdp::ActiveEpReq { nwk } => nwk.encode(&mut o),
+            Zdp::IeeeAddrReq { nwk } => {
+                nwk.encode(&mut o);
+                // Request type 0 (single device), start index 0.
+                o.extend_from_slice(&[0, 0]);
+            }
+            Zdp::IeeeAddrRsp { status, ieee, nwk } => {
+                o.push(*status);
+                ieee.encode(&mut o);
+                nwk.encode(&mut o);
+            }
             Zdp::SimpleDescReq { nwk, endpoint } => {
                 nwk.encode(&mut o);
                 o.push(*endpoint);
@@ -335,6 +363,17 @@ impl Zdp {
         let r = &mut Reader::new(data);
         let tsn = u8::decode(r)?;
         let msg = match cluster_id {
+            IEEE_ADDR_REQ => Zdp::IeeeAddrReq {
+                nwk: u16::decode(r)?,
+            },
+            c if c == IEEE_ADDR_REQ | RESPONSE => {
+                let status = u8::decode(r)?;
+                Zdp::IeeeAddrRsp {
+                    status,
+                    ieee: u64::decode(r)?,
+                    nwk: u16::decode(r)?,
+                }
+            }
             NODE_DESC_REQ => Zdp::NodeDescReq {
                 nwk: u16::decode(r)?,
             },
@@ -461,6 +500,21 @@ mod tests {
         let (tsn, back) = Zdp::parse(0x8002, &msg.encode(9)).unwrap();
         assert_eq!((tsn, &back), (9, &msg));
         assert!(nd.mains_powered());
+    }
+
+    #[test]
+    fn ieee_address_response_round_trips() {
+        let msg = Zdp::IeeeAddrRsp {
+            status: SUCCESS,
+            ieee: 0x00124B0000000101,
+            nwk: 0x1001,
+        };
+        let bytes = msg.encode(4);
+        assert_eq!(
+            bytes,
+            [4, 0, 0x01, 0x01, 0, 0, 0, 0x4B, 0x12, 0, 0x01, 0x10]
+        );
+        assert_eq!(Zdp::parse(0x8001, &bytes).unwrap(), (4, msg));
     }
 
     #[test]

@@ -12,8 +12,9 @@ use crate::zigbee::record;
 use crate::zigbee::zcl::clusters::{self, id};
 use crate::zigbee::zcl::frame::cmd;
 use crate::zigbee::zcl::{Direction, FrameKind, GeneralCommand, ZclFrame, ZclHeader, ZclValue};
+use crate::zigbee::zdo::Zdp;
 
-use super::Actor;
+use super::{Actor, Internal};
 
 impl<B: ZigbeeBackend> Actor<B> {
     pub(super) fn on_message(&mut self, m: ApsIncoming) {
@@ -25,11 +26,7 @@ impl<B: ZigbeeBackend> Actor<B> {
             return;
         }
         let Some(ieee) = ieee else {
-            tracing::warn!(
-                nwk = format_args!("{:#06x}", m.src_nwk),
-                cluster = m.cluster,
-                "message from an unknown device dropped"
-            );
+            self.discover(m.src_nwk);
             return;
         };
         let f = match ZclFrame::parse(&m.payload) {
@@ -92,6 +89,32 @@ impl<B: ZigbeeBackend> Actor<B> {
                 "ZCL frame ignored"
             ),
         }
+    }
+
+    /// Asks an unknown sender for its IEEE address (a device paired before the registry was
+    /// lost, or whose announcement was missed) and adopts it; one attempt per address at a
+    /// time.
+    fn discover(&mut self, nwk: u16) {
+        if !self.radio_online || !self.discovering.insert(nwk) {
+            return;
+        }
+        tracing::info!(
+            nwk = format_args!("{nwk:#06x}"),
+            "message from an unknown device: asking its IEEE address"
+        );
+        let (req, tx) = (self.req.clone(), self.internal.clone());
+        tokio::spawn(async move {
+            let ieee = match req.zdp(nwk, Zdp::IeeeAddrReq { nwk }).await {
+                Ok(Zdp::IeeeAddrRsp {
+                    status: 0, ieee, ..
+                }) => Some(ieee),
+                other => {
+                    tracing::warn!(nwk = format_args!("{nwk:#06x}"), answer = ?other, "unknown device not identified");
+                    None
+                }
+            };
+            let _ = tx.send(Internal::Discovered { nwk, ieee }).await;
+        });
     }
 
     /// Acknowledges a report or command whose sender asked for a Default Response (ZCL r8

@@ -7,7 +7,7 @@
 //! writes, removals, refreshes) runs in its own task with a clone of the [`Requester`] and
 //! reports back on an internal channel, so one slow device never blocks the others.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -101,6 +101,7 @@ pub async fn start<B: ZigbeeBackend>(
         coordinator: info.ieee,
         internal: internal_tx,
         radio_online: true,
+        discovering: HashSet::new(),
         config,
     };
     for rec in records {
@@ -199,6 +200,10 @@ enum Internal {
         ieee: u64,
         reply: Reply<()>,
     },
+    Discovered {
+        nwk: u16,
+        ieee: Option<u64>,
+    },
 }
 
 struct Actor<B> {
@@ -209,6 +214,8 @@ struct Actor<B> {
     coordinator: u64,
     internal: mpsc::Sender<Internal>,
     radio_online: bool,
+    /// Unknown short addresses whose IEEE address is being asked.
+    discovering: HashSet<u16>,
     config: ZigbeeBridgeConfig,
 }
 
@@ -321,6 +328,12 @@ impl<B: ZigbeeBackend> Actor<B> {
                 }
                 if let Some(d) = done {
                     d.ok();
+                }
+            }
+            Internal::Discovered { nwk, ieee } => {
+                self.discovering.remove(&nwk);
+                if let Some(ieee) = ieee {
+                    self.on_join(nwk, ieee);
                 }
             }
             Internal::Removed { ieee, reply } => {

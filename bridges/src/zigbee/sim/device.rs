@@ -105,6 +105,11 @@ impl VirtualDevice {
         let (tsn, req) = Zdp::parse(frame.cluster, &frame.payload).ok()?;
         let nwk = self.nwk;
         let rsp = match req {
+            Zdp::IeeeAddrReq { .. } => Zdp::IeeeAddrRsp {
+                status: zdo::SUCCESS,
+                ieee: self.ieee,
+                nwk,
+            },
             Zdp::NodeDescReq { .. } => Zdp::NodeDescRsp {
                 status: zdo::SUCCESS,
                 nwk,

@@ -23,7 +23,7 @@ use crate::zigbee::zdo::{Zdp, cluster};
 pub use crate::zigbee::backend::HOST_ENDPOINT;
 
 /// ZDP response clusters delivered to the host as ZDO_MSG_CB_INCOMING.
-const ZDP_CALLBACK_CLUSTERS: [u16; 6] = [0x8002, 0x8004, 0x8005, 0x8021, 0x8034, 0x8036];
+const ZDP_CALLBACK_CLUSTERS: [u16; 7] = [0x8001, 0x8002, 0x8004, 0x8005, 0x8021, 0x8034, 0x8036];
 
 /// Backend timing.
 #[derive(Debug, Clone)]
@@ -341,6 +341,14 @@ impl ZnpBackend {
         let dst = frame.dst_nwk;
         lock(&self.inner.zdp_tsns).insert((dst, frame.cluster | cluster::RESPONSE), tsn);
         let status = match msg {
+            Zdp::IeeeAddrReq { nwk } => {
+                let r = mtzdo::IeeeAddrReq {
+                    short_addr: nwk,
+                    req_type: 0,
+                    start_index: 0,
+                };
+                self.znp.request(&r).await.map_err(err)?.status
+            }
             Zdp::NodeDescReq { nwk } => {
                 self.znp
                     .request(&mtzdo::NodeDescReq {

@@ -14,6 +14,8 @@ pub mod state {
 
 mt_commands! {
     subsystem = Zdo;
+    /// Asks a device for its IEEE address (req_type 0: single device).
+    sreq IeeeAddrReq = 0x01, "ZDO_IEEE_ADDR_REQ" { short_addr: u16, req_type: u8, start_index: u8 } => IeeeAddrReqRsp { status: u8 };
     /// Asks a device for its Node Descriptor; the answer arrives as ZDO_NODE_DESC_RSP.
     sreq NodeDescReq = 0x02, "ZDO_NODE_DESC_REQ" { dst_addr: u16, nwk_addr_of_interest: u16 } => NodeDescReqRsp { status: u8 };
     /// Asks for one endpoint's Simple Descriptor.

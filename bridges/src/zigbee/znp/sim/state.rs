@@ -268,6 +268,12 @@ impl SimState {
             mtzdo::MgmtLeaveReq,
             |s: &mut Self, r: mtzdo::MgmtLeaveReq| s.leave(r.dst_addr)
         );
+        on!(mtzdo::IeeeAddrReq, |s: &mut Self, r: mtzdo::IeeeAddrReq| {
+            let req = Zdp::IeeeAddrReq { nwk: r.short_addr };
+            s.zdo_request(r.short_addr, req, |st| {
+                emit(mtzdo::IeeeAddrReqRsp { status: st })
+            })
+        });
         on!(mtzdo::NodeDescReq, |s: &mut Self, r: mtzdo::NodeDescReq| {
             s.zdo_request(
                 r.dst_addr,
