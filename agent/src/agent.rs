@@ -56,6 +56,7 @@ pub struct RunningAgent {
     pub proxy: crate::proxy::Proxy,
     mtps: Vec<MtpHandle>,
     notifier: Option<Notifier>,
+    status_tasks: Vec<JoinHandle<()>>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
 }
@@ -72,6 +73,10 @@ impl RunningAgent {
         }
         for m in self.mtps.drain(..) {
             m.shutdown().await;
+        }
+        // They end once their MTP's status sender is gone.
+        for t in self.status_tasks.drain(..) {
+            let _ = t.await;
         }
         let _ = (&mut self.task).await;
     }
@@ -211,6 +216,55 @@ pub async fn start(cfg: Config) -> Result<RunningAgent, StartError> {
     }
     drop(inbound_tx);
 
+    let mut rows = Vec::new();
+    for m in &mtps {
+        let status = m.status.clone();
+        if m.id() == MTP_WEBSOCKET
+            && let Some(ws) = &cfg.websocket
+        {
+            let port = ws_addr.map(|a| a.port()).unwrap_or(ws.listen.port());
+            rows.push(localagent::MtpRow {
+                protocol: "WebSocket",
+                status,
+                params: vec![
+                    ("WebSocket.Port".into(), port.to_string()),
+                    ("WebSocket.Path".into(), ws.path.clone()),
+                    ("WebSocket.Interfaces".into(), ws.listen.ip().to_string()),
+                ],
+                mqtt_client: None,
+            });
+        } else if m.id() == MTP_MQTT
+            && let Some(mq) = &cfg.mqtt
+        {
+            rows.push(localagent::MtpRow {
+                protocol: "MQTT",
+                status,
+                params: vec![
+                    (
+                        "MQTT.ResponseTopicConfigured".into(),
+                        cfg.agent_topic().unwrap_or_default(),
+                    ),
+                    ("MQTT.PublishQoS".into(), "1".into()),
+                ],
+                mqtt_client: Some(vec![
+                    ("BrokerAddress".into(), mq.host.clone()),
+                    ("BrokerPort".into(), mq.port.to_string()),
+                    (
+                        "ClientID".into(),
+                        if mq.client_id.is_empty() {
+                            cfg.endpoint_id.clone()
+                        } else {
+                            mq.client_id.clone()
+                        },
+                    ),
+                    ("Username".into(), mq.username.clone().unwrap_or_default()),
+                    ("KeepAliveTime".into(), mq.keepalive_s.max(5).to_string()),
+                    ("TransportProtocol".into(), "TCP/IP".into()),
+                ]),
+            });
+        }
+    }
+
     let identity = Identity {
         endpoint_id: cfg.endpoint_id.clone(),
         mtps: protocols,
@@ -219,6 +273,9 @@ pub async fn start(cfg: Config) -> Result<RunningAgent, StartError> {
         .await
         .map_err(|e| StartError::DataModel(e.to_string()))?;
 
+    let status_tasks = localagent::mtp_rows(&dm, rows)
+        .await
+        .map_err(|e| StartError::DataModel(e.to_string()))?;
     let router = Arc::new(RwLock::new(router));
     let link = Arc::new(Link {
         endpoint_id: cfg.endpoint_id.clone(),
@@ -255,6 +312,7 @@ pub async fn start(cfg: Config) -> Result<RunningAgent, StartError> {
         endpoint_id: cfg.endpoint_id,
         mtps,
         notifier: Some(notifier),
+        status_tasks,
         stop: Some(stop_tx),
         task,
     })

@@ -15,6 +15,14 @@ use crate::agent::RunningAgent;
 pub struct DemoRadios {
     /// The Z-Wave controller simulator.
     pub zwave: zwave::sim::SimHandle,
+    /// The simulated BLE advertisers' task (the real BLE bridge actor decodes them).
+    pub ble: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for DemoRadios {
+    fn drop(&mut self) {
+        self.ble.abort();
+    }
 }
 
 /// Why the demo radios could not start.
@@ -40,5 +48,22 @@ pub async fn start(agent: &RunningAgent, state_dir: &Path) -> Result<DemoRadios,
         .await
         .map_err(|e| err("Z-Wave bridge", &e))?;
     info!(port = %zsim.url(), "simulated Z-Wave stick attached");
-    Ok(DemoRadios { zwave: zsim })
+
+    // BLE: BTHome and MiBeacon sensors encoded by the real encoders, decoded by the real
+    // BLE bridge (no adapter or BlueZ needed); one more starts advertising when joining
+    // is permitted.
+    let (ble, ble_task) = usphub_bridges::ble::sim::start(
+        &usphub_bridges::ble::BleSettings::default(),
+        usphub_bridges::ble::sim::SimScenario::default(),
+    );
+    agent
+        .proxy
+        .attach(ble)
+        .await
+        .map_err(|e| err("BLE bridge", &e))?;
+    info!("simulated BLE advertisers attached");
+    Ok(DemoRadios {
+        zwave: zsim,
+        ble: ble_task,
+    })
 }

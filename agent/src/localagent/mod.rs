@@ -200,3 +200,87 @@ pub async fn on_instance_added(dm: &DataModel, instance: &str, session: &Session
         }
     }
 }
+
+/// One MTP as `Device.LocalAgent.MTP.{i}.` (and, for MQTT, `Device.MQTT.Client.{i}.`) shows it.
+pub struct MtpRow {
+    /// `MQTT` or `WebSocket`.
+    pub protocol: &'static str,
+    /// The MTP's status.
+    pub status: tokio::sync::watch::Receiver<crate::mtp::MtpStatus>,
+    /// Protocol-specific parameters: (relative path, value), e.g. `("WebSocket.Port", "5683")`.
+    pub params: Vec<(String, String)>,
+    /// For MQTT: the `Device.MQTT.Client.{i}.` parameters.
+    pub mqtt_client: Option<Vec<(String, String)>>,
+}
+
+/// Creates the MTP rows and keeps their Status current until each MTP stops.
+pub async fn mtp_rows(
+    dm: &DataModel,
+    rows: Vec<MtpRow>,
+) -> usp_datamodel::DmResult<Vec<tokio::task::JoinHandle<()>>> {
+    let mut tasks = Vec::new();
+    for row in rows {
+        let status = row.status.borrow().local_agent_mtp_status().to_string();
+        let path = add_row(
+            dm,
+            "Device.LocalAgent.MTP.",
+            &[
+                ("Protocol", row.protocol),
+                ("Enable", "true"),
+                ("Status", &status),
+            ],
+        )
+        .await?;
+        let sub = if row.protocol == "MQTT" {
+            "MQTT"
+        } else {
+            "WebSocket"
+        };
+        dm.create_object(&format!("{path}{sub}.")).await?;
+        for (k, v) in &row.params {
+            dm.set_value(&format!("{path}{k}"), v.as_str()).await?;
+        }
+        let client = match &row.mqtt_client {
+            Some(params) => {
+                let c = add_row(
+                    dm,
+                    "Device.MQTT.Client.",
+                    &[("Enable", "true"), ("ProtocolVersion", "5.0")],
+                )
+                .await?;
+                for (k, v) in params {
+                    dm.set_value(&format!("{c}{k}"), v.as_str()).await?;
+                }
+                dm.set_value(&format!("{path}MQTT.Reference"), c.trim_end_matches('.'))
+                    .await?;
+                Some(c)
+            }
+            None => None,
+        };
+        let dm = dm.clone();
+        let mut watch = row.status;
+        tasks.push(tokio::spawn(async move {
+            // Ends when the MTP stops (its status sender is dropped).
+            loop {
+                let s = watch.borrow_and_update().clone();
+                if let Err(e) = dm
+                    .set_value(&format!("{path}Status"), s.local_agent_mtp_status())
+                    .await
+                {
+                    warn!(error = %e, "MTP status not updated");
+                }
+                if let Some(c) = &client
+                    && let Err(e) = dm
+                        .set_value(&format!("{c}Status"), s.mqtt_client_status())
+                        .await
+                {
+                    warn!(error = %e, "MQTT client status not updated");
+                }
+                if watch.changed().await.is_err() {
+                    break;
+                }
+            }
+        }));
+    }
+    Ok(tasks)
+}
