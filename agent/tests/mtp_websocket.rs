@@ -332,6 +332,7 @@ async fn records_flow_over_wss_and_an_untrusted_server_is_refused() {
     scfg.tls = Some(ServerTlsConfig {
         cert_pem: certs.server_cert_pem.clone(),
         key_pem: certs.server_key_pem.clone(),
+        client_ca_pem: None,
     });
     let agent = server::spawn(MtpId(1), scfg, tx).await.expect("TLS server");
     let addr = agent.status.borrow().local_addr.expect("bound");
@@ -410,4 +411,50 @@ async fn peer_that_never_answers_pings_is_disconnected() {
         }
     }
     assert!(pings >= 1, "the server pinged before giving up");
+}
+
+#[tokio::test]
+async fn server_that_validates_clients_refuses_one_without_a_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = usphub_tests::mosquitto::test_certificates(dir.path());
+    let (tx, mut agent_rx) = mpsc::channel(16);
+    let mut scfg = WsServerConfig::new("127.0.0.1:0".parse().unwrap(), AGENT);
+    scfg.tls = Some(ServerTlsConfig {
+        cert_pem: certs.server_cert_pem.clone(),
+        key_pem: certs.server_key_pem.clone(),
+        client_ca_pem: Some(certs.ca_pem.clone()),
+    });
+    let agent = server::spawn(MtpId(1), scfg, tx).await.expect("TLS server");
+    let addr = agent.status.borrow().local_addr.expect("bound");
+
+    let mut ccfg = WsClientConfig::new(format!("wss://{addr}/usp"), CTRL);
+    ccfg.send_connect_record = false;
+    ccfg.tls = Some(TlsConfig {
+        ca_pem: Some(certs.ca_pem.clone()),
+        ..TlsConfig::default()
+    });
+    assert!(
+        client::connect(&ccfg).await.is_err(),
+        "no client certificate"
+    );
+
+    ccfg.tls = Some(TlsConfig {
+        ca_pem: Some(certs.ca_pem.clone()),
+        client_cert_pem: Some(certs.client_cert_pem.clone()),
+        client_key_pem: Some(certs.client_key_pem.clone()),
+    });
+    let (ctl_tx, _ctl_rx) = mpsc::channel(16);
+    let mut ctl = client::spawn(MtpId(2), ccfg, ctl_tx);
+    ctl.wait_for(LinkState::Up, T)
+        .await
+        .expect("session with a client certificate");
+    ctl.sender
+        .send(
+            Address::WebSocketConn(usphub::mtp::ConnId(0)),
+            get_record("mtls", CTRL, AGENT),
+        )
+        .unwrap();
+    assert_eq!(msg_id_of(&recv(&mut agent_rx).await.bytes), "mtls");
+    ctl.shutdown().await;
+    agent.shutdown().await;
 }

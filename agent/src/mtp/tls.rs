@@ -81,6 +81,9 @@ pub struct ServerTlsConfig {
     pub cert_pem: Vec<u8>,
     /// The leaf certificate's private key.
     pub key_pem: Vec<u8>,
+    /// CA certificates a client's certificate must chain to; `None` asks for no client
+    /// certificate (TR-369 R-MTP.7: client validation is off unless enabled).
+    pub client_ca_pem: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for ServerTlsConfig {
@@ -88,11 +91,13 @@ impl std::fmt::Debug for ServerTlsConfig {
         // The key stays out of logs.
         f.debug_struct("ServerTlsConfig")
             .field("cert_pem_len", &self.cert_pem.len())
+            .field("validates_clients", &self.client_ca_pem.is_some())
             .finish_non_exhaustive()
     }
 }
 
-/// Builds a rustls server configuration (no client certificates asked for).
+/// Builds a rustls server configuration; with `client_ca_pem` every client must present a
+/// certificate chaining to one of those CAs (R-MTP.6).
 pub fn server_config(cfg: &ServerTlsConfig) -> Result<Arc<ServerConfig>, MtpError> {
     let chain = CertificateDer::pem_slice_iter(&cfg.cert_pem)
         .collect::<Result<Vec<_>, _>>()
@@ -102,10 +107,27 @@ pub fn server_config(cfg: &ServerTlsConfig) -> Result<Arc<ServerConfig>, MtpErro
     }
     let key = PrivateKeyDer::from_pem_slice(&cfg.key_pem).map_err(|e| bad("server key", e))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = ServerConfig::builder_with_provider(provider)
+    let builder = ServerConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
-        .map_err(|e| bad("protocol versions", e))?
-        .with_no_client_auth()
+        .map_err(|e| bad("protocol versions", e))?;
+    let builder = match &cfg.client_ca_pem {
+        Some(pem) => {
+            let mut roots = RootCertStore::empty();
+            for cert in CertificateDer::pem_slice_iter(pem) {
+                let cert = cert.map_err(|e| bad("client CA certificate", e))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| bad("client CA certificate", e))?;
+            }
+            let verifier =
+                rustls::server::WebPkiClientVerifier::builder_with_provider(roots.into(), provider)
+                    .build()
+                    .map_err(|e| bad("client CA certificate", e))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+        None => builder.with_no_client_auth(),
+    };
+    let config = builder
         .with_single_cert(chain, key)
         .map_err(|e| bad("server certificate", e))?;
     Ok(Arc::new(config))
