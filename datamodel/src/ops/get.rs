@@ -166,11 +166,23 @@ fn collect(
                     });
                 }
             }
-            Target::Object(n) => walk(tree, n, 1, max_depth, result, &mut out, fetches),
+            Target::Object(n) => {
+                let ctx = Walk {
+                    tree,
+                    max_depth,
+                    result,
+                };
+                ctx.walk(n, tree.path(n), 1, &mut out, fetches);
+            }
             Target::Table { parent, slot, .. } => {
                 if let Some(rows) = tree.rows(parent, slot) {
                     for row in rows.rows.values() {
-                        walk(tree, *row, 1, max_depth, result, &mut out, fetches);
+                        let ctx = Walk {
+                            tree,
+                            max_depth,
+                            result,
+                        };
+                        ctx.walk(*row, tree.path(*row), 1, &mut out, fetches);
                     }
                 }
             }
@@ -186,44 +198,70 @@ fn collect(
     Ok(out)
 }
 
-fn walk(
-    tree: &Tree,
-    node: NodeId,
-    depth: u32,
+/// A depth-first walk collecting every object's parameters; each child's path is built
+/// from its parent's (no walk back to the root per object).
+struct Walk<'t> {
+    tree: &'t Tree,
     max_depth: u32,
     result: usize,
-    out: &mut Vec<ResolvedObject>,
-    fetches: &mut Vec<Fetch>,
-) {
-    let Some(n) = tree.node(node) else { return };
-    let def = tree.schema.obj(n.def);
-    let mut params = Vec::with_capacity(def.params().len());
-    let mut live = Vec::new();
-    for (idx, p) in def.params().iter().enumerate() {
-        let mut value = String::new();
-        if p.backing() == Backing::Live {
-            live.push((params.len(), p.name().to_owned()));
-        } else {
-            tree.write_value(node, idx, &mut value);
+}
+
+impl Walk<'_> {
+    fn walk(
+        &self,
+        node: NodeId,
+        path: String,
+        depth: u32,
+        out: &mut Vec<ResolvedObject>,
+        fetches: &mut Vec<Fetch>,
+    ) {
+        let tree = self.tree;
+        let Some(n) = tree.node(node) else { return };
+        let def = tree.schema.obj(n.def);
+        let mut params = Vec::with_capacity(def.params().len());
+        let mut live = Vec::new();
+        for (idx, p) in def.params().iter().enumerate() {
+            let mut value = String::new();
+            if p.backing() == Backing::Live {
+                live.push((params.len(), p.name().to_owned()));
+            } else {
+                tree.write_value(node, idx, &mut value);
+            }
+            params.push((p.name().to_owned(), value));
         }
-        params.push((p.name().to_owned(), value));
+        let descend = self.max_depth == 0 || depth < self.max_depth;
+        let mut children = Vec::new();
+        if descend {
+            tree.for_each_child(node, |c| children.push(c));
+        }
+        let child_paths: Vec<String> = children
+            .iter()
+            .map(|c| {
+                let mut p = String::with_capacity(path.len() + 24);
+                p.push_str(&path);
+                if let Some(cn) = tree.node(*c) {
+                    let cdef = tree.schema.obj(cn.def);
+                    p.push_str(cdef.name());
+                    p.push('.');
+                    if cdef.is_table() {
+                        use std::fmt::Write as _;
+                        let _ = write!(p, "{}.", cn.instance);
+                    }
+                }
+                p
+            })
+            .collect();
+        out.push(ResolvedObject { path, params });
+        if !live.is_empty() {
+            fetches.push(Fetch {
+                result: self.result,
+                object: out.len() - 1,
+                provider: tree.provider_for(node),
+                params: live,
+            });
+        }
+        for (c, p) in children.into_iter().zip(child_paths) {
+            self.walk(c, p, depth + 1, out, fetches);
+        }
     }
-    out.push(ResolvedObject {
-        path: tree.path(node),
-        params,
-    });
-    if !live.is_empty() {
-        fetches.push(Fetch {
-            result,
-            object: out.len() - 1,
-            provider: tree.provider_for(node),
-            params: live,
-        });
-    }
-    if max_depth != 0 && depth >= max_depth {
-        return;
-    }
-    tree.for_each_child(node, |c| {
-        walk(tree, c, depth + 1, max_depth, result, out, fetches)
-    });
 }
