@@ -361,3 +361,31 @@ async fn unknown_device_that_talks_is_identified_and_adopted() {
     .await;
     assert_eq!(done, InterviewState::Complete);
 }
+
+#[tokio::test]
+async fn scripted_device_that_leaves_by_itself_is_removed() {
+    let scenario =
+        "[[device]]\npreset = \"plug\"\nieee = \"00124b0000000102\"\nleave_after_ms = 400\n";
+    let cfg = ZnpSimConfig {
+        ieee: 0x00124B00_00C0FFEE,
+        scenario: Scenario::parse(scenario).unwrap(),
+        require_bootloader_skip: false,
+    };
+    let sim = ZnpSim::start_tcp(cfg, 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (handle, _task) = start_bridge_with(&sim, dir.path(), |_| {}).await;
+    let mut events = handle.subscribe();
+    handle.permit_join(Duration::from_secs(30)).await.unwrap();
+    let joined = expect(&mut events, |e| match e {
+        BridgeEvent::DeviceJoined(d) => Some(d.id),
+        _ => None,
+    })
+    .await;
+    let left = expect(&mut events, |e| match e {
+        BridgeEvent::DeviceLeft(id) => Some(*id),
+        _ => None,
+    })
+    .await;
+    assert_eq!(joined, left);
+    assert!(handle.devices().await.unwrap().is_empty());
+}

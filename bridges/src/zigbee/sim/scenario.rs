@@ -16,6 +16,9 @@
 //! attribute = 0x0000
 //! value = 2210                         # integer, float or boolean
 //! ```
+//!
+//! A device may also `silent_after_ms = N` (stop answering N ms after joining) and
+//! `leave_after_ms = N` (leave the network by itself).
 
 use serde::Deserialize;
 
@@ -92,6 +95,8 @@ struct DeviceEntry {
     join: JoinMode,
     #[serde(default)]
     report: Vec<ScriptedReport>,
+    silent_after_ms: Option<u64>,
+    leave_after_ms: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -110,6 +115,10 @@ pub struct ScenarioDevice {
     pub join: JoinMode,
     /// Its scripted reports.
     pub reports: Vec<ScriptedReport>,
+    /// Stops answering this long after joining (a dead battery).
+    pub silent_after_ms: Option<u64>,
+    /// Leaves the network by itself this long after joining.
+    pub leave_after_ms: Option<u64>,
 }
 
 /// A parsed scenario.
@@ -173,6 +182,8 @@ impl Scenario {
                 device,
                 join: d.join,
                 reports: d.report,
+                silent_after_ms: d.silent_after_ms,
+                leave_after_ms: d.leave_after_ms,
             });
         }
         Ok(Scenario { devices })

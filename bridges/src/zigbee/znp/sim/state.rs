@@ -35,6 +35,10 @@ pub enum Timed {
     },
     /// Joining closes.
     ClosePermitJoin,
+    /// Device `n` stops answering.
+    Silent(usize),
+    /// Device `n` leaves the network by itself.
+    Leave(usize),
 }
 
 /// Something to do after handling a frame.
@@ -57,6 +61,10 @@ pub struct SimDevice {
     pub joined: bool,
     /// Scripted reports.
     pub reports: Vec<crate::zigbee::sim::ScriptedReport>,
+    /// Goes silent this long after joining.
+    pub silent_after_ms: Option<u64>,
+    /// Leaves this long after joining.
+    pub leave_after_ms: Option<u64>,
 }
 
 /// The coordinator's state.
@@ -96,6 +104,8 @@ impl SimState {
                 device: d.device,
                 join: d.join,
                 reports: d.reports,
+                silent_after_ms: d.silent_after_ms,
+                leave_after_ms: d.leave_after_ms,
             })
             .collect();
         SimState {
@@ -488,6 +498,26 @@ impl SimState {
         match t {
             Timed::Join(i) => self.join(i),
             Timed::ClosePermitJoin => vec![emit(mtzdo::PermitJoinInd { duration: 0 })],
+            Timed::Silent(i) => {
+                if let Some(d) = self.devices.get_mut(i) {
+                    d.device.responsive = false;
+                }
+                Vec::new()
+            }
+            Timed::Leave(i) => match self.devices.get_mut(i) {
+                Some(d) if d.joined => {
+                    d.joined = false;
+                    let (nwk_addr, ieee) = (d.device.nwk, d.device.ieee);
+                    vec![emit(mtzdo::LeaveInd {
+                        nwk_addr,
+                        ieee,
+                        request: 0,
+                        remove: 0,
+                        rejoin: 0,
+                    })]
+                }
+                _ => Vec::new(),
+            },
             Timed::Report { device, report } => {
                 let Some(d) = self.devices.get_mut(device) else {
                     return Vec::new();
@@ -620,19 +650,22 @@ impl SimState {
 }
 
 fn report_schedule(i: usize, d: &SimDevice) -> Vec<Out> {
-    d.reports
-        .iter()
-        .enumerate()
-        .map(|(k, r)| {
-            Out::Later(
-                Duration::from_millis(r.after_ms),
-                Timed::Report {
-                    device: i,
-                    report: k,
-                },
-            )
-        })
-        .collect()
+    let reports = d.reports.iter().enumerate().map(|(k, r)| {
+        Out::Later(
+            Duration::from_millis(r.after_ms),
+            Timed::Report {
+                device: i,
+                report: k,
+            },
+        )
+    });
+    let silent = d
+        .silent_after_ms
+        .map(|ms| Out::Later(Duration::from_millis(ms), Timed::Silent(i)));
+    let leave = d
+        .leave_after_ms
+        .map(|ms| Out::Later(Duration::from_millis(ms), Timed::Leave(i)));
+    reports.chain(silent).chain(leave).collect()
 }
 
 /// AF_INCOMING_MSG for a device's frame.
