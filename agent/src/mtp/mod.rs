@@ -12,6 +12,13 @@
 //! Adding UDS or STOMP is adding an actor that consumes [`Outbound`] and produces
 //! [`Inbound`]; the handlers do not change.
 //!
+//! The MTPs: [`mqtt`] (MQTT 5 client), [`websocket`] (server and client), both with TLS on
+//! rustls + ring ([`tls`]), reconnecting with [`retry`]'s TR-369 back-off; the agent's
+//! connect and Disconnect Records (R-MTP.6/7) are sent by the MTPs themselves.
+//! [`controller_client`] runs the same code as a Controller (for `usphub ctl` and tests).
+//! Records are not decoded here, except that a WebSocket frame that is no protobuf Record
+//! closes its session (R-WS.16).
+//!
 //! # Queues and what happens when they are full
 //! - Outbound: each MTP admits at most `queue_capacity` Records that it has not finished with
 //!   (MQTT: not yet acknowledged by the broker's PUBACK; WebSocket: not yet written to the
