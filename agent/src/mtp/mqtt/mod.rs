@@ -1,6 +1,7 @@
 //! The MQTT 5 MTP (TR-369 "MQTT Binding"), on rumqttc's MQTT 5 packet codec.
 //!
-//! What the binding asks and where it is done ([`session`] holds the protocol side):
+//! What the binding asks and where it is done (the private `session` module holds the
+//! protocol side):
 //! - CONNECT carries the user property `usp-endpoint-id` (R-MQTT.13) and asks for Response
 //!   Information (R-MQTT.12); the socket has TCP_NODELAY; `mqtts` runs on rustls + ring.
 //! - After CONNACK one SUBSCRIBE carries the configured topic and filters, every `subscribe-topic` user
