@@ -68,11 +68,16 @@ impl Dispatcher {
             controller: from,
             reply_to,
         };
-        let Some(body::MsgBody::Request(req)) = msg.body.as_ref().and_then(|b| b.msg_body.clone())
-        else {
-            return self.on_non_request(&session, &msg);
+        // Take the request out of the Msg rather than copying it (a Get may carry
+        // thousands of paths); anything else is looked at in place.
+        let req = match msg.body.as_ref().and_then(|b| b.msg_body.as_ref()) {
+            Some(body::MsgBody::Request(_)) => match msg.body.and_then(|b| b.msg_body) {
+                Some(body::MsgBody::Request(r)) => r.req_type,
+                _ => None,
+            },
+            _ => return self.on_non_request(&session, &msg),
         };
-        let Some(req) = req.req_type else { return };
+        let Some(req) = req else { return };
         if self.controllers.is_known(&session.controller) {
             self.controllers
                 .learn(&session.controller, &session.reply_to);
