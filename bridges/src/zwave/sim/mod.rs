@@ -152,7 +152,9 @@ pub async fn spawn_tcp(scenario: &Scenario, addr: &str) -> io::Result<SimHandle>
     let (nodes, pending) = scenario.build();
     let controller = Controller::new(scenario.home_id, nodes, pending);
     let (tx, rx) = mpsc::channel(64);
-    tokio::spawn(Sim::new(controller).run(listener, rx));
+    let mut sim = Sim::new(controller);
+    sim.live = scenario.live;
+    tokio::spawn(sim.run(listener, rx));
     Ok(SimHandle { tx, addr })
 }
 
@@ -189,6 +191,9 @@ impl Link {
 struct Sim {
     ctl: Controller,
     faults: VecDeque<Fault>,
+    live: bool,
+    next_wake: BTreeMap<u8, Instant>,
+    wake_count: u32,
 }
 
 async fn read_opt(link: &mut Option<Link>) -> io::Result<usize> {
@@ -210,11 +215,15 @@ impl Sim {
         Self {
             ctl,
             faults: VecDeque::new(),
+            live: false,
+            next_wake: BTreeMap::new(),
+            wake_count: 0,
         }
     }
 
     async fn run(mut self, listener: TcpListener, mut cmds: mpsc::Receiver<Command>) {
         let mut link: Option<Link> = None;
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             let deadline = link.as_ref().and_then(|l| l.awaiting.as_ref().map(|a| a.1));
             let result = tokio::select! {
@@ -232,6 +241,7 @@ impl Sim {
                     Ok(_) => self.on_bytes(&mut link).await,
                 },
                 _ = until_opt(deadline) => self.retransmit(&mut link).await,
+                _ = tick.tick(), if self.live => self.on_tick(&mut link).await,
             };
             if let Err(e) = result {
                 tracing::debug!(error = %e, "zwave sim: connection lost");
@@ -291,6 +301,46 @@ impl Sim {
             }
             Command::Disconnect => Vec::new(),
         };
+        if let Some(l) = link.as_mut() {
+            l.outq.extend(frames.into_iter().map(|f| f.into_inner()));
+            self.pump(l).await?;
+        }
+        Ok(())
+    }
+
+    /// Live mode: wakes sleeping nodes at their interval; each wake-up carries a slightly
+    /// changed temperature report, as a real multisensor would send.
+    async fn on_tick(&mut self, link: &mut Option<Link>) -> io::Result<()> {
+        let now = Instant::now();
+        let mut frames = Vec::new();
+        for (id, n) in self
+            .ctl
+            .nodes
+            .iter_mut()
+            .filter(|(_, n)| n.sleeping && !n.dead)
+        {
+            let interval = Duration::from_secs(u64::from(n.wake_up.0.max(1)));
+            let due = *self
+                .next_wake
+                .entry(*id)
+                .or_insert(now + interval.min(Duration::from_secs(10)));
+            if now < due {
+                continue;
+            }
+            self.next_wake.insert(*id, now + interval);
+            n.awake = true;
+            frames.extend(Controller::from_node(*id, &wake_up::notification()));
+            self.wake_count = self.wake_count.wrapping_add(1);
+            let drift = if self.wake_count.is_multiple_of(2) { -1 } else { 1 };
+            let raw = n
+                .end_points
+                .first()
+                .and_then(|e| e.sensors.first())
+                .map(|s| s.raw + drift);
+            if let Some(report) = raw.and_then(|r| n.set_sensor(0x01, r)) {
+                frames.extend(Controller::from_node(*id, &report));
+            }
+        }
         if let Some(l) = link.as_mut() {
             l.outq.extend(frames.into_iter().map(|f| f.into_inner()));
             self.pump(l).await?;

@@ -2,6 +2,7 @@
 //!
 //! ```toml
 //! home_id = 0xc0ffee01
+//! live = true                 # sleeping nodes wake up and report on their own
 //!
 //! [[node]]
 //! id = 2
@@ -28,6 +29,10 @@ pub struct Scenario {
     /// The network's home id.
     #[serde(default = "default_home_id")]
     pub home_id: u32,
+    /// Nodes act on their own: sleeping nodes wake up at their interval (the first time
+    /// within 10 s) and report their sensors when awake. Off for deterministic tests.
+    #[serde(default)]
+    pub live: bool,
     /// S0 network key (32 hex digits) that secure nodes already included at start know.
     #[serde(default)]
     pub network_key: Option<String>,
@@ -126,6 +131,7 @@ impl Scenario {
         Self {
             home_id: default_home_id(),
             network_key: Some(key),
+            live: false,
             nodes: vec![
                 node(2, NodeKind::BinarySwitch, true),
                 node(3, NodeKind::Multisensor, true),

@@ -117,3 +117,22 @@ async fn unplug_reports_down_and_host_reconnects() {
             .is_ok()
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn live_scenario_wakes_sleeping_nodes_on_their_own() {
+    let mut scenario = Scenario::demo();
+    scenario.live = true;
+    let sim = spawn_tcp(&scenario, "127.0.0.1:0").await.unwrap();
+    let (_host, mut inbound) = spawn(tcp_connector(sim.addr().to_string()), PortConfig::default());
+    assert_eq!(inbound.recv().await, Some(Inbound::Up));
+    let wake = next_command(&mut inbound).await;
+    assert_eq!((wake.source, &wake.command[..]), (3, &[0x84, 0x07][..]));
+    // (A retransmission may repeat the notification before the report.)
+    loop {
+        let c = next_command(&mut inbound).await;
+        if c.command.first() == Some(&0x31) {
+            assert_eq!((c.source, &c.command[..3]), (3, &[0x31, 0x05, 0x01][..]));
+            break;
+        }
+    }
+}
