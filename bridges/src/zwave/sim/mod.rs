@@ -145,6 +145,40 @@ impl SimHandle {
     }
 }
 
+/// Why the simulator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// Binding the port or reading the scenario file failed.
+    #[error("zwave simulator: {0}")]
+    Io(#[from] io::Error),
+    /// The scenario is not valid.
+    #[error(transparent)]
+    Scenario(#[from] scenario::ScenarioError),
+}
+
+/// Entry point for `usphub sim zwave --listen ADDR [--scenario FILE]` and `usphub demo`:
+/// loads the TOML scenario (the live demo scenario when none is given) and starts the
+/// simulator on `listen`.
+pub async fn serve(
+    listen: &str,
+    scenario_file: Option<&std::path::Path>,
+) -> Result<SimHandle, SimError> {
+    let scenario = match scenario_file {
+        Some(path) => {
+            let len = tokio::fs::metadata(path).await?.len();
+            if len > scenario::MAX_SCENARIO_BYTES as u64 {
+                return Err(scenario::ScenarioError::TooLarge.into());
+            }
+            Scenario::from_toml(&tokio::fs::read_to_string(path).await?)?
+        }
+        None => Scenario {
+            live: true,
+            ..Scenario::demo()
+        },
+    };
+    Ok(spawn_tcp(&scenario, listen).await?)
+}
+
 /// Starts the simulator on `addr` (use `127.0.0.1:0` for a free port).
 pub async fn spawn_tcp(scenario: &Scenario, addr: &str) -> io::Result<SimHandle> {
     let listener = TcpListener::bind(addr).await?;
@@ -331,7 +365,11 @@ impl Sim {
             n.awake = true;
             frames.extend(Controller::from_node(*id, &wake_up::notification()));
             self.wake_count = self.wake_count.wrapping_add(1);
-            let drift = if self.wake_count.is_multiple_of(2) { -1 } else { 1 };
+            let drift = if self.wake_count.is_multiple_of(2) {
+                -1
+            } else {
+                1
+            };
             let raw = n
                 .end_points
                 .first()

@@ -136,3 +136,31 @@ async fn live_scenario_wakes_sleeping_nodes_on_their_own() {
         }
     }
 }
+
+#[tokio::test]
+async fn serve_loads_a_scenario_file_and_rejects_a_bad_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.toml");
+    std::fs::write(
+        &good,
+        "home_id = 0x01020304\n[[node]]\nid = 2\nkind = \"dimmer\"\n",
+    )
+    .unwrap();
+    let sim = serve("127.0.0.1:0", Some(&good)).await.unwrap();
+    let (host, _inbound) = spawn(tcp_connector(sim.addr().to_string()), PortConfig::default());
+    let m = host
+        .request(HostRequest::simple(FunctionId::MemoryGetId))
+        .await
+        .unwrap();
+    assert_eq!(&m.response.unwrap()[..4], &[1, 2, 3, 4]);
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[[node]]\nid = 1\nkind = \"dimmer\"\n").unwrap();
+    assert!(matches!(
+        serve("127.0.0.1:0", Some(&bad)).await,
+        Err(SimError::Scenario(_))
+    ));
+    assert!(matches!(
+        serve("127.0.0.1:0", Some(&dir.path().join("missing.toml"))).await,
+        Err(SimError::Io(_))
+    ));
+}
