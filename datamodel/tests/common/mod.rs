@@ -4,8 +4,8 @@
 #![allow(dead_code)]
 
 use usp_datamodel::{
-    Access, ArgDef, CommandDef, DataModel, EventDef, InitValue, Obj, ParamDef, ParamType, Schema,
-    SchemaBuilder,
+    Access, AddObject, AddRequest, ArgDef, CommandDef, DataModel, EventDef, InitValue, Obj,
+    ParamDef, ParamSetting, ParamType, Schema, SchemaBuilder, SetObject, SetRequest,
 };
 
 pub fn declare(b: &mut SchemaBuilder) {
@@ -202,4 +202,34 @@ pub async fn fill(dm: &DataModel) {
             .await
             .unwrap();
     }
+}
+
+pub fn set_req(allow_partial: bool, objs: &[(&str, Vec<ParamSetting>)]) -> SetRequest {
+    SetRequest {
+        allow_partial,
+        objects: objs
+            .iter()
+            .map(|(p, params)| SetObject {
+                obj_path: p.to_string(),
+                params: params.clone(),
+            })
+            .collect(),
+    }
+}
+
+pub fn add_req(allow_partial: bool, objs: &[(&str, Vec<ParamSetting>)]) -> AddRequest {
+    AddRequest {
+        allow_partial,
+        objects: objs
+            .iter()
+            .map(|(p, params)| AddObject {
+                obj_path: p.to_string(),
+                params: params.clone(),
+            })
+            .collect(),
+    }
+}
+
+pub fn req(n: &str, v: &str) -> ParamSetting {
+    ParamSetting::required(n, v)
 }
