@@ -389,3 +389,46 @@ async fn scripted_device_that_leaves_by_itself_is_removed() {
     assert_eq!(joined, left);
     assert!(handle.devices().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn silent_mains_device_is_pinged_and_stays_online() {
+    let scenario = "[[device]]\npreset = \"plug\"\nieee = \"00124b0000000102\"\n";
+    let cfg = ZnpSimConfig {
+        ieee: 0x00124B00_00C0FFEE,
+        scenario: Scenario::parse(scenario).unwrap(),
+        require_bootloader_skip: false,
+    };
+    let sim = ZnpSim::start_tcp(cfg, 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (handle, _task) = start_bridge_with(&sim, dir.path(), |c| {
+        c.mains_timeout = Duration::from_millis(600);
+        c.availability_check = Duration::from_millis(50);
+    })
+    .await;
+    let mut events = handle.subscribe();
+    handle.permit_join(Duration::from_secs(30)).await.unwrap();
+    expect(&mut events, |e| {
+        matches!(e, BridgeEvent::DeviceUpdated(d) if d.interview == InterviewState::Complete)
+            .then_some(())
+    })
+    .await;
+    // The ping: Read Attributes of Basic ZCLVersion (0x0000), which the interview never reads.
+    let pinged = sim.wait_until(|s| {
+        s.data_log.iter().any(|f| {
+            f.cluster == id::BASIC
+                && crate::zigbee::zcl::ZclFrame::parse(&f.payload)
+                    .is_ok_and(|z| z.header.command == 0x00 && z.payload == [0, 0])
+        })
+    });
+    tokio::time::timeout(Duration::from_secs(10), pinged)
+        .await
+        .expect("silent mains device pinged");
+    // The plug answered the ping, so it was seen again and never went offline.
+    while let Ok(e) = events.try_recv() {
+        assert!(
+            !matches!(e, BridgeEvent::Online { online: false, .. }),
+            "{e:?}"
+        );
+    }
+    assert_eq!(handle.devices().await.unwrap().len(), 1);
+}
