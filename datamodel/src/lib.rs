@@ -29,6 +29,9 @@
 //!   USP error codes.
 //! - [`fixture`]: the benchmark tree of proxied devices (also used by the agent's bench).
 //!
+//! The async operations must run inside a tokio runtime: provider calls over several
+//! objects are spawned so they overlap, and store commits run on the blocking pool.
+//!
 //! # How the agent uses it
 //! - **USP handlers**: convert the prost request into [`SetRequest`], [`AddRequest`],
 //!   ... call the operation, map [`DmError::usp_code`] / `message` into the response.
