@@ -432,3 +432,46 @@ async fn silent_mains_device_is_pinged_and_stays_online() {
     }
     assert_eq!(handle.devices().await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn bridge_starts_without_its_radio_and_comes_up_when_it_appears() {
+    let scenario = "[[device]]\npreset = \"plug\"\nieee = \"00124b0000000102\"\n";
+    let cfg = ZnpSimConfig {
+        ieee: 0x00124B00_00C0FFEE,
+        scenario: Scenario::parse(scenario).unwrap(),
+        require_bootloader_skip: false,
+    };
+    let sim = ZnpSim::start_tcp(cfg, 0).await.unwrap();
+    sim.unplug();
+    let link = crate::zigbee::znp::link::LinkConfig {
+        backoff_min: Duration::from_millis(20),
+        backoff_max: Duration::from_millis(100),
+        ..Default::default()
+    };
+    let be_cfg = ZnpBackendConfig {
+        link,
+        startup_timeout: Duration::from_millis(200),
+        ..Default::default()
+    };
+    let backend = ZnpBackend::new(port_connector(sim.port_spec()), be_cfg);
+    let dir = tempfile::tempdir().unwrap();
+    let (handle, _task) = start(backend, ZigbeeBridgeConfig::new(dir.path()))
+        .await
+        .unwrap();
+    let mut events = handle.subscribe();
+    assert_eq!(
+        handle.permit_join(Duration::from_secs(10)).await,
+        Err(BridgeError::RadioOffline)
+    );
+    sim.replug();
+    expect(&mut events, |e| {
+        matches!(e, BridgeEvent::RadioState { online: true, .. }).then_some(())
+    })
+    .await;
+    handle.permit_join(Duration::from_secs(30)).await.unwrap();
+    expect(&mut events, |e| {
+        matches!(e, BridgeEvent::DeviceUpdated(d) if d.interview == InterviewState::Complete)
+            .then_some(())
+    })
+    .await;
+}

@@ -18,7 +18,7 @@ use crate::api::{
     Args, BridgeError, BridgeEvent, BridgeHandle, BridgeInbox, DeviceId, EventSender,
     InterviewState, PowerSource, ProxyProtocol, Reply, bridge_channel,
 };
-use crate::zigbee::backend::{BackendError, BackendEvent, ZigbeeBackend};
+use crate::zigbee::backend::{BackendError, BackendEvent, NetworkSettings, ZigbeeBackend};
 use crate::zigbee::interview::{self, Interview, read_attributes};
 use crate::zigbee::network::{self, NetworkConfig, NetworkFileError};
 use crate::zigbee::record::DeviceRecord;
@@ -83,6 +83,12 @@ pub enum ZigbeeError {
 }
 
 /// Starts the radio and the bridge actor; returns the handle and the actor task.
+///
+/// Waits for the first start attempt (the backend's own start-up timeout). A radio that is
+/// not there yet (unplugged stick, unreachable network coordinator) does not fail the
+/// start: the bridge runs offline (`RadioState { online: false }`, requests answer
+/// `RadioOffline`) and keeps trying in the background. A stored network that differs from
+/// the settings does fail it: forming over it needs the explicit [`reset_network`].
 pub async fn start<B: ZigbeeBackend>(
     backend: B,
     config: ZigbeeBridgeConfig,
@@ -90,7 +96,15 @@ pub async fn start<B: ZigbeeBackend>(
     let settings = network::load_or_create(&config.network_file, &config.network)?;
     let records = registry::load(&config.registry_file)?;
     let (events_tx, events_rx) = mpsc::channel(512);
-    let info = backend.start(settings, events_tx).await?;
+    let info = match backend.start(settings.clone(), events_tx.clone()).await {
+        Ok(info) => Some(info),
+        Err(e @ BackendError::NetworkMismatch(_)) => return Err(e.into()),
+        Err(e) => {
+            tracing::warn!(error = %e, "Zigbee radio not available; retrying in the background");
+            tokio::spawn(keep_starting(backend.clone(), settings, events_tx));
+            None
+        }
+    };
     let (handle, inbox) = bridge_channel(ProxyProtocol::ZigBee, 64, 1024);
     let (internal_tx, internal_rx) = mpsc::channel(256);
     let mut actor = Actor {
@@ -98,9 +112,9 @@ pub async fn start<B: ZigbeeBackend>(
         events: inbox.events.clone(),
         devices: BTreeMap::new(),
         by_nwk: HashMap::new(),
-        coordinator: info.ieee,
+        coordinator: info.as_ref().map_or(0, |i| i.ieee),
         internal: internal_tx,
-        radio_online: true,
+        radio_online: info.is_some(),
         discovering: HashSet::new(),
         config,
     };
@@ -109,7 +123,7 @@ pub async fn start<B: ZigbeeBackend>(
         let dev = Dev {
             rec,
             last_seen: Instant::now(),
-            online: true,
+            online: info.is_some(),
             interviewing: false,
             last_interview: None,
         };
@@ -122,15 +136,48 @@ pub async fn start<B: ZigbeeBackend>(
         devices = actor.devices.len(),
         "Zigbee device registry loaded"
     );
-    actor.events.emit(BridgeEvent::RadioState {
-        online: true,
-        detail: format!(
-            "{} channel {} PAN {:#06x}",
-            info.firmware, info.channel, info.pan_id
-        ),
+    actor.events.emit(match &info {
+        Some(info) => BridgeEvent::RadioState {
+            online: true,
+            detail: format!(
+                "{} channel {} PAN {:#06x}",
+                info.firmware, info.channel, info.pan_id
+            ),
+        },
+        None => BridgeEvent::RadioState {
+            online: false,
+            detail: "radio not available yet".into(),
+        },
     });
     let task = tokio::spawn(actor.run(inbox, events_rx, internal_rx));
     Ok((handle, task))
+}
+
+/// Retries the backend start until it succeeds (reported as `RadioUp`) or finds a
+/// mismatching network (reported as `RadioDown`, no further retries).
+async fn keep_starting<B: ZigbeeBackend>(
+    backend: B,
+    settings: NetworkSettings,
+    events: mpsc::Sender<BackendEvent>,
+) {
+    let mut delay = Duration::from_millis(500);
+    loop {
+        tokio::select! {
+            () = events.closed() => return,
+            () = tokio::time::sleep(delay) => {}
+        }
+        let event = match backend.start(settings.clone(), events.clone()).await {
+            Ok(info) => BackendEvent::RadioUp(info),
+            Err(e @ BackendError::NetworkMismatch(_)) => BackendEvent::RadioDown(e.to_string()),
+            Err(e) => {
+                tracing::debug!(error = %e, "Zigbee radio still not available");
+                delay = (delay * 2).min(Duration::from_secs(30));
+                continue;
+            }
+        };
+        let _ = events.send(event).await;
+        return;
+    }
 }
 
 /// The explicit network reset: the radio forgets its network and the host forgets the
@@ -420,6 +467,7 @@ impl<B: ZigbeeBackend> Actor<B> {
             }),
             BackendEvent::RadioUp(info) => {
                 self.radio_online = true;
+                self.coordinator = info.ieee;
                 self.events.emit(BridgeEvent::RadioState {
                     online: true,
                     detail: format!("{} channel {}", info.firmware, info.channel),
