@@ -321,6 +321,10 @@ impl Actor {
         };
         match (command, cap) {
             ("Toggle", Some(cap)) => self.toggle(device, n, cap, reply),
+            ("StepUp" | "StepDown", Some(cap)) => {
+                let up = command == "StepUp";
+                self.step(device, n, cap, up, reply)
+            }
             ("ConfigGet" | "ConfigSet", None) => match config_args(command, &args) {
                 Ok((param, set)) => {
                     let io = self.io.clone();
@@ -375,6 +379,64 @@ impl Actor {
             .and_then(|c| c.value.as_ref())
             .and_then(Value::as_bool);
         let value = Value::Bool(!current.unwrap_or(false));
+        self.write_for_command(device, cap, value, reply);
+    }
+
+    /// TR-181 `StepUp()`/`StepDown()` of a LevelControl: the current value ± `StepValue`,
+    /// kept within `MinValue`..`MaxValue`, as a confirmed write.
+    fn step(
+        &mut self,
+        device: DeviceId,
+        n: u8,
+        cap: CapabilityId,
+        up: bool,
+        reply: crate::api::Reply<Args>,
+    ) {
+        let Some(c) = self.nodes[&n].rec.capability(&cap) else {
+            let _ = reply.send(Err(BridgeError::UnknownCapability(cap)));
+            return;
+        };
+        let crate::api::CapabilityKind::LevelControl {
+            min,
+            max,
+            step: Some(step),
+            ..
+        } = &c.kind
+        else {
+            let _ = reply.send(Err(BridgeError::Unsupported(
+                "StepUp/StepDown need a LevelControl with StepValue".into(),
+            )));
+            return;
+        };
+        let current = c
+            .value
+            .as_ref()
+            .and_then(Value::as_decimal)
+            .unwrap_or(*min)
+            .to_f64();
+        let next = if up {
+            current + step.to_f64()
+        } else {
+            current - step.to_f64()
+        };
+        let next = next.clamp(min.to_f64(), max.to_f64());
+        let Some(d) = crate::api::Decimal::from_f64(next, 2) else {
+            let _ = reply.send(Err(BridgeError::InvalidValue(
+                "step result out of range".into(),
+            )));
+            return;
+        };
+        self.write_for_command(device, cap, Value::Decimal(d), reply);
+    }
+
+    /// A confirmed write on behalf of a command; the command's output is empty.
+    fn write_for_command(
+        &mut self,
+        device: DeviceId,
+        cap: CapabilityId,
+        value: Value,
+        reply: crate::api::Reply<Args>,
+    ) {
         let (tx, rx) = oneshot::channel();
         match self.plan_write(&device, &cap, &value) {
             Ok(plan) => self.write(plan, tx),

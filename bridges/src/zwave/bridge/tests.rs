@@ -606,3 +606,41 @@ async fn sleeping_node_goes_offline_after_missed_wake_ups_and_back_online_when_i
     })
     .await;
 }
+
+#[tokio::test]
+async fn toggle_and_step_commands_are_confirmed_writes() {
+    let (sim, h, mut ev) = start(None).await;
+    interviewed(&mut ev, 4).await;
+    let level = cap("ep0/0x26/level");
+    h.invoke(dev(4), Some(level.clone()), "StepUp", Default::default())
+        .await
+        .unwrap();
+    h.invoke(dev(4), Some(level.clone()), "StepUp", Default::default())
+        .await
+        .unwrap();
+    assert_eq!(sim.nodes().await[&4].end_points[0].level, Some(20));
+    h.invoke(dev(4), Some(level.clone()), "StepDown", Default::default())
+        .await
+        .unwrap();
+    assert_eq!(sim.nodes().await[&4].end_points[0].level, Some(10));
+    complete(&h, 2).await;
+    h.invoke(
+        dev(2),
+        Some(cap("ep0/0x25/switch")),
+        "Toggle",
+        Default::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(sim.nodes().await[&2].end_points[0].switch, Some(true));
+    assert!(matches!(
+        h.invoke(
+            dev(2),
+            Some(cap("ep0/0x25/switch")),
+            "StepUp",
+            Default::default()
+        )
+        .await,
+        Err(BridgeError::Unsupported(_))
+    ));
+}
