@@ -200,3 +200,55 @@ async fn sensor_and_actuator_clusters_map_report_and_accept_writes() {
         Some(Value::Decimal(Decimal::new(215, 1)))
     );
 }
+
+#[tokio::test]
+async fn two_endpoint_switch_becomes_two_nodes_each_switchable() {
+    let scenario = "[[device]]\npreset = \"double_switch\"\nieee = \"00124b0000000301\"\n";
+    let cfg = ZnpSimConfig {
+        ieee: COORDINATOR,
+        scenario: Scenario::parse(scenario).unwrap(),
+        require_bootloader_skip: false,
+    };
+    let sim = ZnpSim::start_tcp(cfg, 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (handle, _task) = start_bridge_with(&sim, dir.path(), |_| {}).await;
+    let mut events = handle.subscribe();
+    handle.permit_join(Duration::from_secs(60)).await.unwrap();
+    let d = expect(&mut events, |e| match e {
+        BridgeEvent::DeviceUpdated(d) if d.interview == InterviewState::Complete => Some(d.clone()),
+        _ => None,
+    })
+    .await;
+    assert!(d.capabilities.is_empty());
+    let nodes: Vec<(&str, Vec<&str>)> = d
+        .nodes
+        .iter()
+        .map(|n| {
+            (
+                n.key.as_str(),
+                n.capabilities.iter().map(|c| c.id.as_str()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        nodes,
+        [("ep1", vec!["ep1.switch"]), ("ep2", vec!["ep2.switch"])]
+    );
+    let ieee = 0x00124B0000000301;
+    handle
+        .write(
+            id_of(ieee),
+            CapabilityId::new("ep2.switch"),
+            Value::Bool(true),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        sim.attribute(ieee, 2, id::ON_OFF, 0).map(|v| v.value),
+        Some(ZclValue::Bool(true))
+    );
+    assert_eq!(
+        sim.attribute(ieee, 1, id::ON_OFF, 0).map(|v| v.value),
+        Some(ZclValue::Bool(false))
+    );
+}

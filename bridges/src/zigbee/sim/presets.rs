@@ -13,6 +13,7 @@ use crate::zigbee::zdo::{NodeDescriptor, SimpleDescriptor};
 
 /// The preset names a scenario may use.
 pub const PRESETS: &[&str] = &[
+    "double_switch",
     "remote",
     "door_lock",
     "window_covering",
@@ -152,6 +153,13 @@ pub fn build(
                 false,
             )
         }
+        "double_switch" => {
+            a.insert(
+                (id::ON_OFF, 0),
+                TypedValue::new(ty::BOOL, ZclValue::Bool(false)),
+            );
+            (0x0100, vec![id::IDENTIFY, id::ON_OFF], true)
+        }
         "remote" => {
             battery_attrs(&mut a);
             (0x0820, vec![id::POWER_CONFIG, id::IDENTIFY], false)
@@ -209,13 +217,17 @@ pub fn build(
             manufacturer_code: 0x1234,
         }
     };
-    Some(VirtualDevice::new(
-        ieee,
-        nwk,
-        node,
-        vec![VirtualEndpoint {
-            descriptor,
-            attributes: a,
-        }],
-    ))
+    let mut endpoints = vec![VirtualEndpoint {
+        descriptor,
+        attributes: a,
+    }];
+    if kind == "double_switch" {
+        // A second relay on endpoint 2: On/Off only (Basic lives on endpoint 1).
+        let mut second = endpoints[0].clone();
+        second.descriptor.endpoint = 2;
+        second.descriptor.in_clusters.retain(|c| *c != id::BASIC);
+        second.attributes.retain(|(c, _), _| *c != id::BASIC);
+        endpoints.push(second);
+    }
+    Some(VirtualDevice::new(ieee, nwk, node, endpoints))
 }
