@@ -185,12 +185,18 @@ fn demo_config(ws_listen: SocketAddr) -> Config {
             listen: ws_listen,
             path: "/usp".into(),
         }),
-        controllers: vec![ControllerConfig {
-            endpoint_id: usphub::ctl::DEFAULT_CONTROLLER_ID.into(),
+        controllers: [
+            usphub::ctl::DEFAULT_CONTROLLER_ID,
+            usphub::ctl::WATCH_CONTROLLER_ID,
+        ]
+        .into_iter()
+        .map(|id| ControllerConfig {
+            endpoint_id: id.into(),
             role: Role::Full,
             mqtt_topic: None,
             ws_url: None,
-        }],
+        })
+        .collect(),
         ..Config::default()
     }
 }

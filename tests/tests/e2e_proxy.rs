@@ -345,3 +345,77 @@ async fn permit_join_opens_the_bridge_for_pairing() {
     .await;
     c.close().await;
 }
+
+#[tokio::test]
+async fn a_re_interview_adds_only_the_new_capability() {
+    use rusp_lib::usp::mod_Notify::OneOfnotification as N;
+    use rusp_lib::usp_builder::{AddBuilder, CreateObjectBuilder};
+    use usphub_bridges::api::{BinarySensorType, Capability, CapabilityKind};
+    let agent = TestAgent::start().await;
+    let bridge = FakeBridge::start(vec![plug(0x42)], &[]);
+    agent
+        .agent()
+        .proxy
+        .attach(bridge.handle.clone())
+        .await
+        .unwrap();
+    let mut c = RuspController::websocket(&agent.ws_url(), CONTROLLER, AGENT_EID).await;
+    eventually(
+        &mut c,
+        "Device.ProxiedDevice.1.IoTCapabilityNumberOfEntries",
+        Some("2"),
+    )
+    .await;
+    let msg = c
+        .request(
+            AddBuilder::new()
+                .with_allow_partial(false)
+                .with_create_objs(vec![
+                    CreateObjectBuilder::new("Device.LocalAgent.Subscription.".into())
+                        .with_param_settings(vec![
+                            ("ID".into(), "objs".into(), true),
+                            ("NotifType".into(), "ObjectCreation".into(), true),
+                            ("ReferenceList".into(), "Device.ProxiedDevice.".into(), true),
+                            ("Enable".into(), "true".into(), true),
+                        ]),
+                ])
+                .build()
+                .unwrap(),
+        )
+        .await;
+    assert!(matches!(response_of(&msg), Resp::add_resp(_)));
+    let mut d = plug(0x42);
+    d.model = "TRADFRI control outlet v2".into();
+    d.capabilities.push(Capability::new(
+        "ep1/0x0500/zone",
+        "Leak",
+        CapabilityKind::BinarySensor {
+            kind: BinarySensorType::WaterDetected,
+        },
+    ));
+    bridge.events.emit(BridgeEvent::DeviceUpdated(d));
+    let (_, n) = c
+        .next_notify(usphub_tests::controller::WAIT)
+        .await
+        .expect("ObjectCreation");
+    let N::obj_creation(oc) = n.notification else {
+        panic!("{n:?}")
+    };
+    assert_eq!(
+        oc.obj_path, "Device.ProxiedDevice.1.IoTCapability.3.",
+        "only the new capability is created"
+    );
+    eventually(
+        &mut c,
+        "Device.ProxiedDevice.1.X_USPHUB_Model",
+        Some("TRADFRI control outlet v2"),
+    )
+    .await;
+    eventually(
+        &mut c,
+        "Device.ProxiedDevice.1.IoTCapability.3.BinarySensor.Type",
+        Some("WaterDetected"),
+    )
+    .await;
+    c.close().await;
+}

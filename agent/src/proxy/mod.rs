@@ -235,6 +235,10 @@ impl Proxy {
     async fn joined(&self, handle: &BridgeHandle, d: DeviceDescriptor) {
         let key = d.id.to_string();
         let mut entry = self.lock_registry().get(&key).cloned().unwrap_or_default();
+        if self.updated_in_place(&d, &mut entry).await {
+            self.lock_registry().put(&key, entry);
+            return;
+        }
         let known = entry.instance != 0;
         let (subtree, caps) = device_subtree(&d, &mut entry);
         if let Some(old) = self.mounted_take(&d.id)
@@ -290,6 +294,79 @@ impl Proxy {
                 },
             );
         }
+    }
+
+    /// Applies a new descriptor of a mounted device by difference (a re-interview adds,
+    /// removes or changes capabilities): unchanged rows stay, so Controllers see
+    /// ObjectCreation/ObjectDeletion only for what really appeared or went. Returns false
+    /// when the device is not mounted or its Nodes changed (then it is mounted afresh).
+    async fn updated_in_place(&self, d: &DeviceDescriptor, entry: &mut registry::Entry) -> bool {
+        let Some((row, old_caps, provider_caps)) = self.mounted.lock().ok().and_then(|m| {
+            m.get(&d.id)
+                .map(|x| (x.row.clone(), x.caps.clone(), x.provider_caps.clone()))
+        }) else {
+            return false;
+        };
+        let old_nodes: std::collections::BTreeSet<&String> = entry.nodes.keys().collect();
+        let new_nodes: std::collections::BTreeSet<&String> =
+            d.nodes.iter().map(|n| &n.key).collect();
+        if old_nodes != new_nodes {
+            return false;
+        }
+        let (_, caps) = device_subtree(d, entry);
+        for (id, path) in &old_caps {
+            if caps.get(id).map(|(p, _)| p) != Some(path)
+                && let Err(e) = self.dm.delete_instance(&format!("{row}{}", path.row)).await
+            {
+                warn!(device = %d.id, error = %e, "capability not removed");
+            }
+        }
+        for (id, (path, cap)) in &caps {
+            let full = format!("{row}{}", path.row);
+            if old_caps.get(id) == Some(path) {
+                if let Some(v) = &cap.value {
+                    let name = if path.class == "MultiLevelSensor" {
+                        "Values"
+                    } else {
+                        "Value"
+                    };
+                    self.set(
+                        &format!("{full}{}.{name}", path.class),
+                        &v.to_tr181_string(),
+                    )
+                    .await;
+                }
+                continue;
+            }
+            let (table, n) = match full.trim_end_matches('.').rsplit_once('.') {
+                Some((t, n)) => (format!("{t}."), n.parse().ok()),
+                None => continue,
+            };
+            if let Err(e) = self
+                .dm
+                .mount(&table, n, mount::capability_subtree(cap))
+                .await
+            {
+                warn!(device = %d.id, error = %e, "capability not mounted");
+            }
+        }
+        let values = mount::device_params(d)
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), InitValue::from(v)))
+            .collect();
+        if let Err(e) = self.dm.set_values(&row, values).await {
+            warn!(device = %d.id, error = %e, "device parameters not updated");
+        }
+        if let Ok(mut t) = provider_caps.write() {
+            *t = DeviceProvider::table(&caps);
+        }
+        if let Ok(mut m) = self.mounted.lock()
+            && let Some(x) = m.get_mut(&d.id)
+        {
+            x.caps = caps.into_iter().map(|(k, (p, _))| (k, p)).collect();
+        }
+        debug!(device = %d.id, row = %row, "device updated");
+        true
     }
 
     /// Unmounts a device that left the network; its numbers are kept for its return.

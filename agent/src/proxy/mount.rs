@@ -34,17 +34,11 @@ pub fn device_subtree(
 ) -> (Subtree, HashMap<String, (CapPath, Capability)>) {
     let mut caps = HashMap::new();
     let mut root = Subtree::new()
-        .param_str("Type", d.device_type.map(|t| t.as_str()).unwrap_or(""))
-        .param_str("Description", &d.description)
         .param_str("Online", "true")
-        .param_str("LastTimeContacted", &now())
-        .param_str("ProxyProtocol", d.protocol.as_str())
-        .param_str("X_USPHUB_Address", &d.id.to_string())
-        .param_str("X_USPHUB_Manufacturer", &d.manufacturer)
-        .param_str("X_USPHUB_Model", &d.model)
-        .param_str("X_USPHUB_Firmware", &d.firmware)
-        .param_str("X_USPHUB_PowerSource", &format!("{:?}", d.power))
-        .param_str("X_USPHUB_InterviewState", &format!("{:?}", d.interview));
+        .param_str("LastTimeContacted", &now());
+    for (name, value) in device_params(d) {
+        root = root.param_str(name, &value);
+    }
     for c in &d.capabilities {
         let n = number_for(&mut entry.caps, &mut entry.next_cap, c.id.as_str());
         let path = CapPath {
@@ -81,7 +75,26 @@ pub fn device_subtree(
     (root, caps)
 }
 
-fn capability_subtree(c: &Capability) -> Subtree {
+/// The device-level parameters a descriptor determines (re-applied when it changes).
+pub fn device_params(d: &DeviceDescriptor) -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "Type",
+            d.device_type.map(|t| t.as_str()).unwrap_or("").to_string(),
+        ),
+        ("Description", d.description.clone()),
+        ("ProxyProtocol", d.protocol.as_str().to_string()),
+        ("X_USPHUB_Address", d.id.to_string()),
+        ("X_USPHUB_Manufacturer", d.manufacturer.clone()),
+        ("X_USPHUB_Model", d.model.clone()),
+        ("X_USPHUB_Firmware", d.firmware.clone()),
+        ("X_USPHUB_PowerSource", format!("{:?}", d.power)),
+        ("X_USPHUB_InterviewState", format!("{:?}", d.interview)),
+    ]
+}
+
+/// The `IoTCapability.{i}.` row of one capability.
+pub fn capability_subtree(c: &Capability) -> Subtree {
     let value = c.value.as_ref().map(Value::to_tr181_string);
     let class = c.class().as_str();
     let mut obj = Subtree::new()
