@@ -644,3 +644,25 @@ async fn toggle_and_step_commands_are_confirmed_writes() {
         Err(BridgeError::Unsupported(_))
     ));
 }
+
+#[tokio::test]
+async fn end_point_report_updates_that_end_points_capability() {
+    let (sim, h, mut ev) = start(None).await;
+    complete(&h, 5).await;
+    sim.report(5, 1, binary_switch::report(true)).await;
+    until(&mut ev, |e| {
+        matches!(e, BridgeEvent::Value { id, capability, value: Value::Bool(true), .. }
+            if *id == dev(5) && capability.as_str() == "ep1/0x25/switch")
+        .then_some(())
+    })
+    .await;
+    let d = h
+        .devices()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|d| d.id == dev(5))
+        .unwrap();
+    assert_eq!(d.nodes[0].capabilities[0].value, Some(Value::Bool(true)));
+    assert_eq!(d.nodes[1].capabilities[0].value, Some(Value::Bool(false)));
+}
