@@ -100,6 +100,18 @@ async fn sensor_and_actuator_clusters_map_report_and_accept_writes() {
             .map(|v| v.value),
         Some(ZclValue::Unsigned(COORDINATOR))
     );
+    // The zone asked to enrol and the bridge answered: ZoneState is "enrolled".
+    let enrolled = sim.wait_until(|s| {
+        s.devices.iter().any(|d| {
+            d.device.ieee == CONTACT
+                && d.device
+                    .attribute(1, id::IAS_ZONE, 0)
+                    .is_some_and(|v| v.value == ZclValue::Unsigned(1))
+        })
+    });
+    tokio::time::timeout(Duration::from_secs(10), enrolled)
+        .await
+        .expect("zone enrolled");
 
     assert!(sim.report(CONTACT, 1, id::IAS_ZONE, 0x0002, ZclValue::Unsigned(0x0001)));
     let v = expect(&mut events, |e| match e {

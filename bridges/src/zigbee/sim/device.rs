@@ -229,7 +229,13 @@ impl VirtualDevice {
                         None => failed.push((status::UNSUPPORTED_ATTRIBUTE, r.id)),
                     }
                 }
-                vec![reply(self, GeneralCommand::WriteAttributesRsp(failed))]
+                let cie_written = cluster == id::IAS_ZONE && failed.is_empty();
+                let mut out = vec![reply(self, GeneralCommand::WriteAttributesRsp(failed))];
+                if cie_written {
+                    // A zone told its CIE address asks to enrol (IAS Zone §8.2.2.4.2).
+                    out.extend(self.enroll_request(ep));
+                }
+                out
             }
             GeneralCommand::ConfigureReporting(cfgs) => {
                 let failed = cfgs
@@ -337,6 +343,18 @@ impl VirtualDevice {
                 self.set(ep, id::WINDOW_COVERING, 0x0008, v);
                 (status::SUCCESS, vec![0x0008])
             }
+            (id::IAS_ZONE, 0x00) if payload.len() >= 2 && payload[0] == 0x00 => {
+                // Zone Enroll Response SUCCESS: enrolled with the given zone id.
+                self.set(
+                    ep,
+                    id::IAS_ZONE,
+                    0x0000,
+                    TypedValue::new(ty::ENUM8, ZclValue::Unsigned(1)),
+                );
+                let zone_id = TypedValue::new(ty::UINT8, ZclValue::Unsigned(u64::from(payload[1])));
+                self.set(ep, id::IAS_ZONE, 0x0011, zone_id);
+                (status::SUCCESS, Vec::new())
+            }
             (id::IDENTIFY, 0x00) | (id::IAS_ZONE, 0x00) => (status::SUCCESS, Vec::new()),
             _ => (status::UNSUP_COMMAND, Vec::new()),
         }
@@ -408,6 +426,23 @@ impl VirtualDevice {
             1,
             profile,
             cluster,
+            ZclFrame { header, payload }.to_bytes(),
+        ))
+    }
+
+    fn enroll_request(&mut self, ep: u8) -> Option<ApsIncoming> {
+        let zone_type = self.attribute(ep, id::IAS_ZONE, 0x0001)?.value.as_i64()? as u16;
+        let profile = self.endpoint(ep)?.descriptor.profile;
+        self.tsn = self.tsn.wrapping_add(1);
+        let mut header = ZclHeader::cluster(self.tsn, 0x01);
+        header.direction = crate::zigbee::zcl::Direction::ServerToClient;
+        let mut payload = zone_type.to_le_bytes().to_vec();
+        payload.extend_from_slice(&self.node.manufacturer_code.to_le_bytes());
+        Some(self.frame(
+            ep,
+            1,
+            profile,
+            id::IAS_ZONE,
             ZclFrame { header, payload }.to_bytes(),
         ))
     }
