@@ -9,7 +9,8 @@
 use crate::error::DmError;
 use crate::provider::Args;
 
-/// Capacity of the broadcast channel.
+/// Default capacity of the broadcast channel (8192 × 128 bytes ≈ 1 MB; see
+/// [`crate::DataModel::with_options`] to choose another).
 pub const CHANGE_CHANNEL_CAPACITY: usize = 8192;
 
 /// One change of the data model.
@@ -76,5 +77,15 @@ impl Change {
                 ..
             } => format!("{obj_path}{command_name}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every slot of the broadcast channel holds one `Change`: keep it small, since
+    /// the channel's memory is part of the agent's resident size.
+    #[test]
+    fn a_change_fits_in_128_bytes() {
+        assert!(std::mem::size_of::<super::Change>() <= 128);
     }
 }

@@ -53,14 +53,33 @@ impl DataModel {
     /// A data model backed by `store`: persisted instances and values are loaded now
     /// (values that no longer fit the schema are dropped with a warning).
     pub fn with_store(schema: Schema, store: Store) -> DmResult<DataModel> {
-        let snapshot = store.load()?;
-        let dm = DataModel::build(schema, Some(Arc::new(store)));
-        dm.write().restore(snapshot);
+        DataModel::with_options(schema, Some(store), CHANGE_CHANNEL_CAPACITY)
+    }
+
+    /// A data model with an optional store and a change channel of `change_capacity`
+    /// entries (a receiver more than that many changes behind gets `Lagged`).
+    pub fn with_options(
+        schema: Schema,
+        store: Option<Store>,
+        change_capacity: usize,
+    ) -> DmResult<DataModel> {
+        let snapshot = match &store {
+            Some(s) => Some(s.load()?),
+            None => None,
+        };
+        let dm = DataModel::build_with(schema, store.map(Arc::new), change_capacity.max(1));
+        if let Some(snap) = snapshot {
+            dm.write().restore(snap);
+        }
         Ok(dm)
     }
 
     fn build(schema: Schema, store: Option<Arc<Store>>) -> DataModel {
-        let (tx, _) = broadcast::channel(CHANGE_CHANNEL_CAPACITY);
+        DataModel::build_with(schema, store, CHANGE_CHANNEL_CAPACITY)
+    }
+
+    fn build_with(schema: Schema, store: Option<Arc<Store>>, capacity: usize) -> DataModel {
+        let (tx, _) = broadcast::channel(capacity);
         DataModel {
             inner: Arc::new(Inner {
                 tree: RwLock::new(Tree::new(Arc::new(schema))),

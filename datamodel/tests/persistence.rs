@@ -517,3 +517,32 @@ async fn random_edits_of_a_persistent_table_read_back_identically_after_restart(
         .unwrap();
     assert!(n > last, "instance {n} reuses a number at or below {last}");
 }
+
+#[tokio::test]
+async fn options_choose_the_change_capacity_and_still_load_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("dm.redb");
+    {
+        let dm = DataModel::with_store(common::schema(), Store::open(&db).unwrap()).unwrap();
+        dm.add(add_sub("kept")).await.unwrap();
+    }
+    let dm = DataModel::with_options(common::schema(), Some(Store::open(&db).unwrap()), 2).unwrap();
+    assert_eq!(
+        dm.stored_value("Device.LocalAgent.Subscription.1.ID")
+            .unwrap(),
+        "kept"
+    );
+    let mut rx = dm.changes();
+    for i in 0..3 {
+        dm.set_value("Device.LocalAgent.EndpointID", format!("ep-{i}"))
+            .await
+            .unwrap();
+    }
+    assert!(
+        matches!(
+            rx.recv().await,
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(1))
+        ),
+        "a receiver behind by more than the capacity lags"
+    );
+}
