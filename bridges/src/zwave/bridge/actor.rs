@@ -29,9 +29,6 @@ use super::interview::{ControllerInfo, InterviewConfig, interview, startup};
 use super::model::NodeRecord;
 use super::registry::{Registry, RegistryWriter};
 
-/// Delay before a failed start-up is tried again.
-const STARTUP_RETRY: std::time::Duration = std::time::Duration::from_secs(5);
-
 /// Work waiting for a sleeping node to wake up.
 #[derive(Debug)]
 pub(super) enum Pending {
@@ -365,14 +362,15 @@ impl Actor {
         match m {
             Internal::Started(Ok((info, stored))) => self.on_started(info, stored),
             Internal::Started(Err(e)) => {
-                tracing::error!(error = %e, "zwave: controller start-up failed, retrying in 5 s");
+                tracing::error!(error = %e, "zwave: controller start-up failed, retrying");
                 self.emit(BridgeEvent::RadioState {
                     online: false,
                     detail: format!("start-up failed: {e}"),
                 });
                 let tx = self.internal.clone();
+                let delay = self.cfg.startup_retry;
                 tokio::spawn(async move {
-                    tokio::time::sleep(STARTUP_RETRY).await;
+                    tokio::time::sleep(delay).await;
                     let _ = tx.send(Internal::RetryStartup).await;
                 });
             }

@@ -71,6 +71,8 @@ pub struct ZWaveConfig {
     pub online_check: Duration,
     /// Grace added to two wake-up intervals before a sleeping node is offline.
     pub missed_wake_up_slack: Duration,
+    /// Delay before a failed controller start-up is tried again.
+    pub startup_retry: Duration,
 }
 
 impl ZWaveConfig {
@@ -86,6 +88,7 @@ impl ZWaveConfig {
             network_key: None,
             online_check: Duration::from_secs(30),
             missed_wake_up_slack: Duration::from_secs(60),
+            startup_retry: Duration::from_secs(5),
         }
     }
 }

@@ -666,3 +666,30 @@ async fn end_point_report_updates_that_end_points_capability() {
     assert_eq!(d.nodes[0].capabilities[0].value, Some(Value::Bool(true)));
     assert_eq!(d.nodes[1].capabilities[0].value, Some(Value::Bool(false)));
 }
+
+#[tokio::test]
+async fn failed_start_up_is_retried_until_the_stick_answers() {
+    let sim = spawn_tcp(&Scenario::demo(), "127.0.0.1:0").await.unwrap();
+    for _ in 0..3 {
+        sim.fault(crate::zwave::sim::Fault::IgnoreNextFrame).await;
+    }
+    let mut cfg = ZWaveConfig::new(sim.url().parse().unwrap());
+    cfg.port_config.timeouts.ack = Duration::from_millis(50);
+    cfg.startup_retry = Duration::from_millis(50);
+    let h = spawn(cfg).unwrap();
+    let mut ev = h.subscribe();
+    let detail = until(&mut ev, |e| match e {
+        BridgeEvent::RadioState {
+            online: false,
+            detail,
+        } => Some(detail.clone()),
+        _ => None,
+    })
+    .await;
+    assert!(detail.contains("start-up failed"), "{detail}");
+    until(&mut ev, |e| {
+        matches!(e, BridgeEvent::RadioState { online: true, .. }).then_some(())
+    })
+    .await;
+    complete(&h, 2).await;
+}
