@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::api::{
@@ -116,6 +116,7 @@ pub async fn start<B: ZigbeeBackend>(
         internal: internal_tx,
         radio_online: info.is_some(),
         discovering: HashSet::new(),
+        persister: spawn_persister(config.registry_file.clone()),
         config,
     };
     for rec in records {
@@ -203,6 +204,34 @@ pub async fn reset_network<B: ZigbeeBackend>(
     Ok(())
 }
 
+/// Writes registry snapshots off the actor task (file I/O and fsync block): a `watch`
+/// keeps only the newest snapshot, so bursts of joins cost one write, not one per change.
+struct Persister {
+    tx: watch::Sender<Option<Vec<DeviceRecord>>>,
+    task: JoinHandle<()>,
+}
+
+fn spawn_persister(path: PathBuf) -> Persister {
+    let (tx, mut rx) = watch::channel::<Option<Vec<DeviceRecord>>>(None);
+    let task = tokio::spawn(async move {
+        // Ends when the actor drops the sender, after saving any snapshot not yet saved.
+        while rx.changed().await.is_ok() {
+            let Some(records) = rx.borrow_and_update().clone() else {
+                continue;
+            };
+            let path = path.clone();
+            let saved =
+                tokio::task::spawn_blocking(move || registry::save(&path, records.iter())).await;
+            match saved {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "device registry not saved"),
+                Err(e) => tracing::error!(error = %e, "device registry writer failed"),
+            }
+        }
+    });
+    Persister { tx, task }
+}
+
 struct Dev {
     rec: DeviceRecord,
     last_seen: Instant,
@@ -263,6 +292,7 @@ struct Actor<B> {
     radio_online: bool,
     /// Unknown short addresses whose IEEE address is being asked.
     discovering: HashSet<u16>,
+    persister: Persister,
     config: ZigbeeBridgeConfig,
 }
 
@@ -286,6 +316,19 @@ fn default_status(f: &ZclFrame) -> Option<u8> {
 impl<B: ZigbeeBackend> Actor<B> {
     async fn run(
         mut self,
+        inbox: BridgeInbox,
+        radio: mpsc::Receiver<BackendEvent>,
+        internal: mpsc::Receiver<Internal>,
+    ) {
+        self.serve(inbox, radio, internal).await;
+        // Flush the registry before the task ends, so a restart sees the last state.
+        let Persister { tx, task } = self.persister;
+        drop(tx);
+        let _ = task.await;
+    }
+
+    async fn serve(
+        &mut self,
         mut inbox: BridgeInbox,
         mut radio: mpsc::Receiver<BackendEvent>,
         mut internal: mpsc::Receiver<Internal>,
@@ -324,12 +367,10 @@ impl<B: ZigbeeBackend> Actor<B> {
         }
     }
 
-    /// Saves the registry; a failure is logged (the radio keeps working without it).
+    /// Hands a snapshot of the registry to the persister task (the latest one wins).
     fn persist(&self) {
-        let path = &self.config.registry_file;
-        if let Err(e) = registry::save(path, self.devices.values().map(|d| &d.rec)) {
-            tracing::error!(error = %e, "device registry not saved");
-        }
+        let snapshot = self.devices.values().map(|d| d.rec.clone()).collect();
+        self.persister.tx.send_replace(Some(snapshot));
     }
 
     fn drop_device(&mut self, ieee: u64) {
