@@ -41,7 +41,9 @@ pub async fn start(agent: &RunningAgent, state_dir: &Path) -> Result<DemoRadios,
         .map_err(|e| err("Z-Wave simulator", &e))?;
     let spec: SerialPortSpec = zsim.url().parse().map_err(|e| err("Z-Wave port", &e))?;
     let handle =
-        crate::radios::zwave_bridge(spec, state_dir).map_err(|e| err("Z-Wave bridge", &e))?;
+        // The simulated S0 lock was included with the scenario's network key.
+        crate::radios::zwave_bridge(spec, state_dir, Some(zwave::sim::scenario::DEMO_NETWORK_KEY))
+            .map_err(|e| err("Z-Wave bridge", &e))?;
     agent
         .proxy
         .attach(handle)

@@ -21,10 +21,16 @@ pub struct RadioError {
     pub reason: String,
 }
 
-/// Starts a Z-Wave bridge on `port`, keeping its node registry in `state_dir`.
-pub fn zwave_bridge(port: SerialPortSpec, state_dir: &Path) -> Result<BridgeHandle, RadioError> {
+/// Starts a Z-Wave bridge on `port`, keeping its node registry in `state_dir`; S0 needs
+/// the network's key.
+pub fn zwave_bridge(
+    port: SerialPortSpec,
+    state_dir: &Path,
+    network_key: Option<[u8; 16]>,
+) -> Result<BridgeHandle, RadioError> {
     let mut cfg = zwave::bridge::ZWaveConfig::new(port);
     cfg.registry = Some(state_dir.join("zwave.redb"));
+    cfg.network_key = network_key;
     zwave::bridge::spawn(cfg).map_err(|e| RadioError {
         radio: "Z-Wave",
         reason: e.to_string(),
@@ -46,7 +52,7 @@ pub async fn start_configured(
                     radio: "Z-Wave",
                     reason: e.to_string(),
                 })?;
-        handles.push(zwave_bridge(spec, state_dir)?);
+        handles.push(zwave_bridge(spec, state_dir, None)?);
     }
     if cfg.zigbee.is_some() {
         warn!(

@@ -100,7 +100,7 @@ async fn every_mounted_capability_uses_the_tr181_vocabulary() {
         .await
         .unwrap();
     let handle =
-        usphub::radios::zwave_bridge(sim.url().parse().unwrap(), agent.dir.path()).unwrap();
+        usphub::radios::zwave_bridge(sim.url().parse().unwrap(), agent.dir.path(), None).unwrap();
     agent.agent().proxy.attach(handle).await.unwrap();
     let (ble, ble_task) = usphub_bridges::ble::sim::start(
         &usphub_bridges::ble::BleSettings::default(),

@@ -29,9 +29,20 @@ pub async fn handle(ctx: &Ctx<'_>, req: Add) -> Result<AddResp, Msg> {
             })
             .collect(),
     };
+    // A Subscription records who created it: its Recipient is assigned by the agent
+    // (read-only to Controllers) before unique keys (Recipient, ID) are checked.
+    let recipient = crate::localagent::recipient_for(ctx.dm, ctx.session).await;
     let results = ctx
         .dm
-        .add(dm_req)
+        .add_with(dm_req, |table| match (&recipient, table) {
+            (Some(r), crate::localagent::SUBSCRIPTION_TABLE) => {
+                vec![(
+                    "Recipient".to_string(),
+                    usp_datamodel::InitValue::from(r.as_str()),
+                )]
+            }
+            _ => Vec::new(),
+        })
         .await
         .map_err(|f| request_failure(ctx.msg_id, f))?;
     let mut created_obj_results = Vec::with_capacity(results.len());
@@ -39,12 +50,7 @@ pub async fn handle(ctx: &Ctx<'_>, req: Add) -> Result<AddResp, Msg> {
         use add_resp::created_object_result::{OperationStatus, operation_status as os};
         let status = match r.outcome {
             Ok(created) => {
-                crate::localagent::on_instance_added(
-                    ctx.dm,
-                    &created.instantiated_path,
-                    ctx.session,
-                )
-                .await;
+                crate::localagent::on_instance_added(ctx.dm, &created.instantiated_path).await;
                 os::OperStatus::OperSuccess(os::OperationSuccess {
                     instantiated_path: created.instantiated_path,
                     param_errs: created

@@ -174,30 +174,36 @@ pub fn controller_path(dm: &DataModel, endpoint_id: &str) -> Option<String> {
     })
 }
 
-/// Called after a Controller's Add created `instance`: a Subscription row records who
-/// created it (Recipient) and when (CreationDate).
-pub async fn on_instance_added(dm: &DataModel, instance: &str, session: &Session) {
+/// The supported path of the Subscription table.
+pub const SUBSCRIPTION_TABLE: &str = "Device.LocalAgent.Subscription.{i}.";
+
+/// The `Device.LocalAgent.Controller.{i}.` row of the requesting Controller (created for a
+/// Controller that is not configured, with its role), as a Subscription's Recipient.
+pub async fn recipient_for(dm: &DataModel, session: &Session) -> Option<String> {
+    if let Some(p) = controller_path(dm, &session.controller) {
+        return Some(p);
+    }
+    match ensure_controller(dm, &session.controller, session.role, None).await {
+        Ok(p) => Some(p),
+        Err(e) => {
+            warn!(error = %e, controller = %session.controller, "no Controller row for the recipient");
+            None
+        }
+    }
+}
+
+/// Called after a Controller's Add created `instance`: a Subscription row records when it
+/// was created.
+pub async fn on_instance_added(dm: &DataModel, instance: &str) {
     if !instance.starts_with("Device.LocalAgent.Subscription.") {
         return;
     }
-    let recipient = match controller_path(dm, &session.controller) {
-        Some(p) => p,
-        None => match ensure_controller(dm, &session.controller, session.role, None).await {
-            Ok(p) => p,
-            Err(e) => {
-                warn!(error = %e, "cannot record the subscription's recipient");
-                return;
-            }
-        },
-    };
     let now = usp_datamodel::value::DateTime::now().to_string();
-    for (name, value) in [
-        ("Recipient", recipient.as_str()),
-        ("CreationDate", now.as_str()),
-    ] {
-        if let Err(e) = dm.set_value(&format!("{instance}{name}"), value).await {
-            warn!(error = %e, instance, "cannot initialise the new subscription");
-        }
+    if let Err(e) = dm
+        .set_value(&format!("{instance}CreationDate"), now.as_str())
+        .await
+    {
+        warn!(error = %e, instance, "cannot set the new subscription's CreationDate");
     }
 }
 
