@@ -159,12 +159,11 @@ impl ZnpBackend {
         }
     }
 
-    /// Brings the network up: resume if Z-Stack has one (it must match `settings`), else form.
-    async fn bring_up(
-        &self,
-        settings: &NetworkSettings,
-        may_form: bool,
-    ) -> Result<NetworkInfo, BackendError> {
+    /// Brings the network up: resume if Z-Stack has one (it must match `settings`), else form
+    /// it from `settings`. Forming the host's own network on a radio without one is safe
+    /// (a swapped or wiped stick gets the same PAN, extended PAN, channel and key back);
+    /// only a *different* stored network is refused.
+    async fn bring_up(&self, settings: &NetworkSettings) -> Result<NetworkInfo, BackendError> {
         let v = self.znp.request(&sys::Version {}).await.map_err(err)?;
         let firmware = match v.code_revision {
             Some(rev) => format!(
@@ -177,16 +176,10 @@ impl ZnpBackend {
             .nv_read(sys::nv::BDBNODEISONANETWORK)
             .await?
             .is_some_and(|v| v.first() == Some(&1));
-        let formed = if on_network {
-            false
-        } else if may_form {
+        if !on_network {
             self.form(settings).await?;
-            true
-        } else {
-            return Err(BackendError::NetworkMismatch(
-                "the radio has no network any more".into(),
-            ));
-        };
+        }
+        let formed = !on_network;
         self.startup().await?;
         let info = self.znp.request(&mtzdo::ExtNwkInfo {}).await.map_err(err)?;
         let key = self.nv_read(sys::nv::PRECFGKEY).await?;
@@ -538,7 +531,7 @@ impl ZnpBackend {
                         LinkState::Down { reason } => Some(BackendEvent::RadioDown(reason)),
                         LinkState::Up { generation: g } if g > generation => {
                             generation = g;
-                            Some(match self.bring_up(&settings, false).await {
+                            Some(match self.bring_up(&settings).await {
                                 Ok(info) => BackendEvent::RadioUp(info),
                                 Err(e) => BackendEvent::RadioDown(format!("resume failed: {e}")),
                             })
@@ -562,7 +555,7 @@ impl ZigbeeBackend for ZnpBackend {
     ) -> Result<NetworkInfo, BackendError> {
         self.wait_up().await?;
         let cbs = self.znp.callbacks();
-        let info = self.bring_up(&settings, true).await?;
+        let info = self.bring_up(&settings).await?;
         tokio::spawn(self.clone().pump(settings, cbs, events));
         Ok(info)
     }

@@ -341,3 +341,26 @@ async fn hung_firmware_is_detected_and_network_resumed_when_it_answers_again() {
     assert!(matches!(up, BackendEvent::RadioUp(info) if !info.formed));
     be.permit_join(10).await.unwrap();
 }
+
+#[tokio::test]
+async fn swapped_factory_new_stick_gets_the_same_network_back() {
+    let sim = sim("", false).await;
+    let be = backend(&sim);
+    let (tx, mut rx) = mpsc::channel(64);
+    be.start(settings(), tx).await.unwrap();
+    sim.unplug();
+    next_event(&mut rx, |e| matches!(e, BackendEvent::RadioDown(_))).await;
+    // A new stick: factory NV, no network.
+    sim.with_state(|s| s.nv = super::sim::nv::NvStore::factory(0x00124B00_AABBCCDD));
+    sim.replug();
+    let up = next_event(&mut rx, |e| matches!(e, BackendEvent::RadioUp(_))).await;
+    let BackendEvent::RadioUp(info) = up else {
+        unreachable!()
+    };
+    assert!(info.formed);
+    assert_eq!(
+        (info.pan_id, info.extended_pan_id, info.channel),
+        (0x1A62, 0xDDDD_0000_1111_2222, 15)
+    );
+    assert_eq!(sim.with_state(|s| s.network().3), [7; 16]);
+}
