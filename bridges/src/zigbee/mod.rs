@@ -36,6 +36,7 @@
 
 pub mod backend;
 pub mod bridge;
+pub mod config;
 pub mod interview;
 pub mod mapping;
 pub mod network;
