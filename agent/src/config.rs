@@ -55,7 +55,7 @@ pub struct Config {
     /// The Z-Wave stick, when there is one.
     pub zwave: Option<RadioConfig>,
     /// The Zigbee coordinator, when there is one.
-    pub zigbee: Option<RadioConfig>,
+    pub zigbee: Option<usphub_bridges::zigbee::config::ZigbeeSection>,
     /// Seconds to permit joining on every radio at start-up (0: closed).
     pub permit_join_s: u32,
 }
@@ -222,15 +222,21 @@ impl Config {
                 reason: "must be at least 1024 bytes".into(),
             });
         }
-        for (key, radio) in [("zwave.port", &self.zwave), ("zigbee.port", &self.zigbee)] {
-            if let Some(r) = radio
-                && let Err(e) = r.port.parse::<usphub_bridges::api::SerialPortSpec>()
-            {
-                return Err(ConfigError::Invalid {
-                    key,
-                    reason: e.to_string(),
-                });
-            }
+        if let Some(r) = &self.zwave
+            && let Err(e) = r.port.parse::<usphub_bridges::api::SerialPortSpec>()
+        {
+            return Err(ConfigError::Invalid {
+                key: "zwave.port",
+                reason: e.to_string(),
+            });
+        }
+        if let Some(z) = &self.zigbee
+            && let Err(e) = z.setup(std::path::Path::new("."))
+        {
+            return Err(ConfigError::Invalid {
+                key: "zigbee",
+                reason: e.to_string(),
+            });
         }
         for c in &self.controllers {
             if !valid_endpoint_id(&c.endpoint_id) {

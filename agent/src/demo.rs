@@ -15,6 +15,8 @@ use crate::agent::RunningAgent;
 pub struct DemoRadios {
     /// The Z-Wave controller simulator.
     pub zwave: zwave::sim::SimHandle,
+    /// The ZNP coordinator simulator.
+    pub zigbee: usphub_bridges::zigbee::znp::sim::ZnpSim,
     /// The simulated BLE advertisers' task (the real BLE bridge actor decodes them).
     pub ble: tokio::task::JoinHandle<()>,
 }
@@ -36,10 +38,13 @@ pub enum DemoError {
 /// Starts the simulators and their bridges, and attaches the bridges to the agent.
 pub async fn start(agent: &RunningAgent, state_dir: &Path) -> Result<DemoRadios, DemoError> {
     let err = |what: &str, e: &dyn std::fmt::Display| DemoError::Start(format!("{what}: {e}"));
-    let zsim = zwave::sim::spawn_tcp(&zwave::sim::scenario::Scenario::demo(), "127.0.0.1:0")
+    let zsim_zwave = zwave::sim::spawn_tcp(&zwave::sim::scenario::Scenario::demo(), "127.0.0.1:0")
         .await
         .map_err(|e| err("Z-Wave simulator", &e))?;
-    let spec: SerialPortSpec = zsim.url().parse().map_err(|e| err("Z-Wave port", &e))?;
+    let spec: SerialPortSpec = zsim_zwave
+        .url()
+        .parse()
+        .map_err(|e| err("Z-Wave port", &e))?;
     let handle =
         // The simulated S0 lock was included with the scenario's network key.
         crate::radios::zwave_bridge(spec, state_dir, Some(zwave::sim::scenario::DEMO_NETWORK_KEY))
@@ -49,7 +54,16 @@ pub async fn start(agent: &RunningAgent, state_dir: &Path) -> Result<DemoRadios,
         .attach(handle)
         .await
         .map_err(|e| err("Z-Wave bridge", &e))?;
-    info!(port = %zsim.url(), "simulated Z-Wave stick attached");
+    info!(port = %zsim_zwave.url(), "simulated Z-Wave stick attached");
+
+    // Zigbee: the ZNP coordinator simulator behind the real ZNP backend and Zigbee core.
+    let (zsim, zigbee) = zigbee_radio(state_dir).await?;
+    agent
+        .proxy
+        .attach(zigbee)
+        .await
+        .map_err(|e| err("Zigbee bridge", &e))?;
+    info!(port = %zsim.url(), "simulated Zigbee coordinator attached");
 
     // BLE: BTHome and MiBeacon sensors encoded by the real encoders, decoded by the real
     // BLE bridge (no adapter or BlueZ needed); one more starts advertising when joining
@@ -65,7 +79,41 @@ pub async fn start(agent: &RunningAgent, state_dir: &Path) -> Result<DemoRadios,
         .map_err(|e| err("BLE bridge", &e))?;
     info!("simulated BLE advertisers attached");
     Ok(DemoRadios {
-        zwave: zsim,
+        zwave: zsim_zwave,
+        zigbee: zsim,
         ble: ble_task,
     })
+}
+
+/// The demo's Zigbee network: a ZNP simulator with the devices of `demo_zigbee.toml`,
+/// behind the same bridge set-up as a configured `[zigbee]` stick.
+async fn zigbee_radio(
+    state_dir: &Path,
+) -> Result<
+    (
+        usphub_bridges::zigbee::znp::sim::ZnpSim,
+        usphub_bridges::api::BridgeHandle,
+    ),
+    DemoError,
+> {
+    use usphub_bridges::zigbee::{config::ZigbeeSection, sim::Scenario, znp};
+    let err = |what: &str, e: &dyn std::fmt::Display| DemoError::Start(format!("{what}: {e}"));
+    let scenario = Scenario::parse(include_str!("demo_zigbee.toml"))
+        .map_err(|e| err("Zigbee scenario", &e))?;
+    let sim = znp::sim::ZnpSim::start_tcp(
+        znp::sim::ZnpSimConfig {
+            ieee: 0x00124b00_00d0e000,
+            scenario,
+            require_bootloader_skip: false,
+        },
+        0,
+    )
+    .await
+    .map_err(|e| err("Zigbee simulator", &e))?;
+    let section: ZigbeeSection =
+        toml::from_str(&format!("port = {:?}", sim.url())).map_err(|e| err("Zigbee port", &e))?;
+    let handle = crate::radios::zigbee_bridge(&section, state_dir)
+        .await
+        .map_err(|e| err("Zigbee bridge", &e))?;
+    Ok((sim, handle))
 }

@@ -37,6 +37,28 @@ pub fn zwave_bridge(
     })
 }
 
+/// Starts the Zigbee bridge of a `[zigbee]` section (the ZNP backend), keeping its network
+/// and device files in `state_dir/zigbee`.
+pub async fn zigbee_bridge(
+    section: &usphub_bridges::zigbee::config::ZigbeeSection,
+    state_dir: &Path,
+) -> Result<BridgeHandle, RadioError> {
+    use usphub_bridges::zigbee::{bridge, znp};
+    let e = |reason: String| RadioError {
+        radio: "Zigbee",
+        reason,
+    };
+    let dir = state_dir.join("zigbee");
+    std::fs::create_dir_all(&dir).map_err(|x| e(format!("{}: {x}", dir.display())))?;
+    let setup = section.setup(&dir).map_err(|x| e(x.to_string()))?;
+    let backend = znp::backend::ZnpBackend::new(znp::link::port_connector(setup.port), setup.znp);
+    // The actor task runs until the last handle is dropped.
+    let (handle, _task) = bridge::start(backend, setup.bridge)
+        .await
+        .map_err(|x| e(x.to_string()))?;
+    Ok(handle)
+}
+
 /// Starts the configured radios, attaches them, and permits joining if configured.
 pub async fn start_configured(
     agent: &RunningAgent,
