@@ -272,7 +272,7 @@ async fn main() {
     let agent = Agent::start(&bin, port, devices);
     let mut c = controller(port).await;
     wait_for_devices(&mut c, devices).await;
-    let (_, _, cpu0) = agent.usage();
+    let (rss0, private0, cpu0) = agent.usage();
     let n = (requests / 20).max(20);
     row(
         &format!("Get Device.ProxiedDevice. ({devices} devices), 1 in flight"),
@@ -280,7 +280,7 @@ async fn main() {
     );
     let (rss, private, cpu) = agent.usage();
     println!(
-        "agent with {devices} devices: RSS {rss} kB ({private} kB private); CPU {:.2} s for {n} Gets",
+        "agent with {devices} devices: RSS {rss0} kB ({private0} kB private) once mounted; {rss} kB ({private} kB private) after the Gets; CPU {:.2} s for {n} Gets",
         cpu - cpu0
     );
     c.close().await;

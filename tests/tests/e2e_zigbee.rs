@@ -1,0 +1,278 @@
+//! Zigbee end to end: the ZNP coordinator simulator behind the real ZNP backend and Zigbee
+//! core, mounted by the agent, driven by a rusp-lib Controller: pairing as ObjectCreation,
+//! Types and Units, a switch command reaching the simulated plug, a report as ValueChange,
+//! a button press as an Event, removal as ObjectDeletion.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use rusp_lib::usp::mod_Notify::OneOfnotification as N;
+use rusp_lib::usp::mod_Response::OneOfresp_type as Resp;
+use rusp_lib::usp::mod_SetResp::mod_UpdatedObjectResult::mod_OperationStatus::OneOfoper_status as SetStatus;
+use rusp_lib::usp_builder::{
+    AddBuilder, CreateObjectBuilder, GetBuilder, OperateBuilder, SetBuilder, UpdateObjectBuilder,
+};
+use usphub_bridges::zigbee::config::ZigbeeSection;
+use usphub_bridges::zigbee::sim::Scenario;
+use usphub_bridges::zigbee::zcl::ZclValue;
+use usphub_bridges::zigbee::znp::sim::{ZnpSim, ZnpSimConfig};
+use usphub_tests::agent::{AGENT_EID, CONTROLLER, TestAgent};
+use usphub_tests::controller::{RuspController, response_of};
+
+const LONG: Duration = Duration::from_secs(30);
+const PLUG: u64 = 0x00124b0000e2e002;
+const SENSOR: u64 = 0x00124b0000e2e001;
+const REMOTE: u64 = 0x00124b0000e2e003;
+
+const SCENARIO: &str = r#"
+[[device]]
+preset = "temperature_humidity"
+ieee = "00124b0000e2e001"
+model = "TH-E2E"
+join = "on_permit"
+
+[[device]]
+preset = "plug"
+ieee = "00124b0000e2e002"
+model = "PLUG-E2E"
+join = "on_permit"
+
+[[device]]
+preset = "remote"
+ieee = "00124b0000e2e003"
+model = "REMOTE-E2E"
+join = "on_permit"
+"#;
+
+async fn get_map(c: &mut RuspController, path: &str) -> BTreeMap<String, String> {
+    let msg = c
+        .request(
+            GetBuilder::new()
+                .with_max_depth(0)
+                .with_params(vec![path.into()])
+                .build()
+                .unwrap(),
+        )
+        .await;
+    let Resp::get_resp(g) = response_of(&msg) else {
+        panic!("{msg:?}")
+    };
+    g.req_path_results[0]
+        .resolved_path_results
+        .iter()
+        .flat_map(|r| {
+            r.result_params
+                .iter()
+                .map(move |(k, v)| (format!("{}{k}", r.resolved_path), v.clone()))
+        })
+        .collect()
+}
+
+async fn subscribe(c: &mut RuspController, id: &str, notif: &str, refs: &str) {
+    let msg = c
+        .request(
+            AddBuilder::new()
+                .with_allow_partial(false)
+                .with_create_objs(vec![
+                    CreateObjectBuilder::new("Device.LocalAgent.Subscription.".into())
+                        .with_param_settings(vec![
+                            ("ID".into(), id.into(), true),
+                            ("NotifType".into(), notif.into(), true),
+                            ("ReferenceList".into(), refs.into(), true),
+                            ("Enable".into(), "true".into(), true),
+                        ]),
+                ])
+                .build()
+                .unwrap(),
+        )
+        .await;
+    assert!(matches!(response_of(&msg), Resp::add_resp(_)), "{msg:?}");
+}
+
+/// The row of the device with `model`, once it has `caps` capabilities mounted.
+async fn row_with(c: &mut RuspController, model: &str, caps: usize) -> String {
+    for _ in 0..400 {
+        let m = get_map(c, "Device.ProxiedDevice.*.X_USPHUB_Model").await;
+        if let Some((k, _)) = m.iter().find(|(_, v)| v.as_str() == model) {
+            let row = k.trim_end_matches("X_USPHUB_Model").to_string();
+            let n = get_map(c, &format!("{row}IoTCapabilityNumberOfEntries")).await;
+            if n.values()
+                .next()
+                .and_then(|v| v.parse::<usize>().ok())
+                .unwrap_or(0)
+                >= caps
+            {
+                return row;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{model} was never mounted with {caps} capabilities");
+}
+
+/// The class sub-object (`...IoTCapability.N.<Class>.`) whose Type is `ty`.
+fn capability(m: &BTreeMap<String, String>, ty: &str) -> String {
+    m.iter()
+        .find(|(k, v)| k.ends_with(".Type") && k.contains(".IoTCapability.") && v.as_str() == ty)
+        .map(|(k, _)| k.trim_end_matches("Type").to_string())
+        .unwrap_or_else(|| panic!("no capability of Type {ty} in {m:#?}"))
+}
+
+#[tokio::test]
+async fn zigbee_devices_pair_report_switch_and_leave() {
+    let agent = TestAgent::start().await;
+    let sim = ZnpSim::start_tcp(
+        ZnpSimConfig {
+            ieee: 0x00124b0000e2e000,
+            scenario: Scenario::parse(SCENARIO).unwrap(),
+            require_bootloader_skip: false,
+        },
+        0,
+    )
+    .await
+    .unwrap();
+    let section: ZigbeeSection = toml::from_str(&format!("port = {:?}", sim.url())).unwrap();
+    let handle = usphub::radios::zigbee_bridge(&section, agent.dir.path())
+        .await
+        .unwrap();
+    agent.agent().proxy.attach(handle).await.unwrap();
+    let mut c = RuspController::websocket(&agent.ws_url(), CONTROLLER, AGENT_EID).await;
+    subscribe(&mut c, "joined", "ObjectCreation", "Device.ProxiedDevice.").await;
+
+    // Permit joining: both scripted devices join and are interviewed.
+    let msg = c
+        .request(
+            OperateBuilder::new("Device.X_USPHUB_Bridge.1.PermitJoin()".into())
+                .with_input_args(vec![("Duration".into(), "60".into())])
+                .with_send_resp(true)
+                .build()
+                .unwrap(),
+        )
+        .await;
+    assert!(
+        matches!(response_of(&msg), Resp::operate_resp(_)),
+        "{msg:?}"
+    );
+    loop {
+        let (_, n) = c
+            .next_notify(LONG)
+            .await
+            .expect("ObjectCreation for a joined device");
+        if let N::obj_creation(oc) = n.notification
+            && oc.obj_path.matches('.').count() == 3
+        {
+            break;
+        }
+    }
+    let sensor = row_with(&mut c, "TH-E2E", 2).await;
+    let plug = row_with(&mut c, "PLUG-E2E", 1).await;
+    let s = get_map(&mut c, &sensor).await;
+    assert_eq!(s[&format!("{sensor}ProxyProtocol")], "ZigBee");
+    let temp = capability(&s, "Temperature");
+    assert_eq!(s[&format!("{temp}Unit")], "degC");
+    let hum = capability(&s, "Humidity");
+    assert_eq!(s[&format!("{hum}Unit")], "%");
+
+    // A report: 23.45 °C arrives as a ValueChange.
+    subscribe(&mut c, "temp", "ValueChange", &format!("{temp}Value")).await;
+    assert!(sim.report(SENSOR, 1, 0x0402, 0x0000, ZclValue::Signed(2345)));
+    loop {
+        let (_, n) = c
+            .next_notify(LONG)
+            .await
+            .expect("ValueChange for the report");
+        if let N::value_change(vc) = n.notification
+            && vc.param_path == format!("{temp}Value")
+        {
+            assert_eq!(vc.param_value, "23.45");
+            break;
+        }
+    }
+
+    // Switch the plug on: answered once the plug confirmed; the simulated plug is on.
+    let p = get_map(&mut c, &plug).await;
+    let switch = capability(&p, "Switch");
+    let msg = c
+        .request(
+            SetBuilder::new()
+                .with_allow_partial(false)
+                .with_update_objs(vec![
+                    UpdateObjectBuilder::new(switch.clone()).with_param_settings(vec![(
+                        "Value".into(),
+                        "true".into(),
+                        true,
+                    )]),
+                ])
+                .build()
+                .unwrap(),
+        )
+        .await;
+    let Resp::set_resp(s) = response_of(&msg) else {
+        panic!("{msg:?}")
+    };
+    assert!(
+        matches!(
+            s.updated_obj_results[0]
+                .oper_status
+                .as_ref()
+                .unwrap()
+                .oper_status,
+            SetStatus::oper_success(_)
+        ),
+        "{msg:?}"
+    );
+    let on = sim
+        .attribute(PLUG, 1, 0x0006, 0x0000)
+        .expect("the plug has an On/Off attribute");
+    assert_eq!(on.value, ZclValue::Bool(true));
+
+    // A button press on the remote arrives as the device's vendor event.
+    let remote = row_with(&mut c, "REMOTE-E2E", 0).await;
+    subscribe(
+        &mut c,
+        "buttons",
+        "Event",
+        "Device.ProxiedDevice.*.X_USPHUB_Event!",
+    )
+    .await;
+    assert!(sim.press(REMOTE, 1, 0x0006, 0x02, Vec::new()));
+    loop {
+        let (_, n) = c
+            .next_notify(LONG)
+            .await
+            .expect("an Event for the button press");
+        if let N::event(e) = n.notification {
+            assert_eq!(e.obj_path, remote);
+            assert_eq!(e.event_name, "X_USPHUB_Event!");
+            assert!(!e.params["Name"].is_empty(), "{e:?}");
+            break;
+        }
+    }
+
+    // Remove the sensor: ObjectDeletion of its row.
+    subscribe(&mut c, "left", "ObjectDeletion", "Device.ProxiedDevice.").await;
+    let msg = c
+        .request(
+            OperateBuilder::new(format!("{sensor}X_USPHUB_Remove()"))
+                .with_send_resp(true)
+                .build()
+                .unwrap(),
+        )
+        .await;
+    assert!(
+        matches!(response_of(&msg), Resp::operate_resp(_)),
+        "{msg:?}"
+    );
+    loop {
+        let (_, n) = c
+            .next_notify(LONG)
+            .await
+            .expect("ObjectDeletion for the removed device");
+        if let N::obj_deletion(od) = n.notification
+            && od.obj_path == sensor
+        {
+            break;
+        }
+    }
+    c.close().await;
+}
