@@ -56,6 +56,8 @@ pub struct Config {
     pub zwave: Option<RadioConfig>,
     /// The Zigbee coordinator, when there is one.
     pub zigbee: Option<usphub_bridges::zigbee::config::ZigbeeSection>,
+    /// The Bluetooth LE adapter (BlueZ), when BLE sensors are wanted.
+    pub ble: Option<usphub_bridges::ble::BleSettings>,
     /// Seconds to permit joining on every radio at start-up (0: closed).
     pub permit_join_s: u32,
 }
@@ -164,6 +166,7 @@ impl Default for Config {
             controllers: Vec::new(),
             zwave: None,
             zigbee: None,
+            ble: None,
             permit_join_s: 0,
         }
     }

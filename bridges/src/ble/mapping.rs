@@ -1,5 +1,5 @@
 //! The one table from BLE readings to TR-181 IoT capabilities (class, Type, Unit, unit
-//! conversion) and vendor events. Documented row by row in `bridges/DEVICES-ble.md`.
+//! conversion) and vendor events. Documented row by row in `docs/DEVICES.md`.
 //!
 //! Where `IoTUnitType` has no unit for a quantity (µg/m³, µS/cm, mg/m³) the capability uses
 //! `-` and its Description names the real unit; quantities with no fitting `IoTLevelType` or

@@ -9,7 +9,7 @@
 //! Start it with [`start`]; its configuration is [`BleSettings`] (`[ble]` in the agent's
 //! configuration file). [`sim::start`] runs the same actor on a simulated radio (scripted
 //! sensors, real encoders) for `usphub demo`. The capability mapping is documented in
-//! `bridges/DEVICES-ble.md`.
+//! `docs/DEVICES.md`.
 
 pub mod bridge;
 pub mod bthome;

@@ -1,5 +1,5 @@
 //! ZCL attributes to TR-181 IoT capabilities, as one table (documented in
-//! `bridges/DEVICES-zigbee.md`): which cluster attribute becomes which IoTCapability class,
+//! `docs/DEVICES.md`): which cluster attribute becomes which IoTCapability class,
 //! Type and Unit, how the raw value is scaled (ZCL r8 measurement clusters' rules), how a
 //! Controller's write becomes a ZCL command, and how the attribute is reported.
 

@@ -1,7 +1,7 @@
 //! Door Lock CC (0x62, SDS13781 "Door Lock Command Class", v1-4): the bolt as a
 //! BinaryControl of Type `Locked` and, where the device reports it, the door as a
 //! BinarySensor `DoorOpen`. Most locks accept this CC only inside S0/S2 security, which this
-//! bridge does not implement yet (see DEVICES-zwave.md).
+//! bridge does not implement yet (see docs/DEVICES.md).
 //!
 //! Operation Report: `[0x62, 0x03, mode, handle modes, door condition, timeout min, s]`;
 //! mode 0xFF = secured, 0x00-0x21 = some form of unsecured; door condition bit 0: 0 = open.

@@ -3,7 +3,7 @@
 //!
 //! Implements the command class definitions of the Z-Wave Application Command Class
 //! specification (SDS13781, "Z-Wave Plus Application Command Class Specification"), and the
-//! project's mapping to TR-181's IoT model (documented in `bridges/DEVICES-zwave.md`).
+//! project's mapping to TR-181's IoT model (documented in `docs/DEVICES.md`).
 //!
 //! A CC frame is `[cc id, command, parameters...]`. Each [`CcSpec`] in [`ALL`] gives:
 //! the capabilities the CC implies from the NIF alone (`controls`), the frames the interview
