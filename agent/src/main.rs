@@ -70,6 +70,13 @@ struct RunArgs {
     /// A trusted Controller (full access): `ENDPOINT_ID[=MQTT_REPLY_TOPIC]`; repeatable.
     #[arg(long = "controller")]
     controllers: Vec<String>,
+    /// Enable the Bluetooth LE bridge (BlueZ on the system bus that
+    /// DBUS_SYSTEM_BUS_ADDRESS names).
+    #[arg(long)]
+    ble: bool,
+    /// The BlueZ adapter to use (implies --ble), e.g. hci0.
+    #[arg(long)]
+    ble_adapter: Option<String>,
     /// Permit joining on every radio for this many seconds at start-up.
     #[arg(long)]
     permit_join: Option<u32>,
@@ -149,6 +156,12 @@ fn run_config(a: RunArgs) -> Result<Config, String> {
     }
     if let Some(topic) = a.agent_topic {
         cfg.mqtt.get_or_insert_with(MqttConfig::default).agent_topic = topic;
+    }
+    if a.ble || a.ble_adapter.is_some() {
+        let ble = cfg.ble.get_or_insert_with(Default::default);
+        if a.ble_adapter.is_some() {
+            ble.adapter = a.ble_adapter;
+        }
     }
     if let Some(s) = a.permit_join {
         cfg.permit_join_s = s;
