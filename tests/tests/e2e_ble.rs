@@ -1,0 +1,140 @@
+//! Bluetooth LE end to end: simulated BTHome and MiBeacon advertisers (encoded by the real
+//! encoders) decoded by the real BLE bridge, mounted by the agent, driven by a rusp-lib
+//! Controller: a joinable sensor pairs only while joining is permitted, readings arrive
+//! as ValueChange, button presses as events.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use rusp_lib::usp::mod_Notify::OneOfnotification as N;
+use rusp_lib::usp::mod_Response::OneOfresp_type as Resp;
+use rusp_lib::usp_builder::{AddBuilder, CreateObjectBuilder, GetBuilder, OperateBuilder};
+use usphub_bridges::ble;
+use usphub_tests::agent::{AGENT_EID, CONTROLLER, TestAgent};
+use usphub_tests::controller::{RuspController, response_of};
+
+const LONG: Duration = Duration::from_secs(30);
+
+async fn get_map(c: &mut RuspController, path: &str) -> BTreeMap<String, String> {
+    let msg = c
+        .request(
+            GetBuilder::new()
+                .with_max_depth(0)
+                .with_params(vec![path.into()])
+                .build()
+                .unwrap(),
+        )
+        .await;
+    let Resp::get_resp(g) = response_of(&msg) else {
+        panic!("{msg:?}")
+    };
+    g.req_path_results[0]
+        .resolved_path_results
+        .iter()
+        .flat_map(|r| {
+            r.result_params
+                .iter()
+                .map(move |(k, v)| (format!("{}{k}", r.resolved_path), v.clone()))
+        })
+        .collect()
+}
+
+async fn subscribe(c: &mut RuspController, id: &str, notif: &str, refs: &str) {
+    let msg = c
+        .request(
+            AddBuilder::new()
+                .with_allow_partial(false)
+                .with_create_objs(vec![
+                    CreateObjectBuilder::new("Device.LocalAgent.Subscription.".into())
+                        .with_param_settings(vec![
+                            ("ID".into(), id.into(), true),
+                            ("NotifType".into(), notif.into(), true),
+                            ("ReferenceList".into(), refs.into(), true),
+                            ("Enable".into(), "true".into(), true),
+                        ]),
+                ])
+                .build()
+                .unwrap(),
+        )
+        .await;
+    assert!(matches!(response_of(&msg), Resp::add_resp(_)), "{msg:?}");
+}
+
+#[tokio::test]
+async fn ble_sensors_report_and_a_new_one_pairs_only_when_permitted() {
+    let agent = TestAgent::start().await;
+    let mut scenario = ble::sim::SimScenario::default();
+    scenario.interval = Duration::from_millis(50);
+    let joinable = scenario.joinable.len();
+    let configured = scenario.sensors.len();
+    assert!(joinable > 0, "the scenario has a sensor to pair");
+    let (handle, task) = ble::sim::start(&ble::BleSettings::default(), scenario);
+    agent.agent().proxy.attach(handle).await.unwrap();
+    let mut c = RuspController::websocket(&agent.ws_url(), CONTROLLER, AGENT_EID).await;
+    subscribe(
+        &mut c,
+        "readings",
+        "ValueChange",
+        "Device.ProxiedDevice.*.IoTCapability.*.LevelSensor.Value",
+    )
+    .await;
+
+    // Configured sensors are mounted and their readings arrive as ValueChange.
+    let (_, n) = c.next_notify(LONG).await.expect("a reading");
+    let N::value_change(vc) = n.notification else {
+        panic!("{n:?}")
+    };
+    assert!(vc.param_path.starts_with("Device.ProxiedDevice."), "{vc:?}");
+    let mut before = BTreeMap::new();
+    for _ in 0..200 {
+        before = get_map(&mut c, "Device.ProxiedDevice.*.ProxyProtocol").await;
+        if before.len() == configured {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        before.len(),
+        configured,
+        "every configured sensor is mounted, nothing else"
+    );
+    assert!(before.values().all(|p| p == "X_USPHUB_BLE"));
+
+    // A sensor that is not configured stays out until joining is permitted.
+    subscribe(&mut c, "paired", "ObjectCreation", "Device.ProxiedDevice.").await;
+    let msg = c
+        .request(
+            OperateBuilder::new("Device.X_USPHUB_Bridge.1.PermitJoin()".into())
+                .with_input_args(vec![("Duration".into(), "30".into())])
+                .with_send_resp(true)
+                .build()
+                .unwrap(),
+        )
+        .await;
+    assert!(
+        matches!(response_of(&msg), Resp::operate_resp(_)),
+        "{msg:?}"
+    );
+    loop {
+        let (_, n) = c
+            .next_notify(LONG)
+            .await
+            .expect("the joinable sensor pairs");
+        if let N::obj_creation(oc) = n.notification
+            && oc.obj_path.matches('.').count() == 3
+        {
+            break;
+        }
+    }
+    let mut after = BTreeMap::new();
+    for _ in 0..200 {
+        after = get_map(&mut c, "Device.ProxiedDevice.*.ProxyProtocol").await;
+        if after.len() == configured + joinable {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(after.len(), configured + joinable);
+    task.abort();
+    c.close().await;
+}
