@@ -63,8 +63,10 @@ async fn subscribe(c: &mut RuspController, id: &str, notif: &str, refs: &str) {
 #[tokio::test]
 async fn ble_sensors_report_and_a_new_one_pairs_only_when_permitted() {
     let agent = TestAgent::start().await;
-    let mut scenario = ble::sim::SimScenario::default();
-    scenario.interval = Duration::from_millis(50);
+    let scenario = ble::sim::SimScenario {
+        interval: Duration::from_millis(50),
+        ..Default::default()
+    };
     let joinable = scenario.joinable.len();
     let configured = scenario.sensors.len();
     assert!(joinable > 0, "the scenario has a sensor to pair");
