@@ -276,3 +276,66 @@ async fn zigbee_devices_pair_report_switch_and_leave() {
     }
     c.close().await;
 }
+
+#[tokio::test]
+async fn unplugging_the_coordinator_marks_devices_offline_until_it_returns() {
+    let agent = TestAgent::start().await;
+    let sim = ZnpSim::start_tcp(
+        ZnpSimConfig {
+            ieee: 0x00124b0000e2e100,
+            scenario: Scenario::parse(SCENARIO).unwrap(),
+            require_bootloader_skip: false,
+        },
+        0,
+    )
+    .await
+    .unwrap();
+    let section: ZigbeeSection = toml::from_str(&format!("port = {:?}", sim.url())).unwrap();
+    let handle = usphub::radios::zigbee_bridge(&section, agent.dir.path())
+        .await
+        .unwrap();
+    usphub::radios::permit_join(std::slice::from_ref(&handle), 60).await;
+    agent.agent().proxy.attach(handle).await.unwrap();
+    let mut c = RuspController::websocket(&agent.ws_url(), CONTROLLER, AGENT_EID).await;
+    let plug = row_with(&mut c, "PLUG-E2E", 1).await;
+    subscribe(
+        &mut c,
+        "online",
+        "ValueChange",
+        "Device.ProxiedDevice.*.Online",
+    )
+    .await;
+
+    sim.unplug();
+    loop {
+        let (_, n) = c
+            .next_notify(LONG)
+            .await
+            .expect("Online=false after the unplug");
+        if let N::value_change(vc) = n.notification
+            && vc.param_path == format!("{plug}Online")
+            && vc.param_value == "false"
+        {
+            break;
+        }
+    }
+    let bridge = get_map(&mut c, "Device.X_USPHUB_Bridge.1.Status").await;
+    assert_eq!(bridge.values().next().map(String::as_str), Some("Down"));
+
+    sim.replug();
+    loop {
+        let (_, n) = c
+            .next_notify(LONG)
+            .await
+            .expect("Online=true once the coordinator is back");
+        if let N::value_change(vc) = n.notification
+            && vc.param_path == format!("{plug}Online")
+            && vc.param_value == "true"
+        {
+            break;
+        }
+    }
+    // Nothing was re-paired: the same row, the same capabilities.
+    assert_eq!(row_with(&mut c, "PLUG-E2E", 1).await, plug);
+    c.close().await;
+}

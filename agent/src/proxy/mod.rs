@@ -220,6 +220,23 @@ impl Proxy {
                 .await;
                 self.set(&format!("{bridge_row}StatusDetail"), &detail)
                     .await;
+                // Without its radio no device of this bridge can be reached; when the
+                // radio returns they count as reachable again until the bridge's own
+                // availability tracking says otherwise.
+                let rows: Vec<String> = self
+                    .mounted
+                    .lock()
+                    .map(|m| {
+                        m.iter()
+                            .filter(|(id, _)| id.protocol() == *handle.protocol())
+                            .map(|(_, d)| d.row.clone())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let flag = if online { "true" } else { "false" };
+                for row in rows {
+                    self.set(&format!("{row}Online"), flag).await;
+                }
             }
             BridgeEvent::PermitJoin { remaining_s, .. } => {
                 self.set(
