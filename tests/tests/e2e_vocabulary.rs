@@ -19,11 +19,15 @@ struct Vocabulary {
 }
 
 fn vocabulary() -> Vocabulary {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/tr181/tr-181-2-iot.xml"
-    );
-    let text = std::fs::read_to_string(path)
+    // `../shared/tr181` beside the project, unless USPHUB_TR181_DIR names another place.
+    let dir = std::env::var_os("USPHUB_TR181_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/tr181")
+        });
+    let path = dir.join("tr-181-2-iot.xml");
+    let path = path.display();
+    let text = std::fs::read_to_string(path.to_string())
         .unwrap_or_else(|e| panic!("{path}: {e} (the TR-181 XML is required)"));
     let doc = roxmltree::Document::parse(&text).expect("the XML parses");
     let enums = |n: roxmltree::Node| -> BTreeSet<String> {

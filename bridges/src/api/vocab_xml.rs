@@ -10,8 +10,11 @@ use roxmltree::{Document, Node};
 use super::vocab::*;
 
 fn iot_xml() -> String {
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/tr181/tr-181-2-iot.xml");
+    // `../shared/tr181` beside the project, unless USPHUB_TR181_DIR names another place.
+    let dir = std::env::var_os("USPHUB_TR181_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/tr181"));
+    let path = dir.join("tr-181-2-iot.xml");
     match std::fs::read_to_string(&path) {
         Ok(s) => s,
         Err(e) => panic!("TR-181 IoT XML missing at {}: {e}", path.display()),

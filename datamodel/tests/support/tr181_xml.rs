@@ -451,10 +451,12 @@ fn check_events(def: &ObjectDef, path: &str, x: &XObject, errs: &mut Vec<String>
     }
 }
 
-/// The TR-181 directory beside the project (`../shared/tr181`), or a panic saying
-/// where it was looked for: the conformance test must fail, not skip, without it.
+/// The TR-181 directory beside the project (`../shared/tr181`, or `USPHUB_TR181_DIR`), or a
+/// panic saying where it was looked for: the conformance test must fail, not skip, without it.
 pub fn tr181_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/tr181");
+    let dir = std::env::var_os("USPHUB_TR181_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/tr181"));
     assert!(
         dir.join("tr-181-2-usp.xml").is_file(),
         "TR-181 XML not found at {} (the conformance test needs ../shared/tr181)",
