@@ -163,3 +163,97 @@ pub fn response_of(msg: &r::Msg) -> &rusp_lib::usp::mod_Response::OneOfresp_type
         other => panic!("expected a response, got {other:?}"),
     }
 }
+
+impl RuspController {
+    /// Get of one path with every resolved parameter as `full path -> value`.
+    pub async fn get_map(&mut self, path: &str) -> std::collections::BTreeMap<String, String> {
+        let body = rusp_lib::usp_builder::GetBuilder::new()
+            .with_max_depth(0)
+            .with_params(vec![path.into()])
+            .build()
+            .expect("rusp-lib builds the Get");
+        let msg = self.request(body).await;
+        let rusp_lib::usp::mod_Response::OneOfresp_type::get_resp(g) = response_of(&msg) else {
+            panic!("not a GetResp: {msg:?}")
+        };
+        g.req_path_results[0]
+            .resolved_path_results
+            .iter()
+            .flat_map(|r| {
+                r.result_params
+                    .iter()
+                    .map(move |(k, v)| (format!("{}{k}", r.resolved_path), v.clone()))
+            })
+            .collect()
+    }
+
+    /// Polls `path` until it reads `want` (None: until it no longer exists); for effects
+    /// that reach the data model asynchronously (bridge events).
+    pub async fn eventually(&mut self, path: &str, want: Option<&str>) {
+        for _ in 0..200 {
+            if self.get_map(path).await.get(path).map(String::as_str) == want {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("{path} never became {want:?}");
+    }
+
+    /// Adds an enabled subscription with `extra` settings and returns its instance path.
+    pub async fn subscribe(
+        &mut self,
+        id: &str,
+        notif: &str,
+        refs: &str,
+        extra: &[(&str, &str)],
+    ) -> String {
+        use rusp_lib::usp::mod_AddResp::mod_CreatedObjectResult::mod_OperationStatus::OneOfoper_status;
+        let mut settings = vec![
+            ("ID".to_string(), id.to_string(), true),
+            ("NotifType".to_string(), notif.to_string(), true),
+            ("ReferenceList".to_string(), refs.to_string(), true),
+            ("Enable".to_string(), "true".to_string(), true),
+        ];
+        settings.extend(
+            extra
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string(), true)),
+        );
+        let body = rusp_lib::usp_builder::AddBuilder::new()
+            .with_allow_partial(false)
+            .with_create_objs(vec![
+                rusp_lib::usp_builder::CreateObjectBuilder::new(
+                    "Device.LocalAgent.Subscription.".into(),
+                )
+                .with_param_settings(settings),
+            ])
+            .build()
+            .expect("rusp-lib builds the Add");
+        let msg = self.request(body).await;
+        let rusp_lib::usp::mod_Response::OneOfresp_type::add_resp(a) = response_of(&msg) else {
+            panic!("not an AddResp: {msg:?}")
+        };
+        match &a.created_obj_results[0]
+            .oper_status
+            .as_ref()
+            .expect("a status")
+            .oper_status
+        {
+            OneOfoper_status::oper_success(s) => s.instantiated_path.clone(),
+            other => panic!("subscription not created: {other:?}"),
+        }
+    }
+}
+
+/// A Set of one parameter (`Device.X.Y.Param`), allow_partial false, required.
+pub fn set_one(path: &str, value: &str) -> rusp_lib::usp::Body {
+    let (obj, param) = path.rsplit_once('.').expect("a parameter path");
+    rusp_lib::usp_builder::SetBuilder::new()
+        .with_allow_partial(false)
+        .with_update_objs(vec![
+            rusp_lib::usp_builder::UpdateObjectBuilder::new(format!("{obj}."))
+                .with_param_settings(vec![(param.into(), value.into(), true)]),
+        ])
+        .build()
+        .expect("rusp-lib builds the Set")
+}

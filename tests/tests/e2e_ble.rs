@@ -8,57 +8,12 @@ use std::time::Duration;
 
 use rusp_lib::usp::mod_Notify::OneOfnotification as N;
 use rusp_lib::usp::mod_Response::OneOfresp_type as Resp;
-use rusp_lib::usp_builder::{AddBuilder, CreateObjectBuilder, GetBuilder, OperateBuilder};
+use rusp_lib::usp_builder::OperateBuilder;
 use usphub_bridges::ble;
 use usphub_tests::agent::{AGENT_EID, CONTROLLER, TestAgent};
 use usphub_tests::controller::{RuspController, response_of};
 
 const LONG: Duration = Duration::from_secs(30);
-
-async fn get_map(c: &mut RuspController, path: &str) -> BTreeMap<String, String> {
-    let msg = c
-        .request(
-            GetBuilder::new()
-                .with_max_depth(0)
-                .with_params(vec![path.into()])
-                .build()
-                .unwrap(),
-        )
-        .await;
-    let Resp::get_resp(g) = response_of(&msg) else {
-        panic!("{msg:?}")
-    };
-    g.req_path_results[0]
-        .resolved_path_results
-        .iter()
-        .flat_map(|r| {
-            r.result_params
-                .iter()
-                .map(move |(k, v)| (format!("{}{k}", r.resolved_path), v.clone()))
-        })
-        .collect()
-}
-
-async fn subscribe(c: &mut RuspController, id: &str, notif: &str, refs: &str) {
-    let msg = c
-        .request(
-            AddBuilder::new()
-                .with_allow_partial(false)
-                .with_create_objs(vec![
-                    CreateObjectBuilder::new("Device.LocalAgent.Subscription.".into())
-                        .with_param_settings(vec![
-                            ("ID".into(), id.into(), true),
-                            ("NotifType".into(), notif.into(), true),
-                            ("ReferenceList".into(), refs.into(), true),
-                            ("Enable".into(), "true".into(), true),
-                        ]),
-                ])
-                .build()
-                .unwrap(),
-        )
-        .await;
-    assert!(matches!(response_of(&msg), Resp::add_resp(_)), "{msg:?}");
-}
 
 #[tokio::test]
 async fn ble_sensors_report_and_a_new_one_pairs_only_when_permitted() {
@@ -73,11 +28,11 @@ async fn ble_sensors_report_and_a_new_one_pairs_only_when_permitted() {
     let (handle, task) = ble::sim::start(&ble::BleSettings::default(), scenario);
     agent.agent().proxy.attach(handle).await.unwrap();
     let mut c = RuspController::websocket(&agent.ws_url(), CONTROLLER, AGENT_EID).await;
-    subscribe(
-        &mut c,
+    c.subscribe(
         "readings",
         "ValueChange",
         "Device.ProxiedDevice.*.IoTCapability.*.LevelSensor.Value",
+        &[],
     )
     .await;
 
@@ -89,7 +44,7 @@ async fn ble_sensors_report_and_a_new_one_pairs_only_when_permitted() {
     assert!(vc.param_path.starts_with("Device.ProxiedDevice."), "{vc:?}");
     let mut before = BTreeMap::new();
     for _ in 0..200 {
-        before = get_map(&mut c, "Device.ProxiedDevice.*.ProxyProtocol").await;
+        before = c.get_map("Device.ProxiedDevice.*.ProxyProtocol").await;
         if before.len() == configured {
             break;
         }
@@ -103,7 +58,8 @@ async fn ble_sensors_report_and_a_new_one_pairs_only_when_permitted() {
     assert!(before.values().all(|p| p == "X_USPHUB_BLE"));
 
     // A sensor that is not configured stays out until joining is permitted.
-    subscribe(&mut c, "paired", "ObjectCreation", "Device.ProxiedDevice.").await;
+    c.subscribe("paired", "ObjectCreation", "Device.ProxiedDevice.", &[])
+        .await;
     let msg = c
         .request(
             OperateBuilder::new("Device.X_USPHUB_Bridge.1.PermitJoin()".into())
@@ -130,7 +86,7 @@ async fn ble_sensors_report_and_a_new_one_pairs_only_when_permitted() {
     }
     let mut after = BTreeMap::new();
     for _ in 0..200 {
-        after = get_map(&mut c, "Device.ProxiedDevice.*.ProxyProtocol").await;
+        after = c.get_map("Device.ProxiedDevice.*.ProxyProtocol").await;
         if after.len() == configured + joinable {
             break;
         }

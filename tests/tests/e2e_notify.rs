@@ -5,52 +5,11 @@ use std::time::Duration;
 
 use rusp_lib::usp::mod_Notify::OneOfnotification as N;
 use rusp_lib::usp::mod_Response::OneOfresp_type as Resp;
-use rusp_lib::usp_builder::{AddBuilder, CreateObjectBuilder, DeleteBuilder};
+use rusp_lib::usp_builder::DeleteBuilder;
 use usphub_bridges::api::{BridgeEvent, DeviceId, Eui64, Value};
 use usphub_tests::agent::{AGENT_EID, CONTROLLER, CONTROLLER_B, TestAgent};
 use usphub_tests::controller::{RuspController, WAIT, response_of};
 use usphub_tests::fake_bridge::{FakeBridge, plug};
-
-async fn subscribe(
-    c: &mut RuspController,
-    id: &str,
-    notif: &str,
-    refs: &str,
-    extra: &[(&str, &str)],
-) -> String {
-    let mut settings = vec![
-        ("ID".to_string(), id.to_string(), true),
-        ("NotifType".to_string(), notif.to_string(), true),
-        ("ReferenceList".to_string(), refs.to_string(), true),
-        ("Enable".to_string(), "true".to_string(), true),
-    ];
-    settings.extend(
-        extra
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string(), true)),
-    );
-    let msg = c
-        .request(
-            AddBuilder::new()
-                .with_allow_partial(false)
-                .with_create_objs(vec![
-                    CreateObjectBuilder::new("Device.LocalAgent.Subscription.".into())
-                        .with_param_settings(settings),
-                ])
-                .build()
-                .unwrap(),
-        )
-        .await;
-    let Resp::add_resp(a) = response_of(&msg) else {
-        panic!("{msg:?}")
-    };
-    match &a.created_obj_results[0].oper_status.as_ref().unwrap().oper_status {
-        rusp_lib::usp::mod_AddResp::mod_CreatedObjectResult::mod_OperationStatus::OneOfoper_status::oper_success(s) => {
-            s.instantiated_path.clone()
-        }
-        other => panic!("{other:?}"),
-    }
-}
 
 #[tokio::test]
 async fn a_device_report_reaches_the_subscribed_controller_only() {
@@ -64,8 +23,7 @@ async fn a_device_report_reaches_the_subscribed_controller_only() {
         .unwrap();
     let mut a = RuspController::websocket(&agent.ws_url(), CONTROLLER, AGENT_EID).await;
     let mut b = RuspController::websocket(&agent.ws_url(), CONTROLLER_B, AGENT_EID).await;
-    subscribe(
-        &mut a,
+    a.subscribe(
         "power",
         "ValueChange",
         "Device.ProxiedDevice.*.IoTCapability.*.LevelSensor.Value",
@@ -111,16 +69,9 @@ async fn a_device_report_reaches_the_subscribed_controller_only() {
 async fn object_creation_and_deletion_are_notified() {
     let agent = TestAgent::start().await;
     let mut a = RuspController::websocket(&agent.ws_url(), CONTROLLER, AGENT_EID).await;
-    subscribe(
-        &mut a,
-        "created",
-        "ObjectCreation",
-        "Device.ProxiedDevice.",
-        &[],
-    )
-    .await;
-    subscribe(
-        &mut a,
+    a.subscribe("created", "ObjectCreation", "Device.ProxiedDevice.", &[])
+        .await;
+    a.subscribe(
         "deleted",
         "ObjectDeletion",
         "Device.LocalAgent.Subscription.",
@@ -150,7 +101,9 @@ async fn object_creation_and_deletion_are_notified() {
         "{seen:?}"
     );
 
-    let tmp = subscribe(&mut a, "tmp", "ValueChange", "Device.DeviceInfo.", &[]).await;
+    let tmp = a
+        .subscribe("tmp", "ValueChange", "Device.DeviceInfo.", &[])
+        .await;
     let del = a
         .request(
             DeleteBuilder::new()
@@ -176,8 +129,7 @@ async fn object_creation_and_deletion_are_notified() {
 async fn boot_event_is_sent_on_restart_with_the_parameter_map() {
     let mut agent = TestAgent::start().await;
     let mut a = RuspController::websocket(&agent.ws_url(), CONTROLLER, AGENT_EID).await;
-    subscribe(
-        &mut a,
+    a.subscribe(
         "boot",
         "Event",
         "Device.Boot!",

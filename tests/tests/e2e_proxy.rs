@@ -2,67 +2,14 @@
 //! leave/re-join and restarts, Controller writes confirmed by the device, refusals,
 //! commands and pairing — driven by a rusp-lib Controller over WebSocket.
 
-use std::time::Duration;
-
 use rusp_lib::usp::mod_OperateResp::mod_OperationResult::OneOfoperation_resp as OpResp;
 use rusp_lib::usp::mod_Response::OneOfresp_type as Resp;
 use rusp_lib::usp::mod_SetResp::mod_UpdatedObjectResult::mod_OperationStatus::OneOfoper_status as SetStatus;
-use rusp_lib::usp_builder::{GetBuilder, OperateBuilder, SetBuilder, UpdateObjectBuilder};
+use rusp_lib::usp_builder::OperateBuilder;
 use usphub_bridges::api::{BridgeEvent, DeviceId, Eui64, Value};
 use usphub_tests::agent::{AGENT_EID, CONTROLLER, TestAgent};
-use usphub_tests::controller::{RuspController, error_of, response_of};
+use usphub_tests::controller::{RuspController, error_of, response_of, set_one};
 use usphub_tests::fake_bridge::{FakeBridge, plug};
-
-async fn get_map(c: &mut RuspController, path: &str) -> std::collections::BTreeMap<String, String> {
-    let msg = c
-        .request(
-            GetBuilder::new()
-                .with_max_depth(0)
-                .with_params(vec![path.into()])
-                .build()
-                .unwrap(),
-        )
-        .await;
-    let Resp::get_resp(g) = response_of(&msg) else {
-        panic!("{msg:?}")
-    };
-    g.req_path_results[0]
-        .resolved_path_results
-        .iter()
-        .flat_map(|r| {
-            r.result_params
-                .iter()
-                .map(move |(k, v)| (format!("{}{k}", r.resolved_path), v.clone()))
-        })
-        .collect()
-}
-
-/// Waits until `path` reads `want` (the glue applies bridge events asynchronously).
-async fn eventually(c: &mut RuspController, path: &str, want: Option<&str>) {
-    for _ in 0..200 {
-        let m = get_map(c, path).await;
-        if m.get(path).map(String::as_str) == want {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("{path} never became {want:?}");
-}
-
-fn set_value(path: &str, value: &str) -> rusp_lib::usp::Body {
-    let (obj, param) = path.rsplit_once('.').unwrap();
-    SetBuilder::new()
-        .with_allow_partial(false)
-        .with_update_objs(vec![
-            UpdateObjectBuilder::new(format!("{obj}.")).with_param_settings(vec![(
-                param.into(),
-                value.into(),
-                true,
-            )]),
-        ])
-        .build()
-        .unwrap()
-}
 
 #[tokio::test]
 async fn a_bridged_plug_is_mounted_with_tr181_capabilities() {
@@ -75,13 +22,9 @@ async fn a_bridged_plug_is_mounted_with_tr181_capabilities() {
         .await
         .unwrap();
     let mut c = RuspController::websocket(&agent.ws_url(), CONTROLLER, AGENT_EID).await;
-    eventually(
-        &mut c,
-        "Device.ProxiedDevice.1.ProxyProtocol",
-        Some("ZigBee"),
-    )
-    .await;
-    let m = get_map(&mut c, "Device.ProxiedDevice.1.").await;
+    c.eventually("Device.ProxiedDevice.1.ProxyProtocol", Some("ZigBee"))
+        .await;
+    let m = c.get_map("Device.ProxiedDevice.1.").await;
     assert_eq!(m["Device.ProxiedDevice.1.Online"], "true");
     assert_eq!(
         m["Device.ProxiedDevice.1.X_USPHUB_Address"],
@@ -134,8 +77,8 @@ async fn set_of_a_control_value_answers_after_the_device_confirms() {
         .unwrap();
     let mut c = RuspController::websocket(&agent.ws_url(), CONTROLLER, AGENT_EID).await;
     let value = "Device.ProxiedDevice.1.IoTCapability.1.BinaryControl.Value";
-    eventually(&mut c, value, Some("false")).await;
-    let msg = c.request(set_value(value, "true")).await;
+    c.eventually(value, Some("false")).await;
+    let msg = c.request(set_one(value, "true")).await;
     let Resp::set_resp(s) = response_of(&msg) else {
         panic!("{msg:?}")
     };
@@ -159,7 +102,7 @@ async fn set_of_a_control_value_answers_after_the_device_confirms() {
             Value::Bool(true)
         )]
     );
-    assert_eq!(get_map(&mut c, value).await[value], "true");
+    assert_eq!(c.get_map(value).await[value], "true");
 
     // Toggle() (asynchronous in TR-181) flips it back through the bridge.
     let msg = c
@@ -182,7 +125,7 @@ async fn set_of_a_control_value_answers_after_the_device_confirms() {
         ),
         "{o:?}"
     );
-    eventually(&mut c, value, Some("false")).await;
+    c.eventually(value, Some("false")).await;
     assert_eq!(
         bridge.writes.lock().unwrap().last().unwrap().2,
         Value::Bool(false)
@@ -202,15 +145,15 @@ async fn a_refused_write_is_an_error_and_the_value_is_unchanged() {
         .unwrap();
     let mut c = RuspController::websocket(&agent.ws_url(), CONTROLLER, AGENT_EID).await;
     let value = "Device.ProxiedDevice.1.IoTCapability.1.BinaryControl.Value";
-    eventually(&mut c, value, Some("false")).await;
-    let msg = c.request(set_value(value, "true")).await;
+    c.eventually(value, Some("false")).await;
+    let msg = c.request(set_one(value, "true")).await;
     let err = error_of(&msg).expect("an Error message (allow_partial=false)");
     assert_eq!(err.param_errs[0].param_path, value);
     assert!(err.param_errs[0].err_msg.contains("ZCL failure"), "{err:?}");
-    assert_eq!(get_map(&mut c, value).await[value], "false");
+    assert_eq!(c.get_map(value).await[value], "false");
     // A sensor value is not writable at all.
     let msg = c
-        .request(set_value(
+        .request(set_one(
             "Device.ProxiedDevice.1.IoTCapability.2.LevelSensor.Value",
             "3",
         ))
@@ -231,18 +174,17 @@ async fn reports_update_values_and_a_rejoined_device_keeps_its_number() {
         .unwrap();
     let mut c = RuspController::websocket(&agent.ws_url(), CONTROLLER, AGENT_EID).await;
     let power = "Device.ProxiedDevice.1.IoTCapability.2.LevelSensor.Value";
-    eventually(&mut c, power, Some("12.5")).await;
+    c.eventually(power, Some("12.5")).await;
     bridge.events.emit(BridgeEvent::Value {
         id: DeviceId::Zigbee(Eui64(0xa)),
         capability: "ep1/0x0b04/0x050b".into(),
         value: Value::Decimal(usphub_bridges::api::Decimal::new(4031, 1)),
         at: std::time::SystemTime::now(),
     });
-    eventually(&mut c, power, Some("403.1")).await;
+    c.eventually(power, Some("403.1")).await;
 
     bridge.events.emit(BridgeEvent::DeviceJoined(plug(0xb)));
-    eventually(
-        &mut c,
+    c.eventually(
         "Device.ProxiedDevice.2.X_USPHUB_Address",
         Some("zigbee:000000000000000b"),
     )
@@ -250,10 +192,10 @@ async fn reports_update_values_and_a_rejoined_device_keeps_its_number() {
     bridge
         .events
         .emit(BridgeEvent::DeviceLeft(DeviceId::Zigbee(Eui64(0xa))));
-    eventually(&mut c, "Device.ProxiedDevice.1.X_USPHUB_Address", None).await;
+    c.eventually("Device.ProxiedDevice.1.X_USPHUB_Address", None)
+        .await;
     bridge.events.emit(BridgeEvent::DeviceJoined(plug(0xa)));
-    eventually(
-        &mut c,
+    c.eventually(
         "Device.ProxiedDevice.1.X_USPHUB_Address",
         Some("zigbee:000000000000000a"),
     )
@@ -272,14 +214,13 @@ async fn names_and_numbers_survive_an_agent_restart() {
         .await
         .unwrap();
     let mut c = RuspController::websocket(&agent.ws_url(), CONTROLLER, AGENT_EID).await;
-    eventually(
-        &mut c,
+    c.eventually(
         "Device.ProxiedDevice.2.X_USPHUB_Address",
         Some("zigbee:0000000000000020"),
     )
     .await;
     let msg = c
-        .request(set_value("Device.ProxiedDevice.2.Name", "Kitchen plug"))
+        .request(set_one("Device.ProxiedDevice.2.Name", "Kitchen plug"))
         .await;
     assert!(matches!(response_of(&msg), Resp::set_resp(_)), "{msg:?}");
     c.close().await;
@@ -294,19 +235,18 @@ async fn names_and_numbers_survive_an_agent_restart() {
         .await
         .unwrap();
     let mut c = RuspController::websocket(&agent.ws_url(), CONTROLLER, AGENT_EID).await;
-    eventually(
-        &mut c,
+    c.eventually(
         "Device.ProxiedDevice.2.X_USPHUB_Address",
         Some("zigbee:0000000000000020"),
     )
     .await;
-    eventually(
-        &mut c,
+    c.eventually(
         "Device.ProxiedDevice.1.X_USPHUB_Address",
         Some("zigbee:0000000000000010"),
     )
     .await;
-    eventually(&mut c, "Device.ProxiedDevice.2.Name", Some("Kitchen plug")).await;
+    c.eventually("Device.ProxiedDevice.2.Name", Some("Kitchen plug"))
+        .await;
     c.close().await;
 }
 
@@ -337,12 +277,8 @@ async fn permit_join_opens_the_bridge_for_pairing() {
         panic!("{o:?}")
     };
     assert!(req.starts_with("Device.LocalAgent.Request."), "{req}");
-    eventually(
-        &mut c,
-        "Device.X_USPHUB_Bridge.1.PermitJoinRemaining",
-        Some("120"),
-    )
-    .await;
+    c.eventually("Device.X_USPHUB_Bridge.1.PermitJoinRemaining", Some("120"))
+        .await;
     c.close().await;
 }
 
@@ -360,8 +296,7 @@ async fn a_re_interview_adds_only_the_new_capability() {
         .await
         .unwrap();
     let mut c = RuspController::websocket(&agent.ws_url(), CONTROLLER, AGENT_EID).await;
-    eventually(
-        &mut c,
+    c.eventually(
         "Device.ProxiedDevice.1.IoTCapabilityNumberOfEntries",
         Some("2"),
     )
@@ -405,14 +340,12 @@ async fn a_re_interview_adds_only_the_new_capability() {
         oc.obj_path, "Device.ProxiedDevice.1.IoTCapability.3.",
         "only the new capability is created"
     );
-    eventually(
-        &mut c,
+    c.eventually(
         "Device.ProxiedDevice.1.X_USPHUB_Model",
         Some("TRADFRI control outlet v2"),
     )
     .await;
-    eventually(
-        &mut c,
+    c.eventually(
         "Device.ProxiedDevice.1.IoTCapability.3.BinarySensor.Type",
         Some("WaterDetected"),
     )

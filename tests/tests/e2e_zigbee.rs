@@ -9,9 +9,7 @@ use std::time::Duration;
 use rusp_lib::usp::mod_Notify::OneOfnotification as N;
 use rusp_lib::usp::mod_Response::OneOfresp_type as Resp;
 use rusp_lib::usp::mod_SetResp::mod_UpdatedObjectResult::mod_OperationStatus::OneOfoper_status as SetStatus;
-use rusp_lib::usp_builder::{
-    AddBuilder, CreateObjectBuilder, GetBuilder, OperateBuilder, SetBuilder, UpdateObjectBuilder,
-};
+use rusp_lib::usp_builder::{OperateBuilder, SetBuilder, UpdateObjectBuilder};
 use usphub_bridges::zigbee::config::ZigbeeSection;
 use usphub_bridges::zigbee::sim::Scenario;
 use usphub_bridges::zigbee::zcl::ZclValue;
@@ -44,58 +42,15 @@ model = "REMOTE-E2E"
 join = "on_permit"
 "#;
 
-async fn get_map(c: &mut RuspController, path: &str) -> BTreeMap<String, String> {
-    let msg = c
-        .request(
-            GetBuilder::new()
-                .with_max_depth(0)
-                .with_params(vec![path.into()])
-                .build()
-                .unwrap(),
-        )
-        .await;
-    let Resp::get_resp(g) = response_of(&msg) else {
-        panic!("{msg:?}")
-    };
-    g.req_path_results[0]
-        .resolved_path_results
-        .iter()
-        .flat_map(|r| {
-            r.result_params
-                .iter()
-                .map(move |(k, v)| (format!("{}{k}", r.resolved_path), v.clone()))
-        })
-        .collect()
-}
-
-async fn subscribe(c: &mut RuspController, id: &str, notif: &str, refs: &str) {
-    let msg = c
-        .request(
-            AddBuilder::new()
-                .with_allow_partial(false)
-                .with_create_objs(vec![
-                    CreateObjectBuilder::new("Device.LocalAgent.Subscription.".into())
-                        .with_param_settings(vec![
-                            ("ID".into(), id.into(), true),
-                            ("NotifType".into(), notif.into(), true),
-                            ("ReferenceList".into(), refs.into(), true),
-                            ("Enable".into(), "true".into(), true),
-                        ]),
-                ])
-                .build()
-                .unwrap(),
-        )
-        .await;
-    assert!(matches!(response_of(&msg), Resp::add_resp(_)), "{msg:?}");
-}
-
 /// The row of the device with `model`, once it has `caps` capabilities mounted.
 async fn row_with(c: &mut RuspController, model: &str, caps: usize) -> String {
     for _ in 0..400 {
-        let m = get_map(c, "Device.ProxiedDevice.*.X_USPHUB_Model").await;
+        let m = c.get_map("Device.ProxiedDevice.*.X_USPHUB_Model").await;
         if let Some((k, _)) = m.iter().find(|(_, v)| v.as_str() == model) {
             let row = k.trim_end_matches("X_USPHUB_Model").to_string();
-            let n = get_map(c, &format!("{row}IoTCapabilityNumberOfEntries")).await;
+            let n = c
+                .get_map(&format!("{row}IoTCapabilityNumberOfEntries"))
+                .await;
             if n.values()
                 .next()
                 .and_then(|v| v.parse::<usize>().ok())
@@ -137,7 +92,8 @@ async fn zigbee_devices_pair_report_switch_and_leave() {
         .unwrap();
     agent.agent().proxy.attach(handle).await.unwrap();
     let mut c = RuspController::websocket(&agent.ws_url(), CONTROLLER, AGENT_EID).await;
-    subscribe(&mut c, "joined", "ObjectCreation", "Device.ProxiedDevice.").await;
+    c.subscribe("joined", "ObjectCreation", "Device.ProxiedDevice.", &[])
+        .await;
 
     // Permit joining: both scripted devices join and are interviewed.
     let msg = c
@@ -166,7 +122,7 @@ async fn zigbee_devices_pair_report_switch_and_leave() {
     }
     let sensor = row_with(&mut c, "TH-E2E", 2).await;
     let plug = row_with(&mut c, "PLUG-E2E", 1).await;
-    let s = get_map(&mut c, &sensor).await;
+    let s = c.get_map(&sensor).await;
     assert_eq!(s[&format!("{sensor}ProxyProtocol")], "ZigBee");
     let temp = capability(&s, "Temperature");
     assert_eq!(s[&format!("{temp}Unit")], "degC");
@@ -174,7 +130,8 @@ async fn zigbee_devices_pair_report_switch_and_leave() {
     assert_eq!(s[&format!("{hum}Unit")], "%");
 
     // A report: 23.45 °C arrives as a ValueChange.
-    subscribe(&mut c, "temp", "ValueChange", &format!("{temp}Value")).await;
+    c.subscribe("temp", "ValueChange", &format!("{temp}Value"), &[])
+        .await;
     assert!(sim.report(SENSOR, 1, 0x0402, 0x0000, ZclValue::Signed(2345)));
     loop {
         let (_, n) = c
@@ -190,7 +147,7 @@ async fn zigbee_devices_pair_report_switch_and_leave() {
     }
 
     // Switch the plug on: answered once the plug confirmed; the simulated plug is on.
-    let p = get_map(&mut c, &plug).await;
+    let p = c.get_map(&plug).await;
     let switch = capability(&p, "Switch");
     let msg = c
         .request(
@@ -228,11 +185,11 @@ async fn zigbee_devices_pair_report_switch_and_leave() {
 
     // A button press on the remote arrives as the device's vendor event.
     let remote = row_with(&mut c, "REMOTE-E2E", 0).await;
-    subscribe(
-        &mut c,
+    c.subscribe(
         "buttons",
         "Event",
         "Device.ProxiedDevice.*.X_USPHUB_Event!",
+        &[],
     )
     .await;
     assert!(sim.press(REMOTE, 1, 0x0006, 0x02, Vec::new()));
@@ -250,7 +207,8 @@ async fn zigbee_devices_pair_report_switch_and_leave() {
     }
 
     // Remove the sensor: ObjectDeletion of its row.
-    subscribe(&mut c, "left", "ObjectDeletion", "Device.ProxiedDevice.").await;
+    c.subscribe("left", "ObjectDeletion", "Device.ProxiedDevice.", &[])
+        .await;
     let msg = c
         .request(
             OperateBuilder::new(format!("{sensor}X_USPHUB_Remove()"))
@@ -298,11 +256,11 @@ async fn unplugging_the_coordinator_marks_devices_offline_until_it_returns() {
     agent.agent().proxy.attach(handle).await.unwrap();
     let mut c = RuspController::websocket(&agent.ws_url(), CONTROLLER, AGENT_EID).await;
     let plug = row_with(&mut c, "PLUG-E2E", 1).await;
-    subscribe(
-        &mut c,
+    c.subscribe(
         "online",
         "ValueChange",
         "Device.ProxiedDevice.*.Online",
+        &[],
     )
     .await;
 
@@ -319,7 +277,7 @@ async fn unplugging_the_coordinator_marks_devices_offline_until_it_returns() {
             break;
         }
     }
-    let bridge = get_map(&mut c, "Device.X_USPHUB_Bridge.1.Status").await;
+    let bridge = c.get_map("Device.X_USPHUB_Bridge.1.Status").await;
     assert_eq!(bridge.values().next().map(String::as_str), Some("Down"));
 
     sim.replug();

@@ -3,52 +3,27 @@
 //! the command), reports as ValueChange, pairing as ObjectCreation, removal as
 //! ObjectDeletion, and stable numbers across an agent restart.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use rusp_lib::usp::mod_Notify::OneOfnotification as N;
 use rusp_lib::usp::mod_Response::OneOfresp_type as Resp;
 use rusp_lib::usp::mod_SetResp::mod_UpdatedObjectResult::mod_OperationStatus::OneOfoper_status as SetStatus;
-use rusp_lib::usp_builder::{
-    AddBuilder, CreateObjectBuilder, GetBuilder, OperateBuilder, SetBuilder, UpdateObjectBuilder,
-};
+use rusp_lib::usp_builder::{OperateBuilder, SetBuilder, UpdateObjectBuilder};
 use usphub_bridges::zwave;
 use usphub_tests::agent::{AGENT_EID, CONTROLLER, TestAgent};
 use usphub_tests::controller::{RuspController, response_of};
 
 const LONG: Duration = Duration::from_secs(30);
 
-async fn get_map(c: &mut RuspController, path: &str) -> BTreeMap<String, String> {
-    let msg = c
-        .request(
-            GetBuilder::new()
-                .with_max_depth(0)
-                .with_params(vec![path.into()])
-                .build()
-                .unwrap(),
-        )
-        .await;
-    let Resp::get_resp(g) = response_of(&msg) else {
-        panic!("{msg:?}")
-    };
-    g.req_path_results[0]
-        .resolved_path_results
-        .iter()
-        .flat_map(|r| {
-            r.result_params
-                .iter()
-                .map(move |(k, v)| (format!("{}{k}", r.resolved_path), v.clone()))
-        })
-        .collect()
-}
-
 /// The ProxiedDevice row of Z-Wave node `node`, once it is mounted with capabilities.
 async fn row_of(c: &mut RuspController, node: u8) -> String {
     for _ in 0..300 {
-        let m = get_map(c, "Device.ProxiedDevice.*.X_USPHUB_Address").await;
+        let m = c.get_map("Device.ProxiedDevice.*.X_USPHUB_Address").await;
         if let Some((k, _)) = m.iter().find(|(_, v)| v.ends_with(&format!(":{node}"))) {
             let row = k.trim_end_matches("X_USPHUB_Address").to_string();
-            let caps = get_map(c, &format!("{row}IoTCapabilityNumberOfEntries")).await;
+            let caps = c
+                .get_map(&format!("{row}IoTCapabilityNumberOfEntries"))
+                .await;
             if caps.values().next().is_some_and(|n| n != "0") {
                 return row;
             }
@@ -56,27 +31,6 @@ async fn row_of(c: &mut RuspController, node: u8) -> String {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("node {node} was never mounted");
-}
-
-async fn subscribe(c: &mut RuspController, id: &str, notif: &str, refs: &str) {
-    let msg = c
-        .request(
-            AddBuilder::new()
-                .with_allow_partial(false)
-                .with_create_objs(vec![
-                    CreateObjectBuilder::new("Device.LocalAgent.Subscription.".into())
-                        .with_param_settings(vec![
-                            ("ID".into(), id.into(), true),
-                            ("NotifType".into(), notif.into(), true),
-                            ("ReferenceList".into(), refs.into(), true),
-                            ("Enable".into(), "true".into(), true),
-                        ]),
-                ])
-                .build()
-                .unwrap(),
-        )
-        .await;
-    assert!(matches!(response_of(&msg), Resp::add_resp(_)), "{msg:?}");
 }
 
 #[tokio::test]
@@ -93,7 +47,7 @@ async fn zwave_devices_are_read_switched_reported_paired_and_removed() {
 
     // Node 2 is a binary switch with a meter.
     let row = row_of(&mut c, 2).await;
-    let m = get_map(&mut c, &row).await;
+    let m = c.get_map(&row).await;
     assert_eq!(m[&format!("{row}ProxyProtocol")], "Z-Wave");
     let (switch_obj, _) = m
         .iter()
@@ -105,13 +59,8 @@ async fn zwave_devices_are_read_switched_reported_paired_and_removed() {
             )
         })
         .expect("a BinaryControl capability");
-    subscribe(
-        &mut c,
-        "switch",
-        "ValueChange",
-        &format!("{switch_obj}Value"),
-    )
-    .await;
+    c.subscribe("switch", "ValueChange", &format!("{switch_obj}Value"), &[])
+        .await;
 
     // Switch it on: the answer comes after the node confirmed, and the node has it.
     let msg = c
@@ -161,7 +110,8 @@ async fn zwave_devices_are_read_switched_reported_paired_and_removed() {
     }
 
     // Pairing: the scenario's pending dimmer (node 7) joins once joining is permitted.
-    subscribe(&mut c, "joined", "ObjectCreation", "Device.ProxiedDevice.").await;
+    c.subscribe("joined", "ObjectCreation", "Device.ProxiedDevice.", &[])
+        .await;
     let msg = c
         .request(
             OperateBuilder::new("Device.X_USPHUB_Bridge.1.PermitJoin()".into())

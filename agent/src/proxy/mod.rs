@@ -126,8 +126,14 @@ impl Proxy {
         mut events: tokio::sync::broadcast::Receiver<BridgeEvent>,
         bridge_row: String,
     ) {
+        let mut stopping = self.stopping.subscribe();
         loop {
-            match events.recv().await {
+            // Stop only between events: an event half-applied could leave a commit running.
+            let next = tokio::select! {
+                _ = stopping.wait_for(|s| *s) => return,
+                next = events.recv() => next,
+            };
+            match next {
                 Ok(ev) => self.on_event(&handle, ev, &bridge_row).await,
                 Err(RecvError::Lagged(n)) => {
                     // Values were missed: re-read the devices so the model is current again.
