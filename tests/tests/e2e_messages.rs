@@ -3,7 +3,6 @@
 
 use rusp_lib::usp::mod_AddResp::mod_CreatedObjectResult::mod_OperationStatus::OneOfoper_status as AddStatus;
 use rusp_lib::usp::mod_DeleteResp::mod_DeletedObjectResult::mod_OperationStatus::OneOfoper_status as DeleteStatus;
-use rusp_lib::usp::mod_OperateResp::mod_OperationResult::OneOfoperation_resp as OpResp;
 use rusp_lib::usp::mod_Response::OneOfresp_type as Resp;
 use rusp_lib::usp::mod_SetResp::mod_UpdatedObjectResult::mod_OperationStatus::OneOfoper_status as SetStatus;
 use rusp_lib::usp_builder::{
@@ -392,35 +391,6 @@ async fn operate_on_a_non_command_path_is_an_error_and_unknown_command_too() {
         )
         .await;
     assert_eq!(error_of(&msg).map(|e| e.err_code), Some(7026));
-    c.close().await;
-}
-
-#[tokio::test]
-async fn operate_reports_a_command_failure_in_operate_resp() {
-    let agent = TestAgent::start().await;
-    let mut c = connect(&agent, CONTROLLER).await;
-    // Device.Reboot() has no implementation behind it on a test agent: the failure must be
-    // a cmd_failure inside OperateResp, never an Error message (TR-369).
-    let msg = c
-        .request(
-            OperateBuilder::new("Device.Reboot()".into())
-                .with_command_key("k1".into())
-                .with_send_resp(true)
-                .build()
-                .unwrap(),
-        )
-        .await;
-    let Resp::operate_resp(o) = response_of(&msg) else {
-        panic!("{msg:?}")
-    };
-    assert_eq!(o.operation_results[0].executed_command, "Device.Reboot()");
-    assert!(
-        matches!(
-            o.operation_results[0].operation_resp,
-            OpResp::cmd_failure(_)
-        ),
-        "{o:?}"
-    );
     c.close().await;
 }
 

@@ -4,7 +4,7 @@
 //! Names, types and access follow the TR-181 XML; a test checks them against it.
 
 use usp_datamodel::schema::{
-    Access, ArgDef, CommandDef, EventDef, Obj, ObjAccess, ParamDef, SchemaBuilder,
+    ArgDef, CommandDef, EventDef, Obj, ObjAccess, ParamDef, SchemaBuilder,
 };
 use usp_datamodel::value::ParamType as T;
 
@@ -20,7 +20,6 @@ fn rw(name: &str, ty: T) -> ParamDef {
 pub fn declare(b: &mut SchemaBuilder) {
     b.extend_object("Device.")
         .param(ro("RootDataModelVersion", T::String).default_value("2.19"))
-        .command(CommandDef::new("Reboot()"))
         .event(
             EventDef::new("Boot!")
                 .arg(ArgDef::new("CommandKey", T::String))
@@ -52,12 +51,7 @@ fn declare_local_agent(b: &mut SchemaBuilder) {
         .param(ro("UpTime", T::UnsignedInt).live().value_change_ignored())
         .param(ro("SupportedProtocols", T::String).list())
         .param(ro("SupportedThresholdOperator", T::String).list())
-        .param(ro("SupportedFingerprintAlgorithms", T::String).list())
-        .command(
-            CommandDef::new("AddMyCertificate()")
-                .input(ArgDef::new("Alias", T::String))
-                .input(ArgDef::new("Certificate", T::String)),
-        );
+        .param(ro("SupportedFingerprintAlgorithms", T::String).list());
 
     b.object(
         "Device.LocalAgent.MTP.{i}.",
@@ -231,7 +225,6 @@ fn declare_local_agent(b: &mut SchemaBuilder) {
     .param(ro("Obj", T::String).max_len(4))
     .param(ro("InstantiatedObj", T::String).max_len(4))
     .param(ro("CommandEvent", T::String).max_len(4));
-    let _ = Access::ReadOnly;
 }
 
 fn declare_mqtt_client(b: &mut SchemaBuilder) {

@@ -261,8 +261,16 @@ impl Sim {
         loop {
             let deadline = link.as_ref().and_then(|l| l.awaiting.as_ref().map(|a| a.1));
             let result = tokio::select! {
-                acc = listener.accept(), if link.is_none() => match acc.and_then(|(s, _)| Link::new(s)) {
-                    Ok(l) => { link = Some(l); Ok(()) }
+                // A new host takes the stick over, as after a re-plug or a ser2net
+                // reconnect: the previous link is dropped rather than left blocking it.
+                acc = listener.accept() => match acc.and_then(|(s, _)| Link::new(s)) {
+                    Ok(l) => {
+                        if link.is_some() {
+                            tracing::info!("zwave sim: a new host connected; the previous link is dropped");
+                        }
+                        link = Some(l);
+                        Ok(())
+                    }
                     Err(e) => { tracing::warn!(error = %e, "zwave sim: accept failed"); Ok(()) }
                 },
                 c = cmds.recv() => match c {
