@@ -259,7 +259,8 @@ impl Proxy {
         let key = d.id.to_string();
         let mut entry = self.lock_registry().get(&key).cloned().unwrap_or_default();
         if self.updated_in_place(&d, &mut entry).await {
-            self.lock_registry().put(&key, entry);
+            let pending = self.lock_registry().put(&key, entry);
+            Registry::persist(pending).await;
             return;
         }
         let known = entry.instance != 0;
@@ -304,7 +305,8 @@ impl Proxy {
                 warn!(device = %key, error = %e, "provider not attached");
             }
         }
-        self.lock_registry().put(&key, entry);
+        let pending = self.lock_registry().put(&key, entry);
+        Registry::persist(pending).await;
         info!(device = %key, row = %row, "device mounted");
         let caps = caps.into_iter().map(|(k, (p, _))| (k, p)).collect();
         if let Ok(mut m) = self.mounted.lock() {

@@ -49,6 +49,13 @@ pub fn number_for(map: &mut BTreeMap<String, u32>, next: &mut u32, key: &str) ->
     *next
 }
 
+/// A registry entry waiting to be written.
+pub struct Pending {
+    store: Arc<Store>,
+    key: String,
+    bytes: Vec<u8>,
+}
+
 /// The persisted registry.
 pub struct Registry {
     store: Option<Arc<Store>>,
@@ -84,29 +91,37 @@ impl Registry {
         self.entries.get(device)
     }
 
-    /// Records (and persists) a device's numbers.
-    pub fn put(&mut self, device: &str, entry: Entry) {
-        if let Some(s) = &self.store {
-            match serde_json::to_vec(&entry) {
-                Ok(bytes) => {
-                    if let Err(e) = s.kv_put(NAMESPACE, device, &bytes) {
-                        warn!(device, error = %e, "registry entry not persisted");
-                    }
-                }
-                Err(e) => warn!(device, error = %e, "registry entry not encodable"),
+    /// Records a device's numbers in memory and returns what must be written to the
+    /// store: the caller persists it with [`Registry::persist`] after releasing its lock,
+    /// so no database commit runs under the lock or on the async runtime's threads.
+    pub fn put(&mut self, device: &str, entry: Entry) -> Option<Pending> {
+        let pending = match (&self.store, serde_json::to_vec(&entry)) {
+            (Some(s), Ok(bytes)) => Some(Pending {
+                store: s.clone(),
+                key: device.to_string(),
+                bytes,
+            }),
+            (Some(_), Err(e)) => {
+                warn!(device, error = %e, "registry entry not encodable");
+                None
             }
-        }
+            (None, _) => None,
+        };
         self.entries.insert(device.to_string(), entry);
+        pending
     }
 
-    /// Forgets a device removed for good.
-    pub fn remove(&mut self, device: &str) {
-        if let Some(s) = &self.store
-            && let Err(e) = s.kv_delete(NAMESPACE, device)
+    /// Writes an entry [`Registry::put`] returned.
+    pub async fn persist(pending: Option<Pending>) {
+        let Some(p) = pending else { return };
+        let key = p.key.clone();
+        if let Err(e) = p
+            .store
+            .kv_put_async(NAMESPACE.to_string(), p.key, p.bytes)
+            .await
         {
-            warn!(device, error = %e, "registry entry not deleted");
+            warn!(device = %key, error = %e, "registry entry not persisted");
         }
-        self.entries.remove(device);
     }
 }
 
@@ -129,8 +144,8 @@ mod tests {
         );
     }
 
-    #[test]
-    fn entries_survive_a_reload() {
+    #[tokio::test]
+    async fn entries_survive_a_reload() {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(Store::open(dir.path().join("db.redb")).unwrap());
         let mut r = Registry::load(Some(store.clone()));
@@ -139,7 +154,8 @@ mod tests {
             ..Entry::default()
         };
         number_for(&mut e.caps, &mut e.next_cap, "onoff");
-        r.put("zigbee:00124b0001020304", e.clone());
+        let pending = r.put("zigbee:00124b0001020304", e.clone());
+        Registry::persist(pending).await;
         drop(r);
         let r = Registry::load(Some(store));
         assert_eq!(r.get("zigbee:00124b0001020304"), Some(&e));
