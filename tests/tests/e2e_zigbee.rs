@@ -9,13 +9,13 @@ use std::time::Duration;
 use rusp_lib::usp::mod_Notify::OneOfnotification as N;
 use rusp_lib::usp::mod_Response::OneOfresp_type as Resp;
 use rusp_lib::usp::mod_SetResp::mod_UpdatedObjectResult::mod_OperationStatus::OneOfoper_status as SetStatus;
-use rusp_lib::usp_builder::{OperateBuilder, SetBuilder, UpdateObjectBuilder};
+use rusp_lib::usp_builder::OperateBuilder;
 use usphub_bridges::zigbee::config::ZigbeeSection;
 use usphub_bridges::zigbee::sim::Scenario;
 use usphub_bridges::zigbee::zcl::ZclValue;
 use usphub_bridges::zigbee::znp::sim::{ZnpSim, ZnpSimConfig};
 use usphub_tests::agent::{AGENT_EID, CONTROLLER, TestAgent};
-use usphub_tests::controller::{RuspController, response_of};
+use usphub_tests::controller::{RuspController, response_of, set_one};
 
 const LONG: Duration = Duration::from_secs(30);
 const PLUG: u64 = 0x00124b0000e2e002;
@@ -149,21 +149,7 @@ async fn zigbee_devices_pair_report_switch_and_leave() {
     // Switch the plug on: answered once the plug confirmed; the simulated plug is on.
     let p = c.get_map(&plug).await;
     let switch = capability(&p, "Switch");
-    let msg = c
-        .request(
-            SetBuilder::new()
-                .with_allow_partial(false)
-                .with_update_objs(vec![
-                    UpdateObjectBuilder::new(switch.clone()).with_param_settings(vec![(
-                        "Value".into(),
-                        "true".into(),
-                        true,
-                    )]),
-                ])
-                .build()
-                .unwrap(),
-        )
-        .await;
+    let msg = c.request(set_one(&format!("{switch}Value"), "true")).await;
     let Resp::set_resp(s) = response_of(&msg) else {
         panic!("{msg:?}")
     };

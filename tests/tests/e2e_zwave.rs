@@ -8,10 +8,10 @@ use std::time::Duration;
 use rusp_lib::usp::mod_Notify::OneOfnotification as N;
 use rusp_lib::usp::mod_Response::OneOfresp_type as Resp;
 use rusp_lib::usp::mod_SetResp::mod_UpdatedObjectResult::mod_OperationStatus::OneOfoper_status as SetStatus;
-use rusp_lib::usp_builder::{OperateBuilder, SetBuilder, UpdateObjectBuilder};
+use rusp_lib::usp_builder::OperateBuilder;
 use usphub_bridges::zwave;
 use usphub_tests::agent::{AGENT_EID, CONTROLLER, TestAgent};
-use usphub_tests::controller::{RuspController, response_of};
+use usphub_tests::controller::{RuspController, response_of, set_one};
 
 const LONG: Duration = Duration::from_secs(30);
 
@@ -66,19 +66,7 @@ async fn zwave_devices_are_read_switched_reported_paired_and_removed() {
 
     // Switch it on: the answer comes after the node confirmed, and the node has it.
     let msg = c
-        .request(
-            SetBuilder::new()
-                .with_allow_partial(false)
-                .with_update_objs(vec![
-                    UpdateObjectBuilder::new(switch_obj.clone()).with_param_settings(vec![(
-                        "Value".into(),
-                        "true".into(),
-                        true,
-                    )]),
-                ])
-                .build()
-                .unwrap(),
-        )
+        .request(set_one(&format!("{switch_obj}Value"), "true"))
         .await;
     let Resp::set_resp(s) = response_of(&msg) else {
         panic!("{msg:?}")
