@@ -565,3 +565,24 @@ async fn agent_connects_out_to_a_controllers_websocket_endpoint() {
     assert_eq!(get_params(&msg)[0].2[0].1, AGENT_EID);
     c.close().await;
 }
+
+#[tokio::test]
+async fn a_repeated_msg_id_is_answered_each_time() {
+    // TR-369 leaves de-duplication to the Controller: the agent answers every request,
+    // and a Controller re-using a msg_id (a retry) gets the same answer again.
+    let agent = TestAgent::start().await;
+    let mut c = connect(&agent, CONTROLLER).await;
+    let msg = MsgBuilder::new()
+        .with_msg_id("same-id".into())
+        .with_body(get(&["Device.LocalAgent.EndpointID"], 0))
+        .build()
+        .unwrap();
+    let bytes = c.record_bytes(&msg, AGENT_EID);
+    c.send_raw(bytes.clone());
+    c.send_raw(bytes);
+    for _ in 0..2 {
+        let answer = c.answer_to("same-id").await;
+        assert_eq!(get_params(&answer)[0].2[0].1, AGENT_EID);
+    }
+    c.close().await;
+}
