@@ -271,20 +271,18 @@ impl Proxy {
             warn!(device = %key, error = %e, "old mount not removed");
         }
         let provider_caps = Arc::new(RwLock::new(DeviceProvider::table(&caps)));
-        let row_guess = format!("{}{}.", schema::TABLE, entry.instance);
+        // The provider is part of the mount, so no Set can reach the row before it.
         let provider = Arc::new(DeviceProvider {
             handle: handle.clone(),
             device: d.id,
-            row: row_guess,
             caps: provider_caps.clone(),
         });
         let instance = known.then_some(entry.instance);
-        let subtree = if known {
-            subtree.provider(provider)
-        } else {
-            subtree
-        };
-        let row = match self.dm.mount(schema::TABLE, instance, subtree).await {
+        let row = match self
+            .dm
+            .mount(schema::TABLE, instance, subtree.provider(provider))
+            .await
+        {
             Ok(row) => row,
             Err(e) => {
                 warn!(device = %key, error = %e, "device not mounted");
@@ -292,18 +290,8 @@ impl Proxy {
             }
         };
         if !known {
-            // A new device: the table chose its number; record it and attach the provider
-            // now that its row path is known.
+            // A new device: record the number the table chose.
             entry.instance = instance_number(&row).unwrap_or(0);
-            let provider = Arc::new(DeviceProvider {
-                handle: handle.clone(),
-                device: d.id,
-                row: row.clone(),
-                caps: provider_caps.clone(),
-            });
-            if let Err(e) = self.dm.attach_provider(&row, provider) {
-                warn!(device = %key, error = %e, "provider not attached");
-            }
         }
         let pending = self.lock_registry().put(&key, entry);
         Registry::persist(pending).await;

@@ -20,8 +20,6 @@ pub struct DeviceProvider {
     pub handle: BridgeHandle,
     /// The device.
     pub device: DeviceId,
-    /// The mounted row's path, e.g. `Device.ProxiedDevice.3.`.
-    pub row: String,
     /// Class sub-object path relative to the row → (capability, last known value).
     pub caps: Arc<RwLock<HashMap<String, Capability>>>,
 }
@@ -35,7 +33,7 @@ impl DeviceProvider {
     }
 
     fn capability(&self, obj_path: &str) -> Option<Capability> {
-        let rel = obj_path.strip_prefix(&self.row)?;
+        let rel = relative(obj_path)?;
         self.caps.read().ok()?.get(rel).cloned()
     }
 }
@@ -60,7 +58,6 @@ impl Provider for DeviceProvider {
         let handle = self.handle.clone();
         let device = self.device;
         let caps = self.caps.clone();
-        let row = self.row.clone();
         Box::pin(async move {
             let mut out = Vec::with_capacity(req.params.len());
             for (name, value) in &req.params {
@@ -86,7 +83,7 @@ impl Provider for DeviceProvider {
                 };
                 let r = handle.write(device, cap.id.clone(), typed.clone()).await;
                 if r.is_ok() {
-                    remember(&caps, &row, &req.obj_path, typed);
+                    remember(&caps, &req.obj_path, typed);
                 }
                 out.push(r.map_err(|e| bridge_error(&path, e)));
             }
@@ -99,7 +96,6 @@ impl Provider for DeviceProvider {
         let device = self.device;
         let cap = self.capability(&call.obj_path);
         let caps = self.caps.clone();
-        let row = self.row.clone();
         Box::pin(async move {
             let path = format!("{}{}", call.obj_path, call.command);
             match (call.command.as_str(), cap) {
@@ -137,7 +133,7 @@ impl Provider for DeviceProvider {
                         .write(device, cap.id.clone(), next.clone())
                         .await
                         .map_err(|e| failure(&path, e))?;
-                    remember(&caps, &row, &call.obj_path, next);
+                    remember(&caps, &call.obj_path, next);
                     Ok(Args::new())
                 }
                 (_, None) => Err(DmError::new(
@@ -158,8 +154,17 @@ fn failure(path: &str, e: BridgeError) -> DmError {
     )
 }
 
-fn remember(caps: &RwLock<HashMap<String, Capability>>, row: &str, obj_path: &str, v: Value) {
-    if let Some(rel) = obj_path.strip_prefix(row)
+/// The part of an object path below its `Device.ProxiedDevice.{i}.` row
+/// (`IoTCapability.2.BinaryControl.`). The provider is mounted with the row, before the
+/// table has chosen the row's number, so it reads the number from each call's path.
+fn relative(obj_path: &str) -> Option<&str> {
+    let rest = obj_path.strip_prefix(super::schema::TABLE)?;
+    let (number, rel) = rest.split_once('.')?;
+    number.bytes().all(|b| b.is_ascii_digit()).then_some(rel)
+}
+
+fn remember(caps: &RwLock<HashMap<String, Capability>>, obj_path: &str, v: Value) {
+    if let Some(rel) = relative(obj_path)
         && let Ok(mut m) = caps.write()
         && let Some(c) = m.get_mut(rel)
     {
