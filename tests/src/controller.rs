@@ -257,3 +257,22 @@ pub fn set_one(path: &str, value: &str) -> rusp_lib::usp::Body {
         .build()
         .expect("rusp-lib builds the Set")
 }
+
+impl RuspController {
+    /// Operates `<bridge_row>PermitJoin()` for `seconds` and checks it was accepted.
+    pub async fn permit_join(&mut self, bridge_row: &str, seconds: u32) {
+        let body = rusp_lib::usp_builder::OperateBuilder::new(format!("{bridge_row}PermitJoin()"))
+            .with_input_args(vec![("Duration".into(), seconds.to_string())])
+            .with_send_resp(true)
+            .build()
+            .expect("rusp-lib builds the Operate");
+        let msg = self.request(body).await;
+        assert!(
+            matches!(
+                response_of(&msg),
+                rusp_lib::usp::mod_Response::OneOfresp_type::operate_resp(_)
+            ),
+            "{msg:?}"
+        );
+    }
+}

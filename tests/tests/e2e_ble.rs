@@ -7,11 +7,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use rusp_lib::usp::mod_Notify::OneOfnotification as N;
-use rusp_lib::usp::mod_Response::OneOfresp_type as Resp;
-use rusp_lib::usp_builder::OperateBuilder;
 use usphub_bridges::ble;
 use usphub_tests::agent::{AGENT_EID, CONTROLLER, TestAgent};
-use usphub_tests::controller::{RuspController, response_of};
+use usphub_tests::controller::RuspController;
 
 const LONG: Duration = Duration::from_secs(30);
 
@@ -60,19 +58,7 @@ async fn ble_sensors_report_and_a_new_one_pairs_only_when_permitted() {
     // A sensor that is not configured stays out until joining is permitted.
     c.subscribe("paired", "ObjectCreation", "Device.ProxiedDevice.", &[])
         .await;
-    let msg = c
-        .request(
-            OperateBuilder::new("Device.X_USPHUB_Bridge.1.PermitJoin()".into())
-                .with_input_args(vec![("Duration".into(), "30".into())])
-                .with_send_resp(true)
-                .build()
-                .unwrap(),
-        )
-        .await;
-    assert!(
-        matches!(response_of(&msg), Resp::operate_resp(_)),
-        "{msg:?}"
-    );
+    c.permit_join("Device.X_USPHUB_Bridge.1.", 30).await;
     loop {
         let (_, n) = c
             .next_notify(LONG)

@@ -73,12 +73,12 @@ fn capability(m: &BTreeMap<String, String>, ty: &str) -> String {
         .unwrap_or_else(|| panic!("no capability of Type {ty} in {m:#?}"))
 }
 
-#[tokio::test]
-async fn zigbee_devices_pair_report_switch_and_leave() {
-    let agent = TestAgent::start().await;
+/// The ZNP simulator with [`SCENARIO`] and a Zigbee bridge on it, set up as the agent sets
+/// up a configured `[zigbee]` stick.
+async fn start_zigbee(agent: &TestAgent, ieee: u64) -> (ZnpSim, usphub_bridges::api::BridgeHandle) {
     let sim = ZnpSim::start_tcp(
         ZnpSimConfig {
-            ieee: 0x00124b0000e2e000,
+            ieee,
             scenario: Scenario::parse(SCENARIO).unwrap(),
             require_bootloader_skip: false,
         },
@@ -90,25 +90,20 @@ async fn zigbee_devices_pair_report_switch_and_leave() {
     let handle = usphub::radios::zigbee_bridge(&section, agent.dir.path())
         .await
         .unwrap();
+    (sim, handle)
+}
+
+#[tokio::test]
+async fn zigbee_devices_pair_report_switch_and_leave() {
+    let agent = TestAgent::start().await;
+    let (sim, handle) = start_zigbee(&agent, 0x00124b0000e2e000).await;
     agent.agent().proxy.attach(handle).await.unwrap();
     let mut c = RuspController::websocket(&agent.ws_url(), CONTROLLER, AGENT_EID).await;
     c.subscribe("joined", "ObjectCreation", "Device.ProxiedDevice.", &[])
         .await;
 
     // Permit joining: both scripted devices join and are interviewed.
-    let msg = c
-        .request(
-            OperateBuilder::new("Device.X_USPHUB_Bridge.1.PermitJoin()".into())
-                .with_input_args(vec![("Duration".into(), "60".into())])
-                .with_send_resp(true)
-                .build()
-                .unwrap(),
-        )
-        .await;
-    assert!(
-        matches!(response_of(&msg), Resp::operate_resp(_)),
-        "{msg:?}"
-    );
+    c.permit_join("Device.X_USPHUB_Bridge.1.", 60).await;
     loop {
         let (_, n) = c
             .next_notify(LONG)
@@ -224,20 +219,7 @@ async fn zigbee_devices_pair_report_switch_and_leave() {
 #[tokio::test]
 async fn unplugging_the_coordinator_marks_devices_offline_until_it_returns() {
     let agent = TestAgent::start().await;
-    let sim = ZnpSim::start_tcp(
-        ZnpSimConfig {
-            ieee: 0x00124b0000e2e100,
-            scenario: Scenario::parse(SCENARIO).unwrap(),
-            require_bootloader_skip: false,
-        },
-        0,
-    )
-    .await
-    .unwrap();
-    let section: ZigbeeSection = toml::from_str(&format!("port = {:?}", sim.url())).unwrap();
-    let handle = usphub::radios::zigbee_bridge(&section, agent.dir.path())
-        .await
-        .unwrap();
+    let (sim, handle) = start_zigbee(&agent, 0x00124b0000e2e100).await;
     usphub::radios::permit_join(std::slice::from_ref(&handle), 60).await;
     agent.agent().proxy.attach(handle).await.unwrap();
     let mut c = RuspController::websocket(&agent.ws_url(), CONTROLLER, AGENT_EID).await;
