@@ -37,6 +37,7 @@
 pub mod backend;
 pub mod bridge;
 pub mod config;
+pub mod ezsp;
 pub mod interview;
 pub mod mapping;
 pub mod network;

@@ -1,0 +1,5 @@
+//! Silicon Labs EZSP backend: the ASH serial link layer (UG101) in [`ash`], the EZSP frame
+//! layer and commands (UG100), a [`super::backend::ZigbeeBackend`] implementation and an NCP
+//! simulator that reuses [`super::sim`]'s virtual devices.
+
+pub mod ash;
