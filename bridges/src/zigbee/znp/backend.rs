@@ -228,6 +228,9 @@ impl ZnpBackend {
         self.nv_write(sys::nv::LOGICAL_TYPE, &[0]).await?;
         self.nv_write(sys::nv::PANID, &s.pan_id.to_le_bytes())
             .await?;
+        // Z-Stack 3 forms with APS_USE_EXT_PANID; EXTENDED_PAN_ID is what it saves afterwards.
+        self.nv_write(sys::nv::APS_USE_EXT_PANID, &s.extended_pan_id.to_le_bytes())
+            .await?;
         self.nv_write(sys::nv::EXTENDED_PAN_ID, &s.extended_pan_id.to_le_bytes())
             .await?;
         self.nv_write(sys::nv::CHANLIST, &(1u32 << s.channel).to_le_bytes())

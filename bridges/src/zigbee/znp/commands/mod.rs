@@ -127,6 +127,25 @@ impl Wire for ShortBytes {
     }
 }
 
+/// Bytes prefixed by a two-byte little-endian length (SYS_OSAL_NV_WRITE_EXT's value).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LongBytes(pub Vec<u8>);
+
+impl Wire for LongBytes {
+    fn encode(&self, out: &mut Vec<u8>) {
+        let n = self.0.len().min(usize::from(u16::MAX));
+        out.extend_from_slice(&(n as u16).to_le_bytes());
+        out.extend_from_slice(&self.0[..n]);
+    }
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let n = usize::from(u16::decode(r)?);
+        if n > r.remaining() {
+            return Err(DecodeError::BadLength(n));
+        }
+        Ok(LongBytes(r.take(n)?.to_vec()))
+    }
+}
+
 /// Everything remaining in the payload (only valid as a last field).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Rest(pub Vec<u8>);

@@ -1,6 +1,6 @@
 //! SYS subsystem (MT_SYS.c): reset, ping, version, OSAL NV items.
 
-use super::{Rest, ShortBytes, mt_commands};
+use super::{LongBytes, Rest, ShortBytes, mt_commands};
 
 /// OSAL NV item ids (ZCD_NV_* in ZComDef.h) the backend and simulator use.
 pub mod nv {
@@ -30,6 +30,43 @@ pub mod nv {
     pub const LOGICAL_TYPE: u16 = 0x0087;
     /// Deliver ZDO responses as AREQ callbacks.
     pub const ZDO_DIRECT_CB: u16 = 0x008F;
+    /// Alternate network key information.
+    pub const NWK_ALTERN_KEY_INFO: u16 = 0x003B;
+    /// Extended PAN id the next formation uses (0: the coordinator's IEEE address).
+    pub const APS_USE_EXT_PANID: u16 = 0x0047;
+    /// APS link key table (u16 count, then 6-byte entries).
+    pub const APS_LINK_KEY_TABLE: u16 = 0x004C;
+    /// Trust-centre link key seed (16 bytes) the per-device keys are hashed from.
+    pub const TCLK_SEED: u16 = 0x0101;
+    /// Many-to-one source routing on.
+    pub const CONCENTRATOR_ENABLE: u16 = 0x0032;
+    /// Many-to-one route request period (s).
+    pub const CONCENTRATOR_DISCOVERY: u16 = 0x0033;
+    /// Route record required.
+    pub const CONCENTRATOR_RC: u16 = 0x0036;
+    /// Source route expiry (s).
+    pub const SRC_RTG_EXPIRY_TIME: u16 = 0x0038;
+    /// End-device ageing on.
+    pub const NWK_CHILD_AGE_ENABLE: u16 = 0x003E;
+    /// Broadcast delivery time.
+    pub const BCAST_DELIVERY_TIME: u16 = 0x0030;
+}
+
+/// Z-Stack 3.30 extended NV: system and item ids of the tables addressed with sub-ids
+/// (SYS_NV_* commands; the legacy OSAL items are system 1, item 0, sub-id = OSAL id).
+pub mod nvex {
+    /// System id of Z-Stack's own items.
+    pub const SYS_ZSTACK: u8 = 0x01;
+    /// Legacy OSAL items.
+    pub const LEGACY: u16 = 0x0000;
+    /// Address manager table (12-byte entries).
+    pub const ADDRMGR: u16 = 0x0001;
+    /// Hashed trust-centre link key table (20-byte entries).
+    pub const TCLK_TABLE: u16 = 0x0004;
+    /// Unhashed APS link keys (24-byte entries).
+    pub const APS_KEY_DATA_TABLE: u16 = 0x0006;
+    /// Network frame counters per extended PAN id (12-byte entries).
+    pub const NWK_SEC_MATERIAL_TABLE: u16 = 0x0007;
 }
 
 /// Z-Stack's generic status codes (ZStatus_t) seen in SRSPs.
@@ -73,6 +110,20 @@ mt_commands! {
     sreq OsalNvDelete = 0x12, "SYS_OSAL_NV_DELETE" { id: u16, item_len: u16 } => OsalNvDeleteRsp { status: u8 };
     /// Length of an NV item (0 when missing).
     sreq OsalNvLength = 0x13, "SYS_OSAL_NV_LENGTH" { id: u16 } => OsalNvLengthRsp { length: u16 };
+    /// SYS_OSAL_NV_READ with a 16-bit offset.
+    sreq OsalNvReadExt = 0x1C, "SYS_OSAL_NV_READ_EXT" { id: u16, offset: u16 } => OsalNvReadExtRsp { status: u8, value: ShortBytes };
+    /// SYS_OSAL_NV_WRITE with a 16-bit offset and length.
+    sreq OsalNvWriteExt = 0x1D, "SYS_OSAL_NV_WRITE_EXT" { id: u16, offset: u16, value: LongBytes } => OsalNvWriteExtRsp { status: u8 };
+    /// Creates an extended NV item.
+    sreq NvCreate = 0x30, "SYS_NV_CREATE" { sys_id: u8, item_id: u16, sub_id: u16, length: u32 } => NvCreateRsp { status: u8 };
+    /// Deletes an extended NV item.
+    sreq NvDelete = 0x31, "SYS_NV_DELETE" { sys_id: u8, item_id: u16, sub_id: u16 } => NvDeleteRsp { status: u8 };
+    /// Length of an extended NV item (0 when missing).
+    sreq NvLength = 0x32, "SYS_NV_LENGTH" { sys_id: u8, item_id: u16, sub_id: u16 } => NvLengthRsp { length: u32 };
+    /// Reads part of an extended NV item.
+    sreq NvRead = 0x33, "SYS_NV_READ" { sys_id: u8, item_id: u16, sub_id: u16, offset: u16, length: u8 } => NvReadRsp { status: u8, value: ShortBytes };
+    /// Writes part of an extended NV item.
+    sreq NvWrite = 0x34, "SYS_NV_WRITE" { sys_id: u8, item_id: u16, sub_id: u16, offset: u16, value: ShortBytes } => NvWriteRsp { status: u8 };
     /// Sent after every reset.
     areq ResetInd = 0x80, "SYS_RESET_IND" { reason: u8, transport_rev: u8, product: u8, major_rel: u8, minor_rel: u8, hw_rev: u8 };
 }

@@ -1,6 +1,6 @@
 //! UTIL subsystem (MT_UTIL.c).
 
-use super::{List8, mt_commands};
+use super::{List8, Rest, mt_commands};
 
 mt_commands! {
     subsystem = Util;
@@ -9,4 +9,7 @@ mt_commands! {
         status: u8, ieee: u64, short_addr: u16, device_type: u8, device_state: u8,
         assoc_devices: List8<u16>,
     };
+    /// The `index`-th associated device as Z-Stack's in-memory `associated_devices_t`
+    /// (36 bytes on 32-bit CC26xx/CC13xx builds, 28 on packed CC253x ones).
+    sreq AssocFindDevice = 0x49, "UTIL_ASSOC_FIND_DEVICE" { index: u8 } => AssocFindDeviceRsp { device: Rest };
 }

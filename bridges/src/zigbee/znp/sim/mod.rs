@@ -7,6 +7,7 @@
 //! through an unbounded channel to the task owning the current connection. A new connection
 //! replaces the old one; the state survives, as a powered dongle's does across host restarts.
 
+pub mod nib;
 pub mod nv;
 pub mod state;
 

@@ -8,14 +8,16 @@ use std::time::Duration;
 use crate::zigbee::backend::{ApsFrame, ApsIncoming};
 use crate::zigbee::sim::{JoinMode, Scenario, VirtualDevice};
 use crate::zigbee::zdo::{self, Zdp};
-use crate::zigbee::znp::commands::sys::{self as sys, nv};
+use crate::zigbee::znp::commands::sys::{self as sys, nv, nvex};
 use crate::zigbee::znp::commands::{
     List8, MtMessage, Rest, RpcError, ShortBytes, af, app_cnf, util, zdo as mtzdo,
 };
 use crate::zigbee::znp::frame::{FrameType, MtFrame};
 
+use super::nib::{self, NibNetwork};
 use super::nv::NvStore;
 
+mod nvcmd;
 mod zdp;
 
 /// How many host data frames [`SimState::data_log`] keeps.
@@ -72,8 +74,10 @@ pub struct SimDevice {
 pub struct SimState {
     /// NV items.
     pub nv: NvStore,
-    /// Coordinator IEEE address.
+    /// Coordinator IEEE address (NV EXTADDR as of the last reset).
     pub ieee: u64,
+    /// The chip's factory IEEE address, used when EXTADDR is deleted.
+    hardware_ieee: u64,
     /// ZDO device state (0 HOLD, 9 ZB_COORD).
     pub dev_state: u8,
     /// Virtual devices.
@@ -111,6 +115,7 @@ impl SimState {
         SimState {
             nv: NvStore::factory(ieee),
             ieee,
+            hardware_ieee: ieee,
             dev_state: mtzdo::state::HOLD,
             devices,
             af_requests: 0,
@@ -135,11 +140,28 @@ impl SimState {
         self.nv.get(nv::BDBNODEISONANETWORK) == Some(&[1][..])
     }
 
-    /// PAN id, extended PAN id, channel and key as stored.
+    /// PAN id, extended PAN id, channel and key: the NIB and active key of the network the
+    /// coordinator is on, else the configuration items the next formation would use.
     pub fn network(&self) -> (u16, u64, u8, [u8; 16]) {
+        let running = self
+            .on_network()
+            .then(|| self.nv.get(nv::NIB).and_then(nib::read_nib))
+            .flatten()
+            .filter(|n| n.channel != 0);
+        if let Some(n) = running {
+            let mut k = [0u8; 16];
+            if let Some(key) = self
+                .nv
+                .get(nv::NWK_ACTIVE_KEY_INFO)
+                .and_then(|v| v.get(1..17))
+            {
+                k.copy_from_slice(key);
+            }
+            return (n.pan_id, n.extended_pan_id, n.channel, k);
+        }
         let le = |id: u16| self.nv.get(id).unwrap_or(&[]).to_vec();
         let pan = le(nv::PANID);
-        let ext = le(nv::EXTENDED_PAN_ID);
+        let ext = le(nv::APS_USE_EXT_PANID);
         let chan = le(nv::CHANLIST);
         let key = le(nv::PRECFGKEY);
         let pan = if pan.len() == 2 {
@@ -181,6 +203,9 @@ impl SimState {
                 }
             };
         }
+        if let Some(out) = self.handle_nv(f) {
+            return out;
+        }
         on!(sys::Ping, |_: &mut Self, _| vec![emit(sys::PingRsp {
             capabilities: 0x0659
         })]);
@@ -199,36 +224,6 @@ impl SimState {
             sys::GetExtAddrRsp { ext_addr: s.ieee }
         )]);
         on!(sys::ResetReq, |s: &mut Self, _| s.reset());
-        on!(sys::OsalNvRead, |s: &mut Self, r: sys::OsalNvRead| {
-            let (st, value) = s.nv.read(r.id, r.offset);
-            vec![emit(sys::OsalNvReadRsp {
-                status: st,
-                value: ShortBytes(value),
-            })]
-        });
-        on!(sys::OsalNvWrite, |s: &mut Self, r: sys::OsalNvWrite| vec![
-            emit(sys::OsalNvWriteRsp {
-                status: s.nv.write(r.id, r.offset, &r.value.0)
-            })
-        ]);
-        on!(
-            sys::OsalNvItemInit,
-            |s: &mut Self, r: sys::OsalNvItemInit| vec![emit(sys::OsalNvItemInitRsp {
-                status: s.nv.init(r.id, r.item_len, &r.value.0)
-            })]
-        );
-        on!(
-            sys::OsalNvLength,
-            |s: &mut Self, r: sys::OsalNvLength| vec![emit(sys::OsalNvLengthRsp {
-                length: s.nv.length(r.id)
-            })]
-        );
-        on!(
-            sys::OsalNvDelete,
-            |s: &mut Self, r: sys::OsalNvDelete| vec![emit(sys::OsalNvDeleteRsp {
-                status: s.nv.delete(r.id)
-            })]
-        );
         on!(util::GetDeviceInfo, |s: &mut Self, _| vec![emit(
             util::GetDeviceInfoRsp {
                 status: 0,
@@ -353,31 +348,56 @@ impl SimState {
         self.dev_state = mtzdo::state::HOLD;
         self.endpoints.clear();
         self.zdo_callbacks.clear();
-        // ZCD_STARTOPT_CLEAR_STATE (0x02): forget the network on this reset, as Z-Stack does;
-        // the option itself is cleared once applied.
-        if self
+        let option = self
             .nv
             .get(nv::STARTUP_OPTION)
-            .is_some_and(|o| o.first().is_some_and(|b| b & 0x02 != 0))
-        {
-            let fresh = NvStore::factory(self.ieee);
+            .and_then(|o| o.first().copied())
+            .unwrap_or(0);
+        let extaddr = self.nv.get(nv::EXTADDR).map(<[u8]>::to_vec);
+        let fresh = NvStore::factory(self.hardware_ieee);
+        // ZCD_STARTOPT_DEFAULT_CONFIG_STATE (0x01): every item back to its default;
+        // ZCD_STARTOPT_DEFAULT_NETWORK_STATE (0x02): forget the network. Applied once.
+        if option & 0x01 != 0 {
+            self.nv = fresh.clone();
+        } else if option & 0x02 != 0 {
             for id in [
                 nv::NIB,
                 nv::PANID,
                 nv::EXTENDED_PAN_ID,
                 nv::PRECFGKEY,
                 nv::NWK_ACTIVE_KEY_INFO,
+                nv::NWK_ALTERN_KEY_INFO,
                 nv::BDBNODEISONANETWORK,
             ] {
                 if let Some(v) = fresh.get(id) {
                     self.nv.set(id, v.to_vec());
                 }
             }
+            for item in [
+                nvex::ADDRMGR,
+                nvex::TCLK_TABLE,
+                nvex::APS_KEY_DATA_TABLE,
+                nvex::NWK_SEC_MATERIAL_TABLE,
+            ] {
+                for (sub, v) in fresh.table(item) {
+                    self.nv.set_ex(item, sub, v.to_vec());
+                }
+            }
+        }
+        if option & 0x03 != 0 {
             self.nv.set(nv::STARTUP_OPTION, vec![0]);
             for d in &mut self.devices {
                 d.joined = false;
             }
         }
+        // The IEEE address is EXTADDR; a deleted EXTADDR is recreated from the chip's own.
+        let extaddr = extaddr
+            .filter(|v| v.len() == 8)
+            .unwrap_or_else(|| self.hardware_ieee.to_le_bytes().to_vec());
+        self.nv.set(nv::EXTADDR, extaddr.clone());
+        let mut a = [0u8; 8];
+        a.copy_from_slice(&extaddr);
+        self.ieee = u64::from_le_bytes(a);
         vec![emit(sys::ResetInd {
             reason: 0,
             transport_rev: 2,
@@ -436,32 +456,98 @@ impl SimState {
         out
     }
 
-    /// Forms a network from the NV settings (random PAN id if unset), rewriting NV as
-    /// Z-Stack does so a backup taken afterwards sees the real values.
+    /// Forms a network from the configuration items (random PAN id unless set, extended
+    /// PAN id from APS_USE_EXT_PANID or the IEEE address, key from PRECFGKEY or random) and
+    /// saves it as Z-Stack does: NIB, active and alternate key, frame counter entry, the
+    /// network's extended PAN id and "on a network", so a host reading NV sees the network.
     fn form(&mut self) {
         let (mut pan, mut ext, _, key) = self.network();
-        if pan == 0xFFFF || pan == 0 {
+        if pan == 0xFFFF || pan == 0xFFFE || pan == 0 {
             pan = (self.next_random() as u16 % 0xFFF0).max(1);
         }
-        if ext == 0xDDDD_DDDD_DDDD_DDDD || ext == 0 || ext == u64::MAX {
+        if ext == 0 || ext == u64::MAX {
             ext = self.ieee;
         }
         let channel = (11..=26)
             .find(|c| self.primary_channels & (1 << c) != 0)
             .unwrap_or(11);
-        self.nv.set(nv::PANID, pan.to_le_bytes().to_vec());
-        self.nv.set(nv::EXTENDED_PAN_ID, ext.to_le_bytes().to_vec());
-        self.nv
-            .set(nv::CHANLIST, (1u32 << channel).to_le_bytes().to_vec());
         if key == [0; 16] {
             let a = self.next_random().to_le_bytes();
             let b = self.next_random().to_le_bytes();
             self.nv.set(nv::PRECFGKEY, [a, b].concat());
         }
-        self.nv.set(nv::BDBNODEISONANETWORK, vec![1]);
         let mut active_key = vec![0u8];
         active_key.extend_from_slice(self.nv.get(nv::PRECFGKEY).unwrap_or(&[0; 16]));
-        self.nv.set(nv::NWK_ACTIVE_KEY_INFO, active_key);
+        let net = NibNetwork {
+            pan_id: pan,
+            extended_pan_id: ext,
+            channel,
+            channel_list: 1 << channel,
+            key_loaded: true,
+        };
+        let mut nib_bytes = self.nv.get(nv::NIB).map(<[u8]>::to_vec).unwrap_or_default();
+        nib::form_nib(&mut nib_bytes, &net, self.ieee);
+        self.nv.set(nv::NIB, nib_bytes);
+        self.nv.set(nv::EXTENDED_PAN_ID, ext.to_le_bytes().to_vec());
+        self.nv.set(nv::NWK_ACTIVE_KEY_INFO, active_key.clone());
+        self.nv.set(nv::NWK_ALTERN_KEY_INFO, active_key);
+        self.nv
+            .set_ex(nvex::NWK_SEC_MATERIAL_TABLE, 0, nib::sec_material(1, ext));
+        self.nv.set(nv::BDBNODEISONANETWORK, vec![1]);
+    }
+
+    /// Records a device the trust centre let in: an address manager entry and a hashed
+    /// trust-centre link key entry, as Z-Stack 3.30 keeps them in its NV tables.
+    fn remember_device(&mut self, nwk: u16, ieee: u64, end_device: bool) {
+        self.forget_device(ieee);
+        let user = nib::addrmgr::SECURITY | if end_device { nib::addrmgr::ASSOC } else { 0 };
+        let free = self
+            .nv
+            .table(nvex::ADDRMGR)
+            .find(|(_, e)| nib::addrmgr_ieee(e).is_none())
+            .map(|(sub, _)| sub);
+        if let Some(sub) = free {
+            self.nv
+                .set_ex(nvex::ADDRMGR, sub, nib::addrmgr_entry(user, nwk, ieee));
+        }
+        let free = self
+            .nv
+            .table(nvex::TCLK_TABLE)
+            .find(|(_, e)| nib::tclk_ieee(e) == 0)
+            .map(|(sub, _)| sub);
+        if let Some(sub) = free {
+            self.nv
+                .set_ex(nvex::TCLK_TABLE, sub, nib::tclk_entry(ieee, 0));
+        }
+    }
+
+    /// Drops a device's address manager and link key entries (it left or was removed).
+    fn forget_device(&mut self, ieee: u64) {
+        let addr: Vec<u16> = self
+            .nv
+            .table(nvex::ADDRMGR)
+            .filter(|(_, e)| nib::addrmgr_ieee(e) == Some(ieee))
+            .map(|(sub, _)| sub)
+            .collect();
+        for sub in addr {
+            self.nv
+                .set_ex(nvex::ADDRMGR, sub, nib::addrmgr::EMPTY.to_vec());
+        }
+        let keys: Vec<u16> = self
+            .nv
+            .table(nvex::TCLK_TABLE)
+            .filter(|(_, e)| nib::tclk_ieee(e) == ieee)
+            .map(|(sub, _)| sub)
+            .collect();
+        for sub in keys {
+            self.nv
+                .set_ex(nvex::TCLK_TABLE, sub, nib::empty_tclk_entry());
+        }
+    }
+
+    /// Whether ZDP frames of `cluster` go to the host as ZDO_MSG_CB_INCOMING (0xFFFF: all).
+    fn wants_zdo_cb(&self, cluster: u16) -> bool {
+        self.zdo_callbacks.contains(&cluster) || self.zdo_callbacks.contains(&0xFFFF)
     }
 
     fn permit_join(&mut self, duration: u8) -> Vec<Out> {
@@ -508,6 +594,7 @@ impl SimState {
                 Some(d) if d.joined => {
                     d.joined = false;
                     let (nwk_addr, ieee) = (d.device.nwk, d.device.ieee);
+                    self.forget_device(ieee);
                     vec![emit(mtzdo::LeaveInd {
                         nwk_addr,
                         ieee,
@@ -551,7 +638,11 @@ impl SimState {
             return Vec::new();
         }
         d.joined = true;
-        let dev = &d.device;
+        let (nwk, ieee) = (d.device.nwk, d.device.ieee);
+        // MAC capability bit 1: a full-function device (router); otherwise a child.
+        let end_device = d.device.node.mac_capabilities & 0x02 == 0;
+        self.remember_device(nwk, ieee, end_device);
+        let dev = &self.devices[i].device;
         let mut out = vec![
             emit(mtzdo::TcDevInd {
                 src_nwk: dev.nwk,
@@ -565,7 +656,7 @@ impl SimState {
                 capabilities: dev.node.mac_capabilities,
             }),
         ];
-        if self.zdo_callbacks.contains(&zdo::cluster::DEVICE_ANNCE) {
+        if self.wants_zdo_cb(zdo::cluster::DEVICE_ANNCE) {
             let annce = dev.announce();
             out.push(self.msg_cb(&annce));
         }

@@ -25,7 +25,7 @@ impl SimState {
         let mut out = vec![rsp(0)];
         for a in answers {
             out.extend(self.typed_zdo_callback(&a));
-            if self.zdo_callbacks.contains(&a.cluster) {
+            if self.wants_zdo_cb(a.cluster) {
                 out.push(self.msg_cb(&a));
             }
         }
@@ -109,6 +109,7 @@ impl SimState {
         }
         d.joined = false;
         let ieee = d.device.ieee;
+        self.forget_device(ieee);
         let rsp_cluster = zdo::cluster::MGMT_LEAVE_REQ | zdo::cluster::RESPONSE;
         self.zdp_tsn = self.zdp_tsn.wrapping_add(1);
         let rsp = Zdp::StatusRsp {
@@ -131,7 +132,7 @@ impl SimState {
                 status: 0,
             }),
         ];
-        if self.zdo_callbacks.contains(&rsp_cluster) {
+        if self.wants_zdo_cb(rsp_cluster) {
             out.push(self.msg_cb(&aps));
         }
         out.push(emit(mtzdo::LeaveInd {
