@@ -72,6 +72,12 @@ impl AutoStart {
         &self.tracker
     }
 
+    /// Marks a port some other part of the agent has open (a radio its configuration names):
+    /// it is never probed. Its appearance still yields an action; the agent recognises it.
+    pub fn mark_busy(&mut self, path: impl Into<std::path::PathBuf>) {
+        self.tracker.mark_busy(path);
+    }
+
     /// Identifies the sticks present at start-up and returns an action for each.
     pub async fn scan(&mut self, roots: &SysRoots) -> std::io::Result<Vec<Action>> {
         let changes = self.tracker.scan(roots).await?;

@@ -14,6 +14,7 @@
 //!
 //! ```toml
 //! [dongles]
+//! enable = true             # follow sticks at all (scan at start-up, udev hot-plug)
 //! auto_start = false
 //! [[dongles.named]]
 //! path = "/dev/serial/by-id/usb-ITead_Sonoff_Zigbee_3.0_USB_Dongle_Plus_b8b4...-if00-port0"
@@ -58,6 +59,9 @@ pub struct NamedDongle {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AutoStartConfig {
+    /// Follow sticks at all: identify those present at start-up and follow udev's hot-plug
+    /// events (default on). Off: only the agent's `[zigbee]`/`[zwave]` sections start radios.
+    pub enable: bool,
     /// Start a bridge for any identified stick with a bridged firmware (default on).
     pub auto_start: bool,
     /// Sticks started whatever `auto_start` says.
@@ -67,6 +71,7 @@ pub struct AutoStartConfig {
 impl Default for AutoStartConfig {
     fn default() -> Self {
         Self {
+            enable: true,
             auto_start: true,
             named: Vec::new(),
         }

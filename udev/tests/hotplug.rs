@@ -95,14 +95,11 @@ fn policy_starts_bridged_firmwares_only_when_allowed() {
 
     let off = AutoStartConfig {
         auto_start: false,
-        named: vec![],
+        ..AutoStartConfig::default()
     };
     assert!(matches!(decide(&off, &p), Decision::Ignore(_)));
 
-    let on = AutoStartConfig {
-        auto_start: true,
-        named: vec![],
-    };
+    let on = AutoStartConfig::default();
     assert_eq!(
         decide(&on, &p),
         Decision::Start {
@@ -127,6 +124,7 @@ fn policy_starts_sticks_the_configuration_names() {
     let named = |selector, firmware| AutoStartConfig {
         auto_start: false,
         named: vec![NamedDongle { selector, firmware }],
+        ..AutoStartConfig::default()
     };
 
     let by_serial = named(
@@ -313,10 +311,12 @@ fn auto_start_config_reads_from_toml_with_defaults() {
     }
     let empty: Agent = toml::from_str("").unwrap();
     assert!(empty.dongles.auto_start, "auto-start is on by default");
+    assert!(empty.dongles.enable, "sticks are followed by default");
     assert!(empty.dongles.named.is_empty());
 
     let text = r#"
         [dongles]
+        enable = true
         auto_start = false
         [[dongles.named]]
         path = "/dev/serial/by-id/usb-ITead_Sonoff_Zigbee_3.0_USB_Dongle_Plus_b8b4-if00-port0"
