@@ -3,3 +3,6 @@
 //! simulator that reuses [`super::sim`]'s virtual devices.
 
 pub mod ash;
+pub mod commands;
+pub mod frame;
+pub mod wire;
