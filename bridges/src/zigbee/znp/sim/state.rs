@@ -496,6 +496,20 @@ impl SimState {
         self.nv.set(nv::BDBNODEISONANETWORK, vec![1]);
     }
 
+    /// Forms a network with these parameters as if a host had commissioned this coordinator
+    /// (test and demo set-up); the previous network, if any, is forgotten.
+    pub fn form_network(&mut self, pan_id: u16, extended_pan_id: u64, channel: u8, key: [u8; 16]) {
+        self.nv.set(nv::BDBNODEISONANETWORK, vec![0]);
+        self.nv.set(nv::PANID, pan_id.to_le_bytes().to_vec());
+        self.nv.set(
+            nv::APS_USE_EXT_PANID,
+            extended_pan_id.to_le_bytes().to_vec(),
+        );
+        self.nv.set(nv::PRECFGKEY, key.to_vec());
+        self.primary_channels = 1 << channel.clamp(11, 26);
+        self.form();
+    }
+
     /// Records a device the trust centre let in: an address manager entry and a hashed
     /// trust-centre link key entry, as Z-Stack 3.30 keeps them in its NV tables.
     fn remember_device(&mut self, nwk: u16, ieee: u64, end_device: bool) {

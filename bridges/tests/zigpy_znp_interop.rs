@@ -1,0 +1,191 @@
+//! Acceptance of the ZNP simulator by the unmodified `zigpy-znp` host library (PyPI), over
+//! a loopback TCP port and over a PTY: its network backup and restore tools, and its
+//! `ControllerApplication` forming a network, letting a device join and reading it.
+//!
+//! Needs the venv `scripts/setup` creates (`target/interop-venv`, zigpy-znp 1.1.1); a missing
+//! venv or a simulator zigpy-znp rejects fails the test. Every Python process is bounded by
+//! a timeout and killed when its handle drops.
+
+#[path = "support/interop_python.rs"]
+mod interop_python;
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::Value as Json;
+use tokio::process::Command;
+use usphub_bridges::zigbee::sim::Scenario;
+use usphub_bridges::zigbee::znp::sim::{ZnpSim, ZnpSimConfig};
+
+const COORDINATOR: u64 = 0x00124B00_1CDD_7A01;
+const PAN: u16 = 0x1A62;
+const EXT_PAN: u64 = 0xDDDD_0000_1111_2222;
+const CHANNEL: u8 = 20;
+const KEY: [u8; 16] = [
+    0x01, 0x03, 0x05, 0x07, 0x09, 0x0B, 0x0D, 0x0F, 0x00, 0x02, 0x04, 0x06, 0x08, 0x0A, 0x0C, 0x0D,
+];
+const PLUG: u64 = 0x00124B00_0000_0102;
+const SENSOR: u64 = 0x00124B00_0000_0101;
+/// Longest a zigpy-znp tool may run (connect, probe, read every NV table).
+const TOOL_TIMEOUT: Duration = Duration::from_secs(120);
+
+const SCENARIO: &str = r#"
+[[device]]
+preset = "temperature_humidity"
+ieee = "00124b0000000101"
+nwk = 0x3101
+[[device]]
+preset = "plug"
+ieee = "00124b0000000102"
+nwk = 0x3102
+"#;
+
+fn config(ieee: u64) -> ZnpSimConfig {
+    ZnpSimConfig {
+        ieee,
+        scenario: Scenario::parse(SCENARIO).unwrap(),
+        require_bootloader_skip: false,
+    }
+}
+
+/// A simulator whose network is formed and which both scenario devices have joined.
+fn form_and_join(sim: &ZnpSim) {
+    sim.with_state(|s| {
+        s.form_network(PAN, EXT_PAN, CHANNEL, KEY);
+        for i in 0..s.devices.len() {
+            s.join(i);
+        }
+    });
+}
+
+/// Runs `python -m module args...` to completion within [`TOOL_TIMEOUT`]; panics with its
+/// output when it fails.
+async fn run_tool(module: &str, args: &[&str]) -> String {
+    let mut cmd = Command::new(interop_python::interop_python());
+    cmd.arg("-m")
+        .arg(module)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let child = cmd.spawn().expect("start the interop venv's python");
+    let out = tokio::time::timeout(TOOL_TIMEOUT, child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("{module} did not finish within {TOOL_TIMEOUT:?}"))
+        .expect("wait for python");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        out.status.success(),
+        "{module} {args:?} rejected the simulator ({}):\n{stderr}",
+        out.status
+    );
+    stderr
+}
+
+/// The host-side address of the simulator as zigpy-znp spells it.
+fn zigpy_path(sim: &ZnpSim) -> String {
+    let url = sim.url();
+    match url.strip_prefix("tcp://") {
+        Some(addr) => format!("socket://{addr}"),
+        None => url,
+    }
+}
+
+async fn backup(sim: &ZnpSim, dir: &Path, name: &str) -> Json {
+    let file = dir.join(name);
+    let path = zigpy_path(sim);
+    let file_arg = file.to_str().unwrap();
+    run_tool("zigpy_znp.tools.network_backup", &[&path, "-o", file_arg]).await;
+    serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Checks a backup describes the network [`form_and_join`] made, with both devices.
+fn assert_backup_is_the_simulators_network(b: &Json) {
+    assert_eq!(b["metadata"]["format"], "zigpy/open-coordinator-backup");
+    assert_eq!(b["coordinator_ieee"], format!("{COORDINATOR:016x}"));
+    assert_eq!(b["pan_id"], format!("{PAN:04x}"));
+    assert_eq!(b["extended_pan_id"], format!("{EXT_PAN:016x}"));
+    assert_eq!(b["channel"], u64::from(CHANNEL));
+    assert_eq!(b["channel_mask"], serde_json::json!([CHANNEL]));
+    assert_eq!(b["network_key"]["key"], hex(&KEY));
+    assert_eq!(b["security_level"], 5);
+    let devices = b["devices"].as_array().unwrap();
+    let ieees: Vec<&str> = devices
+        .iter()
+        .map(|d| d["ieee_address"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ieees,
+        [format!("{SENSOR:016x}"), format!("{PLUG:016x}")],
+        "{devices:?}"
+    );
+    // The sensor is a sleepy end device (a child), the plug a router.
+    assert_eq!(devices[0]["nwk_address"], "3101");
+    assert_eq!(devices[0]["is_child"], true);
+    assert_eq!(devices[1]["is_child"], false);
+    assert!(devices[1]["link_key"]["key"].is_string(), "{devices:?}");
+    let version = &b["metadata"]["internal"]["zstack"]["version"];
+    assert_eq!(version, 3.3, "zigpy-znp must identify Z-Stack 3.30");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn network_backup_over_tcp_reads_the_simulators_network() {
+    let sim = ZnpSim::start_tcp(config(COORDINATOR), 0).await.unwrap();
+    form_and_join(&sim);
+    let dir = tempfile::tempdir().unwrap();
+    let b = backup(&sim, dir.path(), "backup.json").await;
+    assert_backup_is_the_simulators_network(&b);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn network_backup_over_a_pty_reads_the_simulators_network() {
+    let sim = ZnpSim::start_pty(config(COORDINATOR)).await.unwrap();
+    form_and_join(&sim);
+    let dir = tempfile::tempdir().unwrap();
+    let b = backup(&sim, dir.path(), "backup.json").await;
+    assert_backup_is_the_simulators_network(&b);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_restored_onto_a_new_stick_backs_up_the_same_network() {
+    let old = ZnpSim::start_tcp(config(COORDINATOR), 0).await.unwrap();
+    form_and_join(&old);
+    let dir = tempfile::tempdir().unwrap();
+    let first = backup(&old, dir.path(), "first.json").await;
+    drop(old);
+
+    // A factory-new stick with another IEEE address takes the network over.
+    let new = ZnpSim::start_tcp(config(0x00124B00_0000_BEEF), 0)
+        .await
+        .unwrap();
+    let first_file = dir.path().join("first.json");
+    let path = zigpy_path(&new);
+    run_tool(
+        "zigpy_znp.tools.network_restore",
+        &[&path, "-i", first_file.to_str().unwrap()],
+    )
+    .await;
+    // The simulated firmware runs the restored network, not the temporary one zigpy-znp
+    // formed on the way, and has adopted the old coordinator's address.
+    let (pan, ext, channel, key) = new.with_state(|s| s.network());
+    assert_eq!((pan, ext, channel, key), (PAN, EXT_PAN, CHANNEL, KEY));
+    assert_eq!(new.with_state(|s| s.ieee), COORDINATOR);
+
+    let second = backup(&new, dir.path(), "second.json").await;
+    assert_backup_is_the_simulators_network(&second);
+    for field in ["devices", "stack_specific", "nwk_update_id"] {
+        assert_eq!(
+            first[field], second[field],
+            "{field} changed in the round trip"
+        );
+    }
+    let counter = |b: &Json| b["network_key"]["frame_counter"].as_u64().unwrap();
+    // network_restore moves the frame counter on by its default increment.
+    assert_eq!(counter(&second), counter(&first) + 2500);
+}
