@@ -60,6 +60,9 @@ pub struct Config {
     pub ble: Option<usphub_bridges::ble::BleSettings>,
     /// Seconds to permit joining on every radio at start-up (0: closed).
     pub permit_join_s: u32,
+    /// `[dongles]`: USB sticks found at start-up or plugged in later, and which of them get
+    /// a bridge (docs/DONGLES.md, "Auto-start policy").
+    pub dongles: usphub_udev::AutoStartConfig,
 }
 
 /// A radio dongle.
@@ -69,6 +72,20 @@ pub struct RadioConfig {
     /// `/dev/serial/by-id/...`, `/dev/ttyUSB0`, or `tcp://host:port`, with optional
     /// `?baud=115200&flow=rtscts` (see docs/CONFIG.md).
     pub port: String,
+    /// Z-Wave only: the S0 network key (32 hex digits). Without it the agent generates one
+    /// on first start and keeps it in its state directory (`zwave-s0.key`, mode 0600).
+    #[serde(default)]
+    pub network_key: Option<String>,
+}
+
+impl RadioConfig {
+    /// A radio on `port` with defaults for everything else.
+    pub fn new(port: impl Into<String>) -> Self {
+        RadioConfig {
+            port: port.into(),
+            network_key: None,
+        }
+    }
 }
 
 /// The MQTT client MTP.
@@ -168,6 +185,7 @@ impl Default for Config {
             zigbee: None,
             ble: None,
             permit_join_s: 0,
+            dongles: usphub_udev::AutoStartConfig::default(),
         }
     }
 }
@@ -231,6 +249,14 @@ impl Config {
             return Err(ConfigError::Invalid {
                 key: "zwave.port",
                 reason: e.to_string(),
+            });
+        }
+        if let Some(k) = self.zwave.as_ref().and_then(|r| r.network_key.as_deref())
+            && crate::radios::parse_key(k).is_none()
+        {
+            return Err(ConfigError::Invalid {
+                key: "zwave.network_key",
+                reason: "expected 32 hex digits".into(),
             });
         }
         if let Some(z) = &self.zigbee
@@ -311,6 +337,25 @@ role = "untrusted"
         assert_eq!(c.agent_topic().unwrap(), "usp/agent/proto::agent-1");
         assert_eq!(c.controllers.len(), 2);
         assert_eq!(c.controllers[1].role, Role::Untrusted);
+    }
+
+    #[test]
+    fn dongles_section_names_sticks_and_defaults_to_following_them() {
+        assert!(Config::parse("").unwrap().dongles.enable);
+        let c = Config::parse(
+            r#"
+[dongles]
+enable = true
+auto_start = false
+[[dongles.named]]
+serial = "b8b49abd27a6ed11a280eba32981d111"
+firmware = "znp"
+"#,
+        )
+        .unwrap();
+        assert!(!c.dongles.auto_start);
+        assert_eq!(c.dongles.named.len(), 1);
+        assert!(Config::parse("[dongles]\nauto_strat = true").is_err());
     }
 
     #[test]

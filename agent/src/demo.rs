@@ -85,6 +85,11 @@ pub async fn start(agent: &RunningAgent, state_dir: &Path) -> Result<DemoRadios,
     })
 }
 
+/// The demo's Zigbee devices (also `usphub sim znp`'s default scenario).
+pub const ZIGBEE_SCENARIO: &str = include_str!("demo_zigbee.toml");
+/// The simulated coordinator's IEEE address.
+pub const ZIGBEE_COORDINATOR_IEEE: u64 = 0x00124b00_00d0e000;
+
 /// The demo's Zigbee network: a ZNP simulator with the devices of `demo_zigbee.toml`,
 /// behind the same bridge set-up as a configured `[zigbee]` stick.
 async fn zigbee_radio(
@@ -98,11 +103,10 @@ async fn zigbee_radio(
 > {
     use usphub_bridges::zigbee::{config::ZigbeeSection, sim::Scenario, znp};
     let err = |what: &str, e: &dyn std::fmt::Display| DemoError::Start(format!("{what}: {e}"));
-    let scenario = Scenario::parse(include_str!("demo_zigbee.toml"))
-        .map_err(|e| err("Zigbee scenario", &e))?;
+    let scenario = Scenario::parse(ZIGBEE_SCENARIO).map_err(|e| err("Zigbee scenario", &e))?;
     let sim = znp::sim::ZnpSim::start_tcp(
         znp::sim::ZnpSimConfig {
-            ieee: 0x00124b00_00d0e000,
+            ieee: ZIGBEE_COORDINATOR_IEEE,
             scenario,
             require_bootloader_skip: false,
         },

@@ -11,4 +11,6 @@ pub mod mtp;
 pub mod proxy;
 pub mod radios;
 pub mod session;
+pub mod signals;
+pub mod sim;
 pub mod subscriptions;

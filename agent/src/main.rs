@@ -7,7 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use tracing::{error, info};
-use usphub::config::{Config, ControllerConfig, MqttConfig, Role, WsServerConfig};
+use usphub::config::{Config, ControllerConfig, MqttConfig, RadioConfig, Role, WsServerConfig};
+use usphub_bridges::zigbee::config::ZigbeeSection;
 
 #[derive(Parser)]
 #[command(
@@ -32,6 +33,8 @@ enum Cmd {
     },
     /// A USP Controller on the command line.
     Ctl(usphub::ctl::CtlArgs),
+    /// A radio's simulator on a loopback TCP port or a pseudo-terminal (no hardware).
+    Sim(usphub::sim::SimArgs),
     /// Lists the USB serial ports and what each one was identified as.
     Dongles {
         /// Probe sticks whose USB identity is ambiguous (opens the port briefly).
@@ -77,6 +80,17 @@ struct RunArgs {
     /// The BlueZ adapter to use (implies --ble), e.g. hci0.
     #[arg(long)]
     ble_adapter: Option<String>,
+    /// The Zigbee coordinator: a serial device (`/dev/serial/by-id/...?baud=115200`) or
+    /// `tcp://HOST:PORT`; overrides `[zigbee] port`.
+    #[arg(long, value_name = "PORT_OR_URL")]
+    zigbee: Option<String>,
+    /// The Zigbee coordinator's firmware family: znp (TI Z-Stack).
+    #[arg(long, value_name = "BACKEND")]
+    zigbee_backend: Option<String>,
+    /// The Z-Wave controller stick: a serial device or `tcp://HOST:PORT`; overrides
+    /// `[zwave] port`.
+    #[arg(long, value_name = "PORT_OR_URL")]
+    zwave: Option<String>,
     /// Permit joining on every radio for this many seconds at start-up.
     #[arg(long)]
     permit_join: Option<u32>,
@@ -90,7 +104,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // The daemon logs what it does; the command-line tools only what went wrong.
     let default_level = match cli.cmd {
-        Cmd::Run(_) | Cmd::Demo { .. } => "info",
+        Cmd::Run(_) | Cmd::Demo { .. } | Cmd::Sim(_) => "info",
         Cmd::Ctl(_) | Cmd::Dongles { .. } => "warn",
     };
     tracing_subscriber::fmt()
@@ -124,6 +138,7 @@ fn main() -> ExitCode {
             }
             Cmd::Demo { ws_listen } => serve(demo_config(ws_listen), Some(Extra::Demo)).await,
             Cmd::Ctl(args) => usphub::ctl::main(args).await,
+            Cmd::Sim(args) => usphub::sim::main(args).await,
             Cmd::Dongles { probe, json } => dongles(probe, json).await,
         }
     })
@@ -161,6 +176,25 @@ fn run_config(a: RunArgs) -> Result<Config, String> {
         let ble = cfg.ble.get_or_insert_with(Default::default);
         if a.ble_adapter.is_some() {
             ble.adapter = a.ble_adapter;
+        }
+    }
+    if let Some(port) = a.zigbee {
+        match &mut cfg.zigbee {
+            Some(z) => z.port = port,
+            None => cfg.zigbee = Some(ZigbeeSection::new(port)),
+        }
+    }
+    if let Some(b) = a.zigbee_backend {
+        let z = cfg
+            .zigbee
+            .as_mut()
+            .ok_or("--zigbee-backend needs --zigbee or a [zigbee] section")?;
+        z.backend = b.parse().map_err(|e| format!("--zigbee-backend: {e}"))?;
+    }
+    if let Some(port) = a.zwave {
+        match &mut cfg.zwave {
+            Some(z) => z.port = port,
+            None => cfg.zwave = Some(RadioConfig::new(port)),
         }
     }
     if let Some(s) = a.permit_join {
@@ -271,9 +305,7 @@ async fn serve(cfg: Config, extra: Option<Extra>) -> ExitCode {
         println!("WebSocket: ws://{addr}/usp (subprotocol v1.usp)");
         println!("Try: usphub ctl --url ws://{addr}/usp get Device.DeviceInfo.");
     }
-    if tokio::signal::ctrl_c().await.is_err() {
-        error!("cannot wait for Ctrl-C");
-    }
+    usphub::signals::terminated().await;
     info!("stopping");
     agent.shutdown().await;
     ExitCode::SUCCESS

@@ -59,6 +59,72 @@ pub async fn zigbee_bridge(
     Ok(handle)
 }
 
+/// Parses 32 hex digits into a 16-byte key.
+pub fn parse_key(hex: &str) -> Option<[u8; 16]> {
+    let hex = hex.trim();
+    if hex.len() != 32 || !hex.is_ascii() {
+        return None;
+    }
+    let mut key = [0u8; 16];
+    for (i, b) in key.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(key)
+}
+
+/// The file that keeps a generated Z-Wave S0 network key.
+pub const ZWAVE_KEY_FILE: &str = "zwave-s0.key";
+
+/// The S0 network key: the configured one, else the one generated on an earlier start, else
+/// a new random key written to `state_dir` (mode 0600) before any device can be included
+/// with it. Losing it would make every secure device unreachable, so a file that exists but
+/// cannot be read is an error, never a reason to make a new key.
+pub fn zwave_network_key(
+    configured: Option<&str>,
+    state_dir: &Path,
+) -> Result<[u8; 16], RadioError> {
+    let e = |reason: String| RadioError {
+        radio: "Z-Wave",
+        reason,
+    };
+    if let Some(k) = configured {
+        return parse_key(k).ok_or_else(|| e("network_key: expected 32 hex digits".into()));
+    }
+    let path = state_dir.join(ZWAVE_KEY_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            parse_key(&text).ok_or_else(|| e(format!("{}: not a 32-hex-digit key", path.display())))
+        }
+        Err(x) if x.kind() == std::io::ErrorKind::NotFound => {
+            let key: [u8; 16] = rand::random();
+            let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+            std::fs::create_dir_all(state_dir)
+                .map_err(|x| e(format!("{}: {x}", state_dir.display())))?;
+            write_private(&path, format!("{hex}\n").as_bytes())
+                .map_err(|x| e(format!("{}: {x}", path.display())))?;
+            info!(path = %path.display(), "generated a new Z-Wave S0 network key");
+            Ok(key)
+        }
+        Err(x) => Err(e(format!("{}: {x}", path.display()))),
+    }
+}
+
+/// Writes a new file readable by its owner only (written whole, then renamed into place).
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
 /// Starts the configured radios, attaches them, and permits joining if configured.
 pub async fn start_configured(
     agent: &RunningAgent,
@@ -74,12 +140,12 @@ pub async fn start_configured(
                     radio: "Z-Wave",
                     reason: e.to_string(),
                 })?;
-        handles.push(zwave_bridge(spec, state_dir, None)?);
+        let key = zwave_network_key(z.network_key.as_deref(), state_dir)?;
+        handles.push(zwave_bridge(spec, state_dir, Some(key))?);
     }
-    if cfg.zigbee.is_some() {
-        warn!(
-            "[zigbee] is configured but this build does not start Zigbee coordinators from the configuration yet"
-        );
+    if let Some(z) = &cfg.zigbee {
+        // An absent or unplugged stick is retried by the bridge in the background.
+        handles.push(zigbee_bridge(z, state_dir).await?);
     }
     for h in &handles {
         agent
@@ -108,5 +174,41 @@ pub async fn permit_join(handles: &[BridgeHandle], seconds: u32) {
             ),
             Err(e) => warn!(protocol = h.protocol().as_str(), error = %e, "permit join failed"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_generated_zwave_key_is_private_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = zwave_network_key(None, dir.path()).unwrap();
+        let path = dir.path().join(ZWAVE_KEY_FILE);
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(&path).unwrap().permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(zwave_network_key(None, dir.path()).unwrap(), first);
+    }
+
+    #[test]
+    fn a_configured_zwave_key_wins_and_is_validated() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = zwave_network_key(Some("00112233445566778899aabbccddeeff"), dir.path()).unwrap();
+        assert_eq!(key[1], 0x11);
+        assert!(!dir.path().join(ZWAVE_KEY_FILE).exists());
+        assert!(zwave_network_key(Some("0011"), dir.path()).is_err());
+    }
+
+    #[test]
+    fn a_damaged_key_file_is_an_error_not_a_new_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(ZWAVE_KEY_FILE);
+        std::fs::write(&path, "not a key").unwrap();
+        let e = zwave_network_key(None, dir.path()).unwrap_err();
+        assert!(e.reason.contains("not a 32-hex-digit key"), "{e}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "not a key");
     }
 }

@@ -34,6 +34,17 @@ pub enum BackendKind {
     Znp,
 }
 
+impl FromStr for BackendKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "znp" => Ok(BackendKind::Znp),
+            other => Err(format!("unknown Zigbee backend {other:?} (expected znp)")),
+        }
+    }
+}
+
 /// The `[zigbee]` configuration section.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -98,6 +109,21 @@ pub struct ZigbeeSetup {
 }
 
 impl ZigbeeSection {
+    /// A section with only the port set (`usphub run --zigbee PORT`).
+    pub fn new(port: impl Into<String>) -> Self {
+        ZigbeeSection {
+            port: port.into(),
+            backend: BackendKind::default(),
+            channel: None,
+            pan_id: None,
+            extended_pan_id: None,
+            network_key: None,
+            response_timeout_s: None,
+            mains_offline_after_s: None,
+            battery_offline_after_s: None,
+        }
+    }
+
     /// Validates the section; the bridge keeps its files in `state_dir`.
     pub fn setup(&self, state_dir: &Path) -> Result<ZigbeeSetup, ConfigError> {
         let port = SerialPortSpec::from_str(&self.port).map_err(|e| ConfigError {
