@@ -5,4 +5,5 @@
 pub mod ash;
 pub mod commands;
 pub mod frame;
+pub mod protocol;
 pub mod wire;
