@@ -3,7 +3,9 @@
 //! simulator that reuses [`super::sim`]'s virtual devices.
 
 pub mod ash;
+pub mod backend;
 pub mod commands;
 pub mod frame;
+pub mod link;
 pub mod protocol;
 pub mod wire;

@@ -118,6 +118,13 @@ pub struct Request {
     reply: oneshot::Sender<Result<Bytes, EzspError>>,
 }
 
+impl Request {
+    /// Answers the request with an error without sending it.
+    pub fn fail(self, e: EzspError) {
+        let _ = self.reply.send(Err(e));
+    }
+}
+
 /// Whether the link is usable.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LinkState {

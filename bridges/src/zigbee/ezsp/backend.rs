@@ -1,0 +1,630 @@
+//! [`ZigbeeBackend`] over EZSP (UG100): version negotiation, configuration and policies,
+//! endpoint registration, network resume (`networkInit`) or formation
+//! (`setInitialSecurityState` + `formNetwork`), APS data through `sendUnicast` confirmed by
+//! `messageSentHandler`, and incoming frames through `incomingMessageHandler`. ZDP travels
+//! as ordinary APS frames on endpoint 0 / profile 0 in both directions. Every ASH connection
+//! resets the NCP, so after a port loss or an NCP reboot the whole set-up runs again and the
+//! network is resumed (never formed) before `RadioUp` is reported.
+
+use std::sync::atomic::{AtomicU8, AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{broadcast, mpsc};
+
+use super::commands::{
+    self as ezsp, AddEndpoint, Callback, EmberApsFrame, ExportKey, FormNetwork, GetEui64, GetKey,
+    GetNetworkParameters, IncomingMessageHandler, InitialSecurityState, LeaveNetwork,
+    MessageSentHandler, NetworkInit, NetworkParameters, PermitJoining, SecurityManagerContext,
+    SendUnicast, SetConcentrator, SetConfigurationValue, SetInitialSecurityState, SetPolicy,
+    StackStatusHandler, TrustCenterJoinHandler, VersionRsp, aps_option, device_update,
+    security_bitmask,
+};
+use super::link::{LinkConfig, TransportConnector, ash_connector, spawn_link};
+use super::protocol::{CallbackFrame, EzspError, EzspHandle, LinkState, wait_for};
+use super::wire::{LvBytes, Status};
+use crate::zigbee::backend::{
+    ApsFrame, ApsIncoming, BackendError, BackendEvent, HOST_ENDPOINT, NetworkInfo, NetworkSettings,
+    PROFILE_HA, PROFILE_ZDP, ZigbeeBackend,
+};
+use crate::zigbee::zdo::{Zdp, cluster as zdp_cluster};
+use crate::zigbee::znp::link::Connector as PortConnector;
+
+/// Configuration values set after every NCP reset (`EzspConfigId`, value). Failures are
+/// logged: firmware builds differ in what they allow.
+const CONFIG: [(u8, u16); 6] = [
+    (0x0C, 2),  // STACK_PROFILE: Zigbee PRO
+    (0x0D, 5),  // SECURITY_LEVEL
+    (0x2D, 1),  // SUPPORTED_NETWORKS
+    (0x1A, 16), // SOURCE_ROUTE_TABLE_SIZE
+    (0x04, 32), // BINDING_TABLE_SIZE
+    (0x11, 32), // MAX_END_DEVICE_CHILDREN
+];
+
+/// Policies (`EzspPolicyId`, decision).
+const POLICIES: [(u8, u8); 4] = [
+    (0x00, 0x03), // TRUST_CENTER_POLICY: ALLOW_JOINS | ALLOW_UNSECURED_REJOINS
+    (0x04, 0x40), // MESSAGE_CONTENTS_IN_CALLBACK_POLICY: tag only
+    (0x05, 0x51), // TC_KEY_REQUEST_POLICY: allow, send current key
+    (0x06, 0x60), // APP_KEY_REQUEST_POLICY: deny
+];
+
+/// Backend timing.
+#[derive(Debug, Clone)]
+pub struct EzspBackendConfig {
+    /// Link timing (ASH, responses, reconnect back-off).
+    pub link: LinkConfig,
+    /// How long `start` waits for the port to come up.
+    pub startup_timeout: Duration,
+    /// Deadline for the network to come up after `networkInit` / `formNetwork`.
+    pub network_timeout: Duration,
+    /// Deadline for `messageSentHandler`.
+    pub sent_timeout: Duration,
+    /// Attempts of one APS frame when delivery fails.
+    pub data_attempts: u32,
+    /// Delay before retry n is n times this.
+    pub retry_delay: Duration,
+    /// Radio transmit power for a formed network, dBm.
+    pub tx_power: u8,
+}
+
+impl Default for EzspBackendConfig {
+    fn default() -> Self {
+        EzspBackendConfig {
+            link: LinkConfig::default(),
+            startup_timeout: Duration::from_secs(60),
+            network_timeout: Duration::from_secs(20),
+            sent_timeout: Duration::from_secs(10),
+            data_attempts: 3,
+            retry_delay: Duration::from_millis(250),
+            tx_power: 8,
+        }
+    }
+}
+
+struct Inner {
+    config: EzspBackendConfig,
+    tag: AtomicU16,
+    aps_seq: AtomicU8,
+    events: Mutex<Option<mpsc::Sender<BackendEvent>>>,
+}
+
+/// The EZSP backend handle.
+#[derive(Clone)]
+pub struct EzspBackend {
+    ezsp: EzspHandle,
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for EzspBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EzspBackend")
+            .field("ezsp", &self.ezsp)
+            .finish()
+    }
+}
+
+fn err(e: EzspError) -> BackendError {
+    match e {
+        EzspError::Offline | EzspError::Stopped => BackendError::Offline,
+        EzspError::Timeout(w) => BackendError::Timeout(w.to_owned()),
+        other => BackendError::Failed(other.to_string()),
+    }
+}
+
+fn check(what: &'static str, status: Status) -> Result<(), BackendError> {
+    if status.is_ok() {
+        Ok(())
+    } else {
+        Err(err(EzspError::Status {
+            what,
+            status: status.0,
+        }))
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// "EmberZNet 7.4.0.0 (EZSP v13)" from the `version` answer.
+fn firmware(v: &VersionRsp) -> String {
+    let s = v.stack_version;
+    format!(
+        "EmberZNet {}.{}.{}.{} (EZSP v{})",
+        s >> 12,
+        (s >> 8) & 0xF,
+        (s >> 4) & 0xF,
+        s & 0xF,
+        v.protocol_version
+    )
+}
+
+impl EzspBackend {
+    /// Starts the link on ports from `port` (serial device or `tcp://`, see
+    /// [`crate::zigbee::znp::link::port_connector`]) with ASH on top.
+    pub fn new(port: PortConnector, config: EzspBackendConfig) -> Self {
+        let connector = ash_connector(port, config.link.ash.clone());
+        Self::with_transport(connector, config)
+    }
+
+    /// Starts the link on any frame transport (tests, other link layers).
+    pub fn with_transport(connector: TransportConnector, config: EzspBackendConfig) -> Self {
+        let ezsp = spawn_link(connector, config.link.clone());
+        let inner = Arc::new(Inner {
+            config,
+            tag: AtomicU16::new(1),
+            aps_seq: AtomicU8::new(0),
+            events: Mutex::new(None),
+        });
+        EzspBackend { ezsp, inner }
+    }
+
+    /// The EZSP link, for diagnostics and tests.
+    pub fn link(&self) -> &EzspHandle {
+        &self.ezsp
+    }
+
+    async fn wait_up(&self) -> Result<(), BackendError> {
+        let mut state = self.ezsp.state();
+        let up = state.wait_for(|s| matches!(s, LinkState::Up { .. }));
+        match tokio::time::timeout(self.inner.config.startup_timeout, up).await {
+            Ok(Ok(_)) => Ok(()),
+            _ => Err(BackendError::Offline),
+        }
+    }
+
+    fn v(&self) -> u8 {
+        self.ezsp.version()
+    }
+
+    /// Version, configuration, policies and endpoint: what every NCP reset undoes.
+    async fn set_up_ncp(&self) -> Result<VersionRsp, BackendError> {
+        let version = self.ezsp.negotiate().await.map_err(err)?;
+        for (config_id, value) in CONFIG {
+            let r = self
+                .ezsp
+                .request(&SetConfigurationValue { config_id, value })
+                .await
+                .map_err(err)?;
+            if !r.status.is_ok() {
+                tracing::debug!(config_id, status = %r.status, "NCP kept its configuration value");
+            }
+        }
+        for (policy_id, decision_id) in POLICIES {
+            let r = self
+                .ezsp
+                .request(&SetPolicy {
+                    policy_id,
+                    decision_id,
+                })
+                .await
+                .map_err(err)?;
+            if !r.status.is_ok() {
+                tracing::warn!(policy_id, status = %r.status, "NCP refused a policy");
+            }
+        }
+        let ep = AddEndpoint {
+            endpoint: HOST_ENDPOINT,
+            profile_id: PROFILE_HA,
+            device_id: 0x0005,
+            device_version: 0,
+            input_clusters: vec![0x0000, 0x0006, 0x000A, 0x0019, 0x0500],
+            output_clusters: vec![
+                0x0000, 0x0001, 0x0003, 0x0006, 0x0008, 0x0300, 0x0402, 0x0405, 0x0500, 0x0702,
+                0x0B04,
+            ],
+        };
+        let st = self.ezsp.request(&ep).await.map_err(err)?.status;
+        if !st.is_ok() {
+            tracing::warn!(status = %st, "addEndpoint refused (endpoint already present?)");
+        }
+        Ok(version)
+    }
+
+    /// Sends `cmd` and waits for `stackStatusHandler` to report the network up.
+    async fn until_network_up<C: ezsp::Command<Response = ezsp::StatusRsp>>(
+        &self,
+        cmd: &C,
+    ) -> Result<Status, BackendError> {
+        let mut cbs = self.ezsp.callbacks();
+        let st = self.ezsp.request(cmd).await.map_err(err)?.status;
+        if !st.is_ok() {
+            return Ok(st);
+        }
+        let up = Status::network_up(self.v());
+        wait_for(
+            &mut cbs,
+            self.v(),
+            self.inner.config.network_timeout,
+            |s: &StackStatusHandler| s.status == up,
+        )
+        .await
+        .map_err(err)?;
+        Ok(st)
+    }
+
+    /// Brings the network up: resume if the NCP has one (it must match `settings`), else
+    /// form it from `settings`. Only a *different* stored network is refused.
+    async fn bring_up(&self, settings: &NetworkSettings) -> Result<NetworkInfo, BackendError> {
+        let version = self.set_up_ncp().await?;
+        let st = self.until_network_up(&NetworkInit { bitmask: 0 }).await?;
+        let formed = if st.is_ok() {
+            false
+        } else if st == Status::not_joined(self.v()) {
+            self.form(settings).await?;
+            true
+        } else {
+            return Err(err(EzspError::Status {
+                what: "networkInit",
+                status: st.0,
+            }));
+        };
+        let p = self
+            .ezsp
+            .request(&GetNetworkParameters {})
+            .await
+            .map_err(err)?;
+        check("getNetworkParameters", p.status)?;
+        let p = p.parameters;
+        let mut diff = Vec::new();
+        if p.pan_id != settings.pan_id {
+            diff.push(format!(
+                "PAN id {:#06x} != {:#06x}",
+                p.pan_id, settings.pan_id
+            ));
+        }
+        if p.extended_pan_id != settings.extended_pan_id {
+            diff.push("extended PAN id".to_owned());
+        }
+        if p.radio_channel != settings.channel {
+            diff.push(format!(
+                "channel {} != {}",
+                p.radio_channel, settings.channel
+            ));
+        }
+        if self
+            .network_key()
+            .await?
+            .is_some_and(|k| k != settings.network_key)
+        {
+            diff.push("network key".to_owned());
+        }
+        if !diff.is_empty() {
+            return Err(BackendError::NetworkMismatch(diff.join(", ")));
+        }
+        let concentrator = SetConcentrator {
+            on: true,
+            concentrator_type: 0xFFF9,
+            min_time: 10,
+            max_time: 90,
+            route_error_threshold: 4,
+            delivery_failure_threshold: 3,
+            max_hops: 0,
+        };
+        let st = self.ezsp.request(&concentrator).await.map_err(err)?.status;
+        if !st.is_ok() {
+            tracing::debug!(status = %st, "setConcentrator refused");
+        }
+        let ieee = self.ezsp.request(&GetEui64 {}).await.map_err(err)?.eui64;
+        let firmware = firmware(&version);
+        tracing::info!(%firmware, pan = format_args!("{:#06x}", p.pan_id), channel = p.radio_channel, formed, "Zigbee network up");
+        Ok(NetworkInfo {
+            ieee,
+            pan_id: p.pan_id,
+            extended_pan_id: p.extended_pan_id,
+            channel: p.radio_channel,
+            firmware,
+            formed,
+        })
+    }
+
+    /// The NCP's current network key, if the firmware lets the host read it.
+    async fn network_key(&self) -> Result<Option<[u8; 16]>, BackendError> {
+        let r = if self.v() >= 13 {
+            let ctx = SecurityManagerContext {
+                core_key_type: ezsp::KEY_TYPE_NETWORK,
+                ..Default::default()
+            };
+            let r = self.ezsp.request(&ExportKey { context: ctx }).await;
+            r.map(|r| (r.status == 0).then_some(r.key))
+        } else {
+            let r = self
+                .ezsp
+                .request(&GetKey {
+                    key_type: ezsp::EMBER_CURRENT_NETWORK_KEY,
+                })
+                .await;
+            r.map(|r| r.status.is_ok().then_some(r.key_struct.key))
+        };
+        match r {
+            Ok(k) => Ok(k),
+            Err(e @ (EzspError::Offline | EzspError::Stopped | EzspError::Timeout(_))) => {
+                Err(err(e))
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "network key not readable; not compared");
+                Ok(None)
+            }
+        }
+    }
+
+    async fn form(&self, s: &NetworkSettings) -> Result<(), BackendError> {
+        tracing::info!(
+            channel = s.channel,
+            pan = format_args!("{:#06x}", s.pan_id),
+            "forming a new Zigbee network"
+        );
+        let state = InitialSecurityState {
+            bitmask: security_bitmask::TRUST_CENTER_GLOBAL_LINK_KEY
+                | security_bitmask::HAVE_PRECONFIGURED_KEY
+                | security_bitmask::HAVE_NETWORK_KEY
+                | security_bitmask::REQUIRE_ENCRYPTED_KEY
+                | security_bitmask::TRUST_CENTER_USES_HASHED_LINK_KEY,
+            preconfigured_key: ezsp::ZIGBEE_ALLIANCE_09,
+            network_key: s.network_key,
+            network_key_sequence_number: 0,
+            preconfigured_trust_center_eui64: 0,
+        };
+        let st = self
+            .ezsp
+            .request(&SetInitialSecurityState { state })
+            .await
+            .map_err(err)?
+            .status;
+        check("setInitialSecurityState", st)?;
+        let parameters = NetworkParameters {
+            extended_pan_id: s.extended_pan_id,
+            pan_id: s.pan_id,
+            radio_tx_power: self.inner.config.tx_power,
+            radio_channel: s.channel,
+            join_method: 0,
+            nwk_manager_id: 0,
+            nwk_update_id: 0,
+            channels: 1 << s.channel,
+        };
+        let st = self.until_network_up(&FormNetwork { parameters }).await?;
+        check("formNetwork", st)
+    }
+
+    /// One `sendUnicast`; returns `messageSentHandler`'s status.
+    async fn send_once(&self, frame: &ApsFrame) -> Result<Status, BackendError> {
+        let tag = self.inner.tag.fetch_add(1, Ordering::Relaxed);
+        let v = self.v();
+        let tag = if v >= 14 { tag } else { tag & 0xFF };
+        let mut cbs = self.ezsp.callbacks();
+        let req = SendUnicast {
+            message_type: ezsp::OUTGOING_DIRECT,
+            destination: frame.dst_nwk,
+            aps_frame: EmberApsFrame {
+                profile_id: frame.profile,
+                cluster_id: frame.cluster,
+                source_endpoint: frame.src_endpoint,
+                destination_endpoint: frame.dst_endpoint,
+                options: aps_option::RETRY
+                    | aps_option::ENABLE_ROUTE_DISCOVERY
+                    | aps_option::ENABLE_ADDRESS_DISCOVERY,
+                group_id: 0,
+                sequence: self.inner.aps_seq.fetch_add(1, Ordering::Relaxed),
+            },
+            message_tag: tag,
+            message: LvBytes(frame.payload.clone()),
+        };
+        let st = self.ezsp.request(&req).await.map_err(err)?.status;
+        if !st.is_ok() {
+            return Ok(st);
+        }
+        let sent = wait_for(
+            &mut cbs,
+            v,
+            self.inner.config.sent_timeout,
+            |m: &MessageSentHandler| m.message_tag == tag && m.destination == frame.dst_nwk,
+        )
+        .await
+        .map_err(err)?;
+        Ok(sent.status)
+    }
+
+    fn convert(&self, f: &CallbackFrame) -> Vec<BackendEvent> {
+        let v = self.v();
+        fn parse<C: Callback>(f: &CallbackFrame, v: u8) -> Option<C> {
+            if f.frame_id != C::ID {
+                return None;
+            }
+            ezsp::decode(&f.params, v)
+                .map_err(
+                    |e| tracing::warn!(error = %e, what = C::NAME, "malformed callback dropped"),
+                )
+                .ok()
+        }
+        if let Some(m) = parse::<IncomingMessageHandler>(f, v) {
+            let msg = ApsIncoming {
+                src_nwk: m.sender,
+                src_endpoint: m.aps_frame.source_endpoint,
+                dst_endpoint: m.aps_frame.destination_endpoint,
+                profile: m.aps_frame.profile_id,
+                cluster: m.aps_frame.cluster_id,
+                lqi: m.lqi,
+                payload: m.message.0,
+            };
+            let mut out = Vec::new();
+            if msg.profile == PROFILE_ZDP
+                && msg.cluster == zdp_cluster::DEVICE_ANNCE
+                && let Ok((_, Zdp::DeviceAnnce { nwk, ieee, .. })) =
+                    Zdp::parse(msg.cluster, &msg.payload)
+            {
+                out.push(BackendEvent::DeviceJoined { nwk, ieee });
+            }
+            out.push(BackendEvent::Message(msg));
+            return out;
+        }
+        if let Some(j) = parse::<TrustCenterJoinHandler>(f, v) {
+            let (nwk, ieee) = (j.new_node_id, j.new_node_eui64);
+            return vec![if j.status == device_update::DEVICE_LEFT {
+                BackendEvent::DeviceLeft {
+                    nwk,
+                    ieee,
+                    rejoin: false,
+                }
+            } else {
+                BackendEvent::DeviceJoined { nwk, ieee }
+            }];
+        }
+        if let Some(c) = parse::<ezsp::ChildJoinHandler>(f, v) {
+            // A child leaving the table may only have moved to another parent: not a leave.
+            if c.joining {
+                return vec![BackendEvent::DeviceJoined {
+                    nwk: c.child_id,
+                    ieee: c.child_eui64,
+                }];
+            }
+        }
+        if let Some(s) = parse::<StackStatusHandler>(f, v) {
+            let closed = if v >= 14 { 0x0C19 } else { 0x9D };
+            if s.status.0 == closed {
+                return vec![BackendEvent::PermitJoin { seconds: 0 }];
+            }
+            if s.status == Status::network_down(v) {
+                tracing::warn!("NCP reports the network down");
+            }
+        }
+        Vec::new()
+    }
+
+    /// Forwards callbacks as events and sets the NCP up again after every reconnect.
+    async fn pump(
+        self,
+        settings: NetworkSettings,
+        mut cbs: broadcast::Receiver<CallbackFrame>,
+        events: mpsc::Sender<BackendEvent>,
+    ) {
+        let mut state = self.ezsp.state();
+        let mut generation = match &*state.borrow_and_update() {
+            LinkState::Up { generation } => *generation,
+            _ => 0,
+        };
+        loop {
+            tokio::select! {
+                () = events.closed() => return,
+                cb = cbs.recv() => match cb {
+                    Ok(f) => for ev in self.convert(&f) {
+                        if events.send(ev).await.is_err() { return }
+                    },
+                    Err(broadcast::error::RecvError::Lagged(n)) => tracing::warn!(n, "EZSP callbacks lost: subscriber lagged"),
+                    Err(broadcast::error::RecvError::Closed) => return,
+                },
+                changed = state.changed() => {
+                    if changed.is_err() { return; }
+                    let now = state.borrow_and_update().clone();
+                    let event = match now {
+                        LinkState::Down { reason } => Some(BackendEvent::RadioDown(reason)),
+                        LinkState::Up { generation: g } if g > generation => {
+                            generation = g;
+                            Some(match self.bring_up(&settings).await {
+                                Ok(info) => BackendEvent::RadioUp(info),
+                                Err(e) => BackendEvent::RadioDown(format!("resume failed: {e}")),
+                            })
+                        }
+                        _ => None,
+                    };
+                    if let Some(ev) = event && events.send(ev).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl ZigbeeBackend for EzspBackend {
+    async fn start(
+        &self,
+        settings: NetworkSettings,
+        events: mpsc::Sender<BackendEvent>,
+    ) -> Result<NetworkInfo, BackendError> {
+        self.wait_up().await?;
+        let cbs = self.ezsp.callbacks();
+        let info = self.bring_up(&settings).await?;
+        *lock(&self.inner.events) = Some(events.clone());
+        tokio::spawn(self.clone().pump(settings, cbs, events));
+        Ok(info)
+    }
+
+    async fn send(&self, frame: ApsFrame) -> Result<(), BackendError> {
+        let attempts = self.inner.config.data_attempts.max(1);
+        let mut attempt = 1;
+        loop {
+            let status = self.send_once(&frame).await?;
+            if status.is_ok() || attempt >= attempts {
+                return check("sendUnicast", status);
+            }
+            tracing::debug!(nwk = format_args!("{:#06x}", frame.dst_nwk), %status, attempt, "APS frame retried");
+            tokio::time::sleep(self.inner.config.retry_delay * attempt).await;
+            attempt += 1;
+        }
+    }
+
+    async fn permit_join(&self, seconds: u8) -> Result<(), BackendError> {
+        let st = self
+            .ezsp
+            .request(&PermitJoining { duration: seconds })
+            .await
+            .map_err(err)?
+            .status;
+        check("permitJoining", st)?;
+        let events = lock(&self.inner.events).clone();
+        if let Some(tx) = events {
+            let _ = tx.send(BackendEvent::PermitJoin { seconds }).await;
+        }
+        Ok(())
+    }
+
+    async fn reset_network(&self) -> Result<(), BackendError> {
+        self.wait_up().await?;
+        tracing::warn!("resetting the Zigbee network: every paired device is orphaned");
+        if self.v() < super::protocol::MIN_VERSION {
+            self.ezsp.negotiate().await.map_err(err)?;
+        }
+        let mut cbs = self.ezsp.callbacks();
+        // After an ASH reset the NCP has not loaded its network yet: do so, then leave it.
+        let st = self
+            .ezsp
+            .request(&NetworkInit { bitmask: 0 })
+            .await
+            .map_err(err)?
+            .status;
+        if st.is_ok() {
+            let up = Status::network_up(self.v());
+            let _ = wait_for(
+                &mut cbs,
+                self.v(),
+                self.inner.config.network_timeout,
+                |s: &StackStatusHandler| s.status == up,
+            )
+            .await;
+        }
+        let st = self
+            .ezsp
+            .request(&LeaveNetwork { options: 0 })
+            .await
+            .map_err(err)?
+            .status;
+        if st.is_ok() {
+            let down = Status::network_down(self.v());
+            wait_for(
+                &mut cbs,
+                self.v(),
+                self.inner.config.network_timeout,
+                |s: &StackStatusHandler| s.status == down,
+            )
+            .await
+            .map_err(err)?;
+            return Ok(());
+        }
+        if st == Status::invalid_call(self.v()) || st == Status::not_joined(self.v()) {
+            // No network to leave.
+            return Ok(());
+        }
+        check("leaveNetwork", st)
+    }
+}
