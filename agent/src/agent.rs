@@ -3,6 +3,7 @@
 //! never holds up the others.
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use tokio::sync::{Semaphore, mpsc, oneshot};
@@ -54,6 +55,8 @@ pub struct RunningAgent {
     pub endpoint_id: String,
     /// Mounts bridged devices; attach bridges with [`crate::proxy::Proxy::attach`].
     pub proxy: crate::proxy::Proxy,
+    /// Follows USB sticks and runs bridges for them (`[dongles]`), when enabled.
+    pub hotplug: Option<crate::hotplug::Hotplug>,
     mtps: Vec<MtpHandle>,
     notifier: Option<Notifier>,
     status_tasks: Vec<JoinHandle<()>>,
@@ -64,6 +67,9 @@ pub struct RunningAgent {
 impl RunningAgent {
     /// Stops the MTPs and the dispatcher.
     pub async fn shutdown(mut self) {
+        if let Some(h) = self.hotplug.take() {
+            h.shutdown().await;
+        }
         self.proxy.stop().await;
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
@@ -132,8 +138,21 @@ impl ControllerLink for Link {
     }
 }
 
-/// Starts the agent described by `cfg`.
+/// What [`start_with`] takes besides the configuration.
+#[derive(Default)]
+pub struct StartOptions {
+    /// Where hot-plug events come from when `[dongles]` is enabled; `None`: udev and `/sys`.
+    pub hotplug: Option<crate::hotplug::HotplugOptions>,
+}
+
+/// Starts the agent described by `cfg`; with `[dongles]` enabled (the default) it follows
+/// the USB sticks udev reports.
 pub async fn start(cfg: Config) -> Result<RunningAgent, StartError> {
+    start_with(cfg, StartOptions::default()).await
+}
+
+/// Starts the agent described by `cfg`, with `options`.
+pub async fn start_with(cfg: Config, options: StartOptions) -> Result<RunningAgent, StartError> {
     cfg.check()?;
     let (dm, fresh_store) = open_data_model(&cfg)?;
     let (inbound_tx, inbound_rx) = mpsc::channel::<Inbound>(INBOUND_QUEUE);
@@ -290,7 +309,11 @@ pub async fn start(cfg: Config) -> Result<RunningAgent, StartError> {
     )
     .await;
     let notify = notifier.handle();
+    let access = crate::access::AccessCache::default();
+    // Ends by itself when the data model (its change stream) is dropped.
+    drop(access.watch(&dm));
     let dispatcher = Arc::new(Dispatcher {
+        access,
         dm: dm.clone(),
         endpoint_id: cfg.endpoint_id.clone(),
         limits: DecodeLimits {
@@ -304,9 +327,17 @@ pub async fn start(cfg: Config) -> Result<RunningAgent, StartError> {
     });
     let (stop_tx, stop_rx) = oneshot::channel();
     let task = tokio::spawn(run_dispatch(dispatcher, inbound_rx, stop_rx));
+    let proxy = crate::proxy::Proxy::new(dm.clone());
+    let hotplug = if cfg.dongles.enable {
+        let state_dir = cfg.db.parent().map(Path::to_path_buf).unwrap_or_default();
+        Some(crate::hotplug::Hotplug::start(proxy.clone(), &cfg, state_dir, options.hotplug).await)
+    } else {
+        None
+    };
     info!(endpoint_id = %cfg.endpoint_id, "agent started");
     Ok(RunningAgent {
-        proxy: crate::proxy::Proxy::new(dm.clone()),
+        proxy,
+        hotplug,
         dm,
         ws_addr,
         endpoint_id: cfg.endpoint_id,

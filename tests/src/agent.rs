@@ -1,7 +1,7 @@
 //! Starting a real agent for a test: its own temp database, a WebSocket server on a free
 //! loopback port, and the Controllers the test names.
 
-use usphub::agent::RunningAgent;
+use usphub::agent::{RunningAgent, StartOptions};
 use usphub::config::{Config, ControllerConfig, MqttConfig, Role, WsServerConfig};
 
 /// The agent's EndpointID in tests.
@@ -38,6 +38,11 @@ impl TestAgent {
                 controller(CONTROLLER_B, Role::Full, None),
                 controller(GUEST, Role::Untrusted, None),
             ],
+            // Tests never touch the machine's own USB sticks; hot-plug tests pass a double.
+            dongles: usphub::hotplug::AutoStartConfig {
+                enable: false,
+                ..Default::default()
+            },
             ..Config::default()
         }
     }
@@ -51,7 +56,16 @@ impl TestAgent {
 
     /// Starts an agent with `config` in `dir`.
     pub async fn start_with(dir: tempfile::TempDir, config: Config) -> TestAgent {
-        let agent = usphub::agent::start(config.clone())
+        Self::start_with_options(dir, config, StartOptions::default()).await
+    }
+
+    /// Starts an agent with `config` in `dir` and `options` (e.g. a hot-plug double).
+    pub async fn start_with_options(
+        dir: tempfile::TempDir,
+        config: Config,
+        options: StartOptions,
+    ) -> TestAgent {
+        let agent = usphub::agent::start_with(config.clone(), options)
             .await
             .expect("agent starts");
         TestAgent {

@@ -1,0 +1,212 @@
+//! Hot-plug end to end: the agent follows a udev stand-in (`ChannelSource`); the "plugged"
+//! stick is the ZNP coordinator simulator on a PTY, reached through a fake
+//! `/dev/serial/by-id/` link and presented with a Sonoff ZBDongle-P's USB identity. A
+//! rusp-lib Controller sees the bridge start, a paired device come online, go offline when
+//! the stick is pulled (its row kept), and come back under the same instance number when the
+//! stick is plugged in again.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusp_lib::usp::mod_Notify::OneOfnotification as N;
+use tokio::sync::mpsc;
+use usphub::agent::StartOptions;
+use usphub::hotplug::{
+    ChannelSource, HotplugEvent, HotplugOptions, ProbeMode, SerialPortInfo, SysRoots, UsbInfo,
+};
+use usphub_bridges::zigbee::sim::Scenario;
+use usphub_bridges::zigbee::znp::sim::{SimPort, ZnpSim, ZnpSimConfig};
+use usphub_tests::agent::{AGENT_EID, CONTROLLER, TestAgent};
+use usphub_tests::controller::RuspController;
+
+const LONG: Duration = Duration::from_secs(30);
+const SERIAL: &str = "b8b49abd27a6ed11a280eba32981d111";
+
+const SCENARIO: &str = r#"
+[[device]]
+preset = "plug"
+ieee = "00124b0000e2e402"
+model = "PLUG-HOTPLUG"
+join = "on_permit"
+"#;
+
+/// A `/dev` with the stick's by-id link to the PTY, and a sysfs with no ports (nothing is
+/// present at start-up); the add event carries the stick's identity as udev would.
+struct FakeStick {
+    _dir: tempfile::TempDir,
+    roots: SysRoots,
+    info: SerialPortInfo,
+}
+
+impl FakeStick {
+    fn new(pty: &Path) -> FakeStick {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let roots = SysRoots {
+            sys: dir.path().join("sys"),
+            dev: dir.path().join("dev"),
+        };
+        std::fs::create_dir_all(roots.sys.join("class/tty")).expect("fake sysfs");
+        let by_id_dir = roots.dev.join("serial/by-id");
+        std::fs::create_dir_all(&by_id_dir).expect("fake /dev");
+        let by_id: PathBuf = by_id_dir.join(format!(
+            "usb-ITead_Sonoff_Zigbee_3.0_USB_Dongle_Plus_{SERIAL}-if00-port0"
+        ));
+        std::os::unix::fs::symlink(pty, &by_id).expect("by-id link");
+        let info = SerialPortInfo {
+            name: "ttyUSB0".into(),
+            path: pty.to_path_buf(),
+            by_id: Some(by_id),
+            usb: Some(UsbInfo {
+                vid: 0x10c4,
+                pid: 0xea60,
+                serial: Some(SERIAL.into()),
+                manufacturer: Some("ITead".into()),
+                product: Some("Sonoff Zigbee 3.0 USB Dongle Plus".into()),
+                interface_num: Some(0),
+                interface: None,
+            }),
+        };
+        FakeStick {
+            _dir: dir,
+            roots,
+            info,
+        }
+    }
+}
+
+/// An agent following `source` for hot-plug, with `[dongles]` at its defaults.
+async fn agent_with_hotplug(source: ChannelSource, roots: SysRoots) -> TestAgent {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = TestAgent::config(&dir);
+    config.dongles.enable = true;
+    let mut hotplug = HotplugOptions::new(source, roots);
+    hotplug.probe = ProbeMode::Never;
+    let options = StartOptions {
+        hotplug: Some(hotplug),
+    };
+    TestAgent::start_with_options(dir, config, options).await
+}
+
+/// Waits for an ObjectCreation of an instance of `table` (e.g. `Device.ProxiedDevice.`) and
+/// returns its path.
+async fn created(c: &mut RuspController, table: &str) -> String {
+    loop {
+        let (_, n) = c
+            .next_notify(LONG)
+            .await
+            .unwrap_or_else(|| panic!("ObjectCreation in {table}"));
+        if let N::obj_creation(oc) = n.notification
+            && let Some(rest) = oc.obj_path.strip_prefix(table)
+            && rest.trim_end_matches('.').parse::<u32>().is_ok()
+        {
+            return oc.obj_path;
+        }
+    }
+}
+
+/// Waits until `param` reads `want`, reading it again after each notification (the caller
+/// subscribed to what changes it).
+async fn reads(c: &mut RuspController, param: &str, want: &str) {
+    loop {
+        if c.get_map(param).await.get(param).map(String::as_str) == Some(want) {
+            return;
+        }
+        let (_, n) = c
+            .next_notify(LONG)
+            .await
+            .unwrap_or_else(|| panic!("{param} never became {want}"));
+        if let N::value_change(vc) = n.notification
+            && vc.param_path == param
+            && vc.param_value == want
+        {
+            return;
+        }
+    }
+}
+
+async fn send(tx: &mpsc::Sender<HotplugEvent>, ev: HotplugEvent) {
+    tx.send(ev)
+        .await
+        .expect("the agent follows hot-plug events");
+}
+
+#[tokio::test]
+async fn plugged_znp_stick_is_bridged_and_its_devices_follow_unplug_and_replug() {
+    let sim = ZnpSim::start_pty(ZnpSimConfig {
+        ieee: 0x00124b0000e2e400,
+        scenario: Scenario::parse(SCENARIO).expect("scenario"),
+        require_bootloader_skip: false,
+    })
+    .await
+    .expect("ZNP simulator on a PTY");
+    let SimPort::Pty(pty) = sim.port().clone() else {
+        panic!("start_pty gives a PTY")
+    };
+    let stick = FakeStick::new(&pty);
+    let (tx, source) = ChannelSource::new(8);
+    let mut agent = agent_with_hotplug(source, stick.roots.clone()).await;
+    let mut c = RuspController::websocket(&agent.ws_url(), CONTROLLER, AGENT_EID).await;
+    c.subscribe("radios", "ObjectCreation", "Device.X_USPHUB_Bridge.", &[])
+        .await;
+
+    // Plugged in: a Zigbee bridge is started on the stick's by-id link and attached.
+    send(&tx, HotplugEvent::Added(stick.info.clone())).await;
+    let bridge = created(&mut c, "Device.X_USPHUB_Bridge.").await;
+    let protocol = c.get_map(&format!("{bridge}Protocol")).await;
+    assert_eq!(protocol.values().next().map(String::as_str), Some("ZigBee"));
+    let started = agent
+        .agent()
+        .hotplug
+        .as_ref()
+        .expect("hot-plug runs")
+        .started()
+        .borrow()
+        .clone();
+    assert_eq!(
+        started,
+        [stick.info.by_id.as_ref().unwrap().display().to_string()]
+    );
+
+    // A device pairs through it and is online.
+    c.subscribe("devices", "ObjectCreation", "Device.ProxiedDevice.", &[])
+        .await;
+    c.permit_join(&bridge, 60).await;
+    let row = created(&mut c, "Device.ProxiedDevice.").await;
+    let online = format!("{row}Online");
+    let model = format!("{row}X_USPHUB_Model");
+    c.subscribe("online", "ValueChange", &online, &[]).await;
+    c.subscribe("model", "ValueChange", &model, &[]).await;
+    // Interviewed (its model known) and online.
+    reads(&mut c, &model, "PLUG-HOTPLUG").await;
+    reads(&mut c, &online, "true").await;
+
+    // Pulled out: the bridge stops, the device is offline and keeps its row.
+    sim.unplug();
+    send(
+        &tx,
+        HotplugEvent::Removed {
+            name: "ttyUSB0".into(),
+        },
+    )
+    .await;
+    reads(&mut c, &online, "false").await;
+    let models = c.get_map("Device.ProxiedDevice.*.X_USPHUB_Model").await;
+    assert_eq!(
+        models.get(&model).map(String::as_str),
+        Some("PLUG-HOTPLUG"),
+        "{models:?}"
+    );
+
+    // Plugged in again: the same bridge resumes; same row, online, nothing re-paired.
+    sim.replug();
+    send(&tx, HotplugEvent::Added(stick.info.clone())).await;
+    reads(&mut c, &online, "true").await;
+    let models = c.get_map("Device.ProxiedDevice.*.X_USPHUB_Model").await;
+    assert_eq!(models.len(), 1, "{models:?}");
+    assert!(models.contains_key(&model), "{models:?}");
+    let bridges = c.get_map("Device.X_USPHUB_Bridge.*.Protocol").await;
+    assert_eq!(bridges.len(), 1, "no second bridge: {bridges:?}");
+
+    c.close().await;
+    agent.stop().await;
+}
