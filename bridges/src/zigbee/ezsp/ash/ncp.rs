@@ -198,12 +198,9 @@ impl NcpActor {
             } else {
                 None
             };
+            // Commands first: a fault injected before a frame arrives applies to it.
             let result = tokio::select! {
-                item = port.next() => match item {
-                    None => return "port closed".into(),
-                    Some(Err(e)) => return format!("port I/O: {e}"),
-                    Some(Ok(item)) => self.on_received(&mut port, item).await,
-                },
+                biased;
                 cmd = cmds.recv(), if cmds_open => match cmd {
                     None => { cmds_open = false; Ok(()) }
                     Some(NcpCmd::Send(payload)) => {
@@ -212,6 +209,11 @@ impl NcpActor {
                         self.step(&mut port, input).await
                     }
                     Some(NcpCmd::Fault(f)) => self.on_fault(&mut port, f).await,
+                },
+                item = port.next() => match item {
+                    None => return "port closed".into(),
+                    Some(Err(e)) => return format!("port I/O: {e}"),
+                    Some(Ok(item)) => self.on_received(&mut port, item).await,
                 },
                 () = sleep_until(deadline) => self.step(&mut port, Input::AckTimeout).await,
             };
