@@ -8,4 +8,5 @@ pub mod commands;
 pub mod frame;
 pub mod link;
 pub mod protocol;
+pub mod sim;
 pub mod wire;

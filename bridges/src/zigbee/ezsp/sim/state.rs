@@ -1,0 +1,593 @@
+//! The simulated EmberZNet NCP's behaviour: one EZSP frame in, the response and the
+//! callbacks the firmware would send out. Pure (no I/O): the server in `sim/mod.rs` moves
+//! frames over ASH and runs the timed events this module schedules.
+//!
+//! What survives an NCP reset (ASH RST) is what real firmware keeps in tokens: the network
+//! (PAN id, extended PAN id, channel, key) and, in the simulation, which devices joined it.
+//! Configuration, policies, endpoints, the negotiated version and the running network do not:
+//! the host sets them up again and calls `networkInit`.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::time::Duration;
+
+use crate::zigbee::backend::{ApsFrame, ApsIncoming, PROFILE_ZDP};
+use crate::zigbee::ezsp::commands::{
+    self as c, Callback, Command, EmberApsFrame, INVALID_COMMAND, InvalidCommand, Version,
+};
+use crate::zigbee::ezsp::frame::{FC_CALLBACK_ASYNC, Header, HeaderFormat};
+use crate::zigbee::ezsp::wire::{LvBytes, Status, Wire};
+use crate::zigbee::sim::{JoinMode, Scenario, ScriptedReport, VirtualDevice};
+use crate::zigbee::zdo::{self, Zdp};
+
+mod handlers;
+
+/// How many host data frames [`NcpState::data_log`] keeps.
+pub const DATA_LOG_LEN: usize = 32;
+
+/// A timed event the server runs later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timed {
+    /// Device `n` of the scenario joins.
+    Join(usize),
+    /// Scripted report `report` of device `device`.
+    Report {
+        /// Device index.
+        device: usize,
+        /// Report index.
+        report: usize,
+    },
+    /// Joining closes (if `epoch` is still the current permit).
+    ClosePermitJoin {
+        /// Which permitJoining opened it.
+        epoch: u32,
+    },
+    /// Device `n` stops answering.
+    Silent(usize),
+    /// Device `n` leaves the network by itself.
+    Leave(usize),
+}
+
+/// Something to do after handling a frame.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Out {
+    /// Send this EZSP frame now.
+    Frame(Vec<u8>),
+    /// Run this event after a delay.
+    Later(Duration, Timed),
+}
+
+/// One scenario device and its network state.
+#[derive(Debug, Clone)]
+pub struct SimDevice {
+    /// The device model.
+    pub device: VirtualDevice,
+    /// When it joins.
+    pub join: JoinMode,
+    /// Whether it is in the network now.
+    pub joined: bool,
+    /// Scripted reports.
+    pub reports: Vec<ScriptedReport>,
+    /// Goes silent this long after joining.
+    pub silent_after_ms: Option<u64>,
+    /// Leaves this long after joining.
+    pub leave_after_ms: Option<u64>,
+}
+
+/// The network kept in the NCP's tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredNetwork {
+    /// PAN id.
+    pub pan_id: u16,
+    /// Extended PAN id.
+    pub extended_pan_id: u64,
+    /// Channel.
+    pub channel: u8,
+    /// Network key.
+    pub network_key: [u8; 16],
+    /// Transmit power.
+    pub tx_power: u8,
+}
+
+/// The NCP's state.
+#[derive(Debug)]
+pub struct NcpState {
+    /// EUI-64.
+    pub ieee: u64,
+    /// The protocol version this firmware speaks.
+    pub protocol_version: u8,
+    /// The network in tokens.
+    pub network: Option<StoredNetwork>,
+    /// The network is running (after `networkInit` or `formNetwork`).
+    pub network_up: bool,
+    /// Virtual devices.
+    pub devices: Vec<SimDevice>,
+    /// `sendUnicast` commands received.
+    pub unicasts: u64,
+    /// The last APS frames the host sent (at most [`DATA_LOG_LEN`]).
+    pub data_log: VecDeque<ApsFrame>,
+    /// Commands handled since start, by frame id (for tests and bellows checks).
+    pub handled: BTreeMap<u16, u32>,
+    /// Endpoints the host added since the last reset.
+    pub endpoints: BTreeSet<u8>,
+    config_values: BTreeMap<u8, u16>,
+    policies: BTreeMap<u8, u8>,
+    security: Option<c::InitialSecurityState>,
+    /// The sequence number of the last command, reused by callbacks.
+    last_seq: u8,
+    aps_seq: u8,
+    permit_epoch: u32,
+    random: u64,
+}
+
+/// The stack version a firmware of `protocol` reports (one nibble per digit).
+pub fn stack_version(protocol: u8) -> u16 {
+    match protocol {
+        0..=8 => 0x6700,
+        9 => 0x6800,
+        10 => 0x6A00,
+        11 => 0x7000,
+        12 => 0x7100,
+        13 => 0x7400,
+        14 | 15 => 0x8000,
+        16 => 0x8100,
+        _ => 0x8200,
+    }
+}
+
+impl NcpState {
+    /// A factory-new NCP speaking `protocol_version` with the scenario's devices.
+    pub fn new(ieee: u64, protocol_version: u8, scenario: Scenario) -> Self {
+        let devices = scenario
+            .devices
+            .into_iter()
+            .map(|d| SimDevice {
+                joined: d.join == JoinMode::Paired,
+                device: d.device,
+                join: d.join,
+                reports: d.reports,
+                silent_after_ms: d.silent_after_ms,
+                leave_after_ms: d.leave_after_ms,
+            })
+            .collect();
+        NcpState {
+            ieee,
+            protocol_version,
+            network: None,
+            network_up: false,
+            devices,
+            unicasts: 0,
+            data_log: VecDeque::new(),
+            handled: BTreeMap::new(),
+            endpoints: BTreeSet::new(),
+            config_values: BTreeMap::new(),
+            policies: BTreeMap::new(),
+            security: None,
+            last_seq: 0,
+            aps_seq: 0,
+            permit_epoch: 0,
+            random: ieee ^ 0x9E37_79B9_7F4A_7C15,
+        }
+    }
+
+    fn next_random(&mut self) -> u64 {
+        // xorshift64*: the simulator's "random" keys only need to differ per run.
+        self.random ^= self.random >> 12;
+        self.random ^= self.random << 25;
+        self.random ^= self.random >> 27;
+        self.random.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn v(&self) -> u8 {
+        self.protocol_version
+    }
+
+    /// The NCP rebooted (ASH RST): everything but the tokens is gone.
+    pub fn reset(&mut self) {
+        self.network_up = false;
+        self.endpoints.clear();
+        self.config_values.clear();
+        self.policies.clear();
+        self.security = None;
+        self.permit_epoch += 1;
+    }
+
+    /// An asynchronous callback frame.
+    pub fn callback<C: Callback>(&self, cb: &C) -> Out {
+        let params = c::encode(cb, self.v());
+        let h = Header::response(self.last_seq, C::ID, FC_CALLBACK_ASYNC);
+        Out::Frame(
+            h.emit(HeaderFormat::for_version(self.v()), &params)
+                .unwrap_or_default(),
+        )
+    }
+
+    /// Handles one frame from the host.
+    pub fn handle(&mut self, bytes: &[u8]) -> Vec<Out> {
+        let format = HeaderFormat::sniff(bytes);
+        let Ok((h, params)) = Header::parse(bytes, format) else {
+            tracing::debug!(len = bytes.len(), "simulated NCP: frame too short, ignored");
+            return Vec::new();
+        };
+        if h.is_response() {
+            return Vec::new();
+        }
+        self.last_seq = h.seq;
+        *self.handled.entry(h.frame_id).or_default() += 1;
+        if h.frame_id == Version::ID {
+            let rsp = c::VersionRsp {
+                protocol_version: self.v(),
+                stack_type: 2,
+                stack_version: stack_version(self.v()),
+            };
+            return vec![self.respond(h.seq, Version::ID, format, &rsp)];
+        }
+        let (id, rsp, mut outs) = match handlers::dispatch(self, h.frame_id, params) {
+            Some(Ok(x)) => x,
+            Some(Err(_)) => {
+                // EZSP_ERROR_INVALID_VALUE / SL_STATUS_INVALID_PARAMETER: parameters malformed.
+                let status = if self.v() >= 14 { 0x21 } else { 0x36 };
+                let inv = InvalidCommand {
+                    status: Status(status),
+                };
+                return vec![self.respond(h.seq, INVALID_COMMAND, format, &inv)];
+            }
+            None => {
+                tracing::debug!(frame_id = h.frame_id, "simulated NCP: unsupported frame id");
+                // EZSP_ERROR_INVALID_FRAME_ID / SL_STATUS_NOT_SUPPORTED.
+                let status = if self.v() >= 14 { 0x0F } else { 0x31 };
+                let inv = InvalidCommand {
+                    status: Status(status),
+                };
+                return vec![self.respond(h.seq, INVALID_COMMAND, format, &inv)];
+            }
+        };
+        let first = Out::Frame(
+            Header::response(h.seq, id, 0)
+                .emit(format, &rsp)
+                .unwrap_or_default(),
+        );
+        outs.insert(0, first);
+        outs
+    }
+
+    fn respond<W: Wire>(&self, seq: u8, id: u16, format: HeaderFormat, w: &W) -> Out {
+        let params = c::encode(w, self.v());
+        Out::Frame(
+            Header::response(seq, id, 0)
+                .emit(format, &params)
+                .unwrap_or_default(),
+        )
+    }
+
+    fn device_by_nwk(&mut self, nwk: u16) -> Option<&mut SimDevice> {
+        self.devices
+            .iter_mut()
+            .find(|d| d.joined && d.device.nwk == nwk)
+    }
+
+    fn stack_status(&self, status: Status) -> Out {
+        self.callback(&c::StackStatusHandler { status })
+    }
+
+    fn network_came_up(&mut self) -> Vec<Out> {
+        self.network_up = true;
+        let mut out = vec![self.stack_status(Status::network_up(self.v()))];
+        for (i, d) in self.devices.iter().enumerate() {
+            if d.joined {
+                out.extend(report_schedule(i, d));
+            }
+        }
+        out
+    }
+
+    fn form(&mut self, p: &c::NetworkParameters) -> Vec<Out> {
+        let key = match &self.security {
+            Some(s) if s.bitmask & c::security_bitmask::HAVE_NETWORK_KEY != 0 => s.network_key,
+            _ => {
+                let (a, b) = (self.next_random(), self.next_random());
+                let mut k = [0u8; 16];
+                k[..8].copy_from_slice(&a.to_le_bytes());
+                k[8..].copy_from_slice(&b.to_le_bytes());
+                k
+            }
+        };
+        self.network = Some(StoredNetwork {
+            pan_id: p.pan_id,
+            extended_pan_id: if p.extended_pan_id == 0 {
+                self.ieee
+            } else {
+                p.extended_pan_id
+            },
+            channel: p.radio_channel,
+            network_key: key,
+            tx_power: p.radio_tx_power,
+        });
+        for d in &mut self.devices {
+            d.joined = false;
+        }
+        self.network_came_up()
+    }
+
+    fn leave(&mut self) -> Vec<Out> {
+        self.network = None;
+        self.network_up = false;
+        self.permit_epoch += 1;
+        for d in &mut self.devices {
+            d.joined = false;
+        }
+        vec![self.stack_status(Status::network_down(self.v()))]
+    }
+
+    fn permit_join(&mut self, duration: u8) -> Vec<Out> {
+        self.permit_epoch += 1;
+        let mut out = Vec::new();
+        if duration == 0 {
+            out.push(self.stack_status(self.network_closed()));
+            return out;
+        }
+        out.push(self.stack_status(Status(if self.v() >= 14 { 0x0C18 } else { 0x9C })));
+        let waiting = self
+            .devices
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| !d.joined && d.join == JoinMode::OnPermit);
+        for (k, (i, _)) in waiting.enumerate() {
+            out.push(Out::Later(
+                Duration::from_millis(20 + 30 * k as u64),
+                Timed::Join(i),
+            ));
+        }
+        if duration < 255 {
+            let epoch = self.permit_epoch;
+            out.push(Out::Later(
+                Duration::from_secs(u64::from(duration)),
+                Timed::ClosePermitJoin { epoch },
+            ));
+        }
+        out
+    }
+
+    fn network_closed(&self) -> Status {
+        Status(if self.v() >= 14 { 0x0C19 } else { 0x9D })
+    }
+
+    /// Runs a timed event.
+    pub fn timed(&mut self, t: Timed) -> Vec<Out> {
+        match t {
+            Timed::Join(i) => self.join(i),
+            Timed::ClosePermitJoin { epoch } if epoch == self.permit_epoch => {
+                vec![self.stack_status(self.network_closed())]
+            }
+            Timed::ClosePermitJoin { .. } => Vec::new(),
+            Timed::Silent(i) => {
+                if let Some(d) = self.devices.get_mut(i) {
+                    d.device.responsive = false;
+                }
+                Vec::new()
+            }
+            Timed::Leave(i) => match self.devices.get(i) {
+                Some(d) if d.joined && self.network_up => {
+                    let (nwk, ieee) = (d.device.nwk, d.device.ieee);
+                    self.device_left(nwk, ieee)
+                }
+                _ => Vec::new(),
+            },
+            Timed::Report { device, report } => self.scripted_report(t, device, report),
+        }
+    }
+
+    fn scripted_report(&mut self, t: Timed, device: usize, report: usize) -> Vec<Out> {
+        let up = self.network_up;
+        let Some(d) = self.devices.get_mut(device) else {
+            return Vec::new();
+        };
+        let Some(r) = d.reports.get(report).cloned() else {
+            return Vec::new();
+        };
+        if !d.joined || !d.device.responsive || !up {
+            return Vec::new();
+        }
+        let msg = r
+            .zcl_value()
+            .and_then(|v| d.device.report(r.endpoint, r.cluster, r.attribute, v));
+        let mut out: Vec<Out> = msg
+            .iter()
+            .map(|m| self.incoming(m, c::INCOMING_UNICAST))
+            .collect();
+        if let Some(every) = r.every_ms {
+            out.push(Out::Later(Duration::from_millis(every.max(10)), t));
+        }
+        out
+    }
+
+    fn device_left(&mut self, nwk: u16, ieee: u64) -> Vec<Out> {
+        if let Some(d) = self.devices.iter_mut().find(|d| d.device.ieee == ieee) {
+            d.joined = false;
+        }
+        vec![self.callback(&c::TrustCenterJoinHandler {
+            new_node_id: nwk,
+            new_node_eui64: ieee,
+            status: c::device_update::DEVICE_LEFT,
+            policy_decision: 3,
+            parent_of_new_node_id: 0xFFFF,
+        })]
+    }
+
+    /// Device `i` joins: trust-centre callback, then its Device_annce broadcast.
+    pub fn join(&mut self, i: usize) -> Vec<Out> {
+        if !self.network_up {
+            return Vec::new();
+        }
+        let Some(d) = self.devices.get_mut(i) else {
+            return Vec::new();
+        };
+        if d.joined {
+            return Vec::new();
+        }
+        d.joined = true;
+        let (nwk, ieee, annce) = (d.device.nwk, d.device.ieee, d.device.announce());
+        let mut out = vec![
+            self.callback(&c::TrustCenterJoinHandler {
+                new_node_id: nwk,
+                new_node_eui64: ieee,
+                status: c::device_update::UNSECURED_JOIN,
+                policy_decision: 0,
+                parent_of_new_node_id: 0x0000,
+            }),
+            self.incoming(&annce, 4),
+        ];
+        out.extend(report_schedule(i, &self.devices[i]));
+        out
+    }
+
+    /// `incomingMessageHandler` for a device's frame.
+    pub fn incoming(&self, a: &ApsIncoming, message_type: u8) -> Out {
+        let ieee = self
+            .devices
+            .iter()
+            .find(|d| d.device.nwk == a.src_nwk)
+            .map_or(0, |d| d.device.ieee);
+        self.callback(&c::IncomingMessageHandler {
+            message_type,
+            aps_frame: EmberApsFrame {
+                profile_id: a.profile,
+                cluster_id: a.cluster,
+                source_endpoint: a.src_endpoint,
+                destination_endpoint: a.dst_endpoint,
+                options: 0,
+                group_id: 0,
+                sequence: 0,
+            },
+            lqi: a.lqi,
+            rssi: -50,
+            sender: a.src_nwk,
+            sender_eui64: ieee,
+            binding_index: 0xFF,
+            address_index: 0xFF,
+            timestamp: 0,
+            message: LvBytes(a.payload.clone()),
+        })
+    }
+
+    fn send_unicast(&mut self, r: c::SendUnicast) -> (c::SendRsp, Vec<Out>) {
+        self.unicasts += 1;
+        let frame = ApsFrame {
+            dst_nwk: r.destination,
+            dst_endpoint: r.aps_frame.destination_endpoint,
+            src_endpoint: r.aps_frame.source_endpoint,
+            profile: r.aps_frame.profile_id,
+            cluster: r.aps_frame.cluster_id,
+            payload: r.message.0.clone(),
+        };
+        if self.data_log.len() == DATA_LOG_LEN {
+            self.data_log.pop_front();
+        }
+        self.data_log.push_back(frame.clone());
+        if !self.network_up {
+            let rsp = c::SendRsp {
+                status: Status::network_down(self.v()),
+                sequence: 0,
+            };
+            return (rsp, Vec::new());
+        }
+        self.aps_seq = self.aps_seq.wrapping_add(1);
+        let rsp = c::SendRsp {
+            status: Status::OK,
+            sequence: self.aps_seq,
+        };
+        let answers = match self.device_by_nwk(r.destination) {
+            Some(d) if d.device.responsive => Some(d.device.handle(&frame)),
+            _ => None,
+        };
+        let sent = c::MessageSentHandler {
+            message_type: r.message_type,
+            destination: r.destination,
+            aps_frame: EmberApsFrame {
+                sequence: self.aps_seq,
+                ..r.aps_frame
+            },
+            message_tag: r.message_tag,
+            status: if answers.is_some() {
+                Status::OK
+            } else {
+                Status::delivery_failed(self.v())
+            },
+            message: LvBytes(Vec::new()),
+        };
+        let mut out = vec![self.callback(&sent)];
+        let answers = answers.unwrap_or_default();
+        out.extend(
+            answers
+                .iter()
+                .map(|a| self.incoming(a, c::INCOMING_UNICAST)),
+        );
+        if frame.profile == PROFILE_ZDP
+            && frame.cluster == zdo::cluster::MGMT_LEAVE_REQ
+            && !answers.is_empty()
+            && let Ok((_, Zdp::MgmtLeaveReq { .. })) = Zdp::parse(frame.cluster, &frame.payload)
+            && let Some(d) = self.device_by_nwk(r.destination)
+        {
+            let (nwk, ieee) = (d.device.nwk, d.device.ieee);
+            out.extend(self.device_left(nwk, ieee));
+        }
+        (rsp, out)
+    }
+
+    /// A device sends a cluster command to the coordinator now (a button press).
+    pub fn command_now(
+        &mut self,
+        ieee: u64,
+        ep: u8,
+        cluster: u16,
+        command: u8,
+        payload: Vec<u8>,
+    ) -> Option<Out> {
+        let d = self
+            .devices
+            .iter_mut()
+            .find(|d| d.device.ieee == ieee && d.joined)?;
+        let m = d.device.command(ep, cluster, command, payload)?;
+        Some(self.incoming(&m, c::INCOMING_UNICAST))
+    }
+
+    /// A device sends a report now; `None` if it cannot.
+    pub fn report_now(
+        &mut self,
+        ieee: u64,
+        ep: u8,
+        cluster: u16,
+        attr: u16,
+        v: crate::zigbee::zcl::ZclValue,
+    ) -> Option<Out> {
+        let d = self
+            .devices
+            .iter_mut()
+            .find(|d| d.device.ieee == ieee && d.joined)?;
+        let m = d.device.report(ep, cluster, attr, v)?;
+        Some(self.incoming(&m, c::INCOMING_UNICAST))
+    }
+}
+
+fn report_schedule(i: usize, d: &SimDevice) -> Vec<Out> {
+    let reports = d.reports.iter().enumerate().map(|(k, r)| {
+        Out::Later(
+            Duration::from_millis(r.after_ms),
+            Timed::Report {
+                device: i,
+                report: k,
+            },
+        )
+    });
+    let silent = d
+        .silent_after_ms
+        .map(|ms| Out::Later(Duration::from_millis(ms), Timed::Silent(i)));
+    let leave = d
+        .leave_after_ms
+        .map(|ms| Out::Later(Duration::from_millis(ms), Timed::Leave(i)));
+    reports.chain(silent).chain(leave).collect()
+}
+
+/// Decodes a command's parameters for the handlers.
+fn params<C: Command>(p: &[u8], v: u8) -> Result<C, crate::zigbee::ezsp::wire::DecodeError> {
+    c::decode(p, v)
+}
