@@ -18,15 +18,15 @@ use tokio::process::Command;
 use usphub_bridges::zigbee::sim::Scenario;
 use usphub_bridges::zigbee::znp::sim::{ZnpSim, ZnpSimConfig};
 
-const COORDINATOR: u64 = 0x00124B00_1CDD_7A01;
+const COORDINATOR: u64 = 0x0012_4B00_1CDD_7A01;
 const PAN: u16 = 0x1A62;
 const EXT_PAN: u64 = 0xDDDD_0000_1111_2222;
 const CHANNEL: u8 = 20;
 const KEY: [u8; 16] = [
     0x01, 0x03, 0x05, 0x07, 0x09, 0x0B, 0x0D, 0x0F, 0x00, 0x02, 0x04, 0x06, 0x08, 0x0A, 0x0C, 0x0D,
 ];
-const PLUG: u64 = 0x00124B00_0000_0102;
-const SENSOR: u64 = 0x00124B00_0000_0101;
+const PLUG: u64 = 0x0012_4B00_0000_0102;
+const SENSOR: u64 = 0x0012_4B00_0000_0101;
 /// Longest a zigpy-znp tool may run (connect, probe, read every NV table).
 const TOOL_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -59,13 +59,11 @@ fn form_and_join(sim: &ZnpSim) {
     });
 }
 
-/// Runs `python -m module args...` to completion within [`TOOL_TIMEOUT`]; panics with its
-/// output when it fails.
-async fn run_tool(module: &str, args: &[&str]) -> String {
+/// Runs the venv's python with `args` to completion within [`TOOL_TIMEOUT`]; panics with
+/// its output when it fails. Returns its standard output.
+async fn run_python(args: &[&str]) -> String {
     let mut cmd = Command::new(interop_python::interop_python());
-    cmd.arg("-m")
-        .arg(module)
-        .args(args)
+    cmd.args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -73,15 +71,22 @@ async fn run_tool(module: &str, args: &[&str]) -> String {
     let child = cmd.spawn().expect("start the interop venv's python");
     let out = tokio::time::timeout(TOOL_TIMEOUT, child.wait_with_output())
         .await
-        .unwrap_or_else(|_| panic!("{module} did not finish within {TOOL_TIMEOUT:?}"))
+        .unwrap_or_else(|_| panic!("python {args:?} did not finish within {TOOL_TIMEOUT:?}"))
         .expect("wait for python");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success(),
-        "{module} {args:?} rejected the simulator ({}):\n{stderr}",
+        "python {args:?} rejected the simulator ({}):\n{stderr}",
         out.status
     );
-    stderr
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs `python -m module args...` (a zigpy-znp tool).
+async fn run_tool(module: &str, args: &[&str]) -> String {
+    let mut all = vec!["-m", module];
+    all.extend_from_slice(args);
+    run_python(&all).await
 }
 
 /// The host-side address of the simulator as zigpy-znp spells it.
@@ -161,11 +166,13 @@ async fn backup_restored_onto_a_new_stick_backs_up_the_same_network() {
     drop(old);
 
     // A factory-new stick with another IEEE address takes the network over.
-    let new = ZnpSim::start_tcp(config(0x00124B00_0000_BEEF), 0)
+    let new = ZnpSim::start_tcp(config(0x0012_4B00_0000_BEEF), 0)
         .await
         .unwrap();
     let first_file = dir.path().join("first.json");
-    let path = zigpy_path(&new);
+    // serialx also takes tcp:// URLs.
+    let path = new.url();
+    assert!(path.starts_with("tcp://127.0.0.1:"), "{path}");
     run_tool(
         "zigpy_znp.tools.network_restore",
         &[&path, "-i", first_file.to_str().unwrap()],
@@ -188,4 +195,110 @@ async fn backup_restored_onto_a_new_stick_backs_up_the_same_network() {
     let counter = |b: &Json| b["network_key"]["frame_counter"].as_u64().unwrap();
     // network_restore moves the frame counter on by its default increment.
     assert_eq!(counter(&second), counter(&first) + 2500);
+}
+
+/// zigpy's application as zigpy-znp's README starts it (auto_form), on a fixed channel so
+/// zigpy skips its energy scan: it forms a network, permits joining, waits for the plug to
+/// join and for zigpy's interview to have read its endpoints and model, reads its Basic and
+/// On/Off attributes and switches it on. Prints one JSON object.
+const APP_SCRIPT: &str = r#"
+import asyncio, json, logging, os, sys
+from zigpy_znp.zigbee.application import ControllerApplication
+
+PATH, PLUG = sys.argv[1], sys.argv[2]
+if os.environ.get("USPHUB_ZIGPY_DEBUG"):
+    logging.basicConfig(level=logging.DEBUG)
+
+class Listener:
+    def __init__(self, fut):
+        self.fut = fut
+    def device_joined(self, device):
+        if str(device.ieee).replace(":", "") == PLUG and not self.fut.done():
+            self.fut.set_result(device)
+
+async def interviewed(dev):
+    # zigpy's interview: Node, Active Endpoints and Simple Descriptors over ZDO, then the
+    # Basic cluster's manufacturer and model.
+    while dev.model is None or 1 not in dev.endpoints:
+        await asyncio.sleep(0.05)
+
+async def main():
+    config = {"device": {"path": PATH}, "network": {"channel": 15}}
+    app = await ControllerApplication.new(config, auto_form=True)
+    try:
+        fut = asyncio.get_running_loop().create_future()
+        app.add_listener(Listener(fut))
+        await app.permit(60)
+        dev = await asyncio.wait_for(fut, 30)
+        await asyncio.wait_for(interviewed(dev), 30)
+        ep = dev.endpoints[1]
+        basic, _ = await ep.basic.read_attributes(["manufacturer", "model"])
+        on_off, _ = await ep.on_off.read_attributes(["on_off"])
+        await ep.on_off.on()
+        net = app.state.network_info
+        print(json.dumps({
+            "pan_id": int(net.pan_id),
+            "channel": int(net.channel),
+            "coordinator": str(app.state.node_info.ieee).replace(":", ""),
+            "nwk": int(dev.nwk),
+            "manufacturer": basic["manufacturer"],
+            "model": basic["model"],
+            "on_off": bool(on_off["on_off"]),
+        }))
+    finally:
+        await app.shutdown()
+
+asyncio.run(main())
+"#;
+
+/// Runs [`APP_SCRIPT`] against `sim` (which has only the plug) and checks what zigpy saw.
+async fn application_reads_the_plug(sim: &ZnpSim) {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("app.py");
+    std::fs::write(&script, APP_SCRIPT).unwrap();
+    let path = zigpy_path(sim);
+    let plug = format!("{PLUG:016x}");
+    let out = run_python(&[script.to_str().unwrap(), &path, &plug]).await;
+    let r: Json = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
+
+    let (pan, _, channel, _) = sim.with_state(|s| s.network());
+    assert_eq!(r["pan_id"], u64::from(pan), "{r}");
+    assert_eq!((r["channel"].as_u64(), channel), (Some(15), 15), "{r}");
+    assert_eq!(r["coordinator"], format!("{COORDINATOR:016x}"));
+    assert_eq!(r["nwk"], 0x3102);
+    assert_eq!(r["manufacturer"], "usphub");
+    assert_eq!(r["model"], "SIM-PLUG");
+    assert_eq!(r["on_off"], false);
+    // zigpy's On command reached the simulated plug.
+    let on = sim.attribute(PLUG, 1, 0x0006, 0x0000).map(|v| v.value);
+    assert_eq!(on, Some(usphub_bridges::zigbee::zcl::ZclValue::Bool(true)));
+}
+
+fn plug_only() -> ZnpSimConfig {
+    let scenario = Scenario::parse(
+        r#"
+        [[device]]
+        preset = "plug"
+        ieee = "00124b0000000102"
+        nwk = 0x3102
+        "#,
+    )
+    .unwrap();
+    ZnpSimConfig {
+        ieee: COORDINATOR,
+        scenario,
+        require_bootloader_skip: false,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zigpy_application_forms_a_network_and_reads_a_joined_plug_over_tcp() {
+    let sim = ZnpSim::start_tcp(plug_only(), 0).await.unwrap();
+    application_reads_the_plug(&sim).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zigpy_application_forms_a_network_and_reads_a_joined_plug_over_a_pty() {
+    let sim = ZnpSim::start_pty(plug_only()).await.unwrap();
+    application_reads_the_plug(&sim).await;
 }

@@ -1,6 +1,6 @@
 //! AF subsystem (MT_AF.c): endpoint registration, APS data requests and incoming messages.
 
-use super::{List8, ShortBytes, mt_commands};
+use super::{List8, LongBytes, ShortBytes, mt_commands};
 
 /// AF_DATA_REQUEST option bits.
 pub mod options {
@@ -22,6 +22,12 @@ mt_commands! {
         dst_addr: u16, dst_endpoint: u8, src_endpoint: u8, cluster_id: u16,
         tsn: u8, options: u8, radius: u8, data: ShortBytes,
     } => DataRequestRsp { status: u8 };
+    /// AF_DATA_REQUEST with any address mode (2 short, 3 IEEE, 1 group, 0x0F broadcast; the
+    /// address is always 8 bytes) and a two-byte data length.
+    sreq DataRequestExt = 0x02, "AF_DATA_REQUEST_EXT" {
+        dst_addr_mode: u8, dst_addr: u64, dst_endpoint: u8, dst_pan_id: u16, src_endpoint: u8,
+        cluster_id: u16, tsn: u8, options: u8, radius: u8, data: LongBytes,
+    } => DataRequestExtRsp { status: u8 };
     /// Result of an AF_DATA_REQUEST over the air.
     areq DataConfirm = 0x80, "AF_DATA_CONFIRM" { status: u8, endpoint: u8, tsn: u8 };
     /// An APS data frame received for one of our endpoints.

@@ -35,6 +35,10 @@ mt_commands! {
     sreq MsgCbRegister = 0x3E, "ZDO_MSG_CB_REGISTER" { cluster_id: u16 } => MsgCbRegisterRsp { status: u8 };
     /// Starts the stack: state 0 restored, 1 new network, 2 not started.
     sreq StartupFromApp = 0x40, "ZDO_STARTUP_FROM_APP" { start_delay: u16 } => StartupFromAppRsp { state: u8 };
+    /// Starts route discovery to `dst`.
+    sreq ExtRouteDisc = 0x45, "ZDO_EXT_ROUTE_DISC" { dst: u16, options: u8, radius: u8 } => ExtRouteDiscRsp { status: u8 };
+    /// Checks the routing table for `dst` (0 success, 4 no entry).
+    sreq ExtRouteChk = 0x46, "ZDO_EXT_ROUTE_CHK" { dst: u16, rt_status: u8, options: u8 } => ExtRouteChkRsp { status: u8 };
     /// Current network parameters.
     sreq ExtNwkInfo = 0x50, "ZDO_EXT_NWK_INFO" {} => ExtNwkInfoRsp {
         short_addr: u16, dev_state: u8, pan_id: u16, parent_addr: u16,

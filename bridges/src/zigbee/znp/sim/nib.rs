@@ -209,7 +209,7 @@ mod tests {
             channel_list: 1 << 15,
             key_loaded: true,
         };
-        form_nib(&mut nib, &net, 0x00124B00_0000_0001);
+        form_nib(&mut nib, &net, 0x0012_4B00_0000_0001);
         assert_eq!(nib.len(), NIB_LEN);
         assert_eq!(read_nib(&nib), Some(net));
         // nwkState is a 16-bit enum whose high byte must stay 0.

@@ -17,6 +17,7 @@ use crate::zigbee::znp::frame::{FrameType, MtFrame};
 use super::nib::{self, NibNetwork};
 use super::nv::NvStore;
 
+mod afext;
 mod nvcmd;
 mod zdp;
 
@@ -86,7 +87,7 @@ pub struct SimState {
     pub af_requests: u64,
     /// The last APS data frames the host sent (at most [`DATA_LOG_LEN`]).
     pub data_log: std::collections::VecDeque<ApsFrame>,
-    endpoints: BTreeSet<u8>,
+    endpoints: std::collections::BTreeMap<u8, af::Register>,
     zdo_callbacks: BTreeSet<u16>,
     primary_channels: u32,
     zdp_tsn: u8,
@@ -120,7 +121,7 @@ impl SimState {
             devices,
             af_requests: 0,
             data_log: std::collections::VecDeque::new(),
-            endpoints: BTreeSet::new(),
+            endpoints: std::collections::BTreeMap::new(),
             zdo_callbacks: BTreeSet::new(),
             primary_channels: 0x0000_0800,
             zdp_tsn: 0,
@@ -203,7 +204,7 @@ impl SimState {
                 }
             };
         }
-        if let Some(out) = self.handle_nv(f) {
+        if let Some(out) = self.handle_nv(f).or_else(|| self.handle_ext(f)) {
             return out;
         }
         on!(sys::Ping, |_: &mut Self, _| vec![emit(sys::PingRsp {
@@ -236,10 +237,12 @@ impl SimState {
         )]);
         on!(af::Register, |s: &mut Self, r: af::Register| {
             // 0xB8: ZApsDuplicateEntry.
-            let st = if s.endpoints.insert(r.endpoint) {
-                0
-            } else {
-                0xB8
+            let st = match s.endpoints.entry(r.endpoint) {
+                std::collections::btree_map::Entry::Occupied(_) => 0xB8,
+                std::collections::btree_map::Entry::Vacant(v) => {
+                    v.insert(r);
+                    0
+                }
             };
             vec![emit(af::RegisterRsp { status: st })]
         });

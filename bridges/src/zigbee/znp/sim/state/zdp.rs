@@ -33,7 +33,7 @@ impl SimState {
     }
 
     /// The dedicated ZDO_*_RSP callback Z-Stack sends besides ZDO_MSG_CB_INCOMING.
-    fn typed_zdo_callback(&self, a: &ApsIncoming) -> Option<Out> {
+    pub(super) fn typed_zdo_callback(&self, a: &ApsIncoming) -> Option<Out> {
         let (_, msg) = Zdp::parse(a.cluster, &a.payload).ok()?;
         let src_addr = a.src_nwk;
         Some(match msg {
