@@ -3,15 +3,15 @@
 //! in the daemon, a [`usphub_udev::ChannelSource`] in tests), identifies the sticks present
 //! at start-up, and carries out its actions.
 //!
-//! * `Start`: a ZNP stick gets a Zigbee bridge, a Z-Wave stick a Z-Wave bridge (through the
-//!   functions of [`crate::radios`] and their state files beside the database), attached to
+//! * `Start`: a ZNP or EZSP stick gets a Zigbee bridge, a Z-Wave stick a Z-Wave bridge (with
+//!   the state files a configured radio has, beside the database), attached to
 //!   the [`Proxy`], which mounts the devices under the instance numbers its registry keeps
 //!   for them. A stick seen before (same stable key: by-id link, else USB serial) resumes the
 //!   bridge it had instead of getting a second one.
 //! * `Stop`: the stick's port is closed and not reopened until the stick is back; the bridge
 //!   reports its radio offline, so its devices read `Online=false`. Nothing is deleted and
 //!   the bridge stays attached, answering `RadioOffline`, so its devices keep their rows.
-//! * `Ignored`: logged (EZSP sticks say that this build has no EZSP backend).
+//! * `Ignored`: logged (deCONZ sticks, unidentified ports, auto-start off).
 //!
 //! Ownership: one task owns the auto-start state, the bridges it started and their port
 //! gates; [`Hotplug::shutdown`] stops it and closes every port it opened. A radio the
@@ -323,9 +323,8 @@ impl Supervisor {
             return;
         }
         let started = match firmware {
-            Firmware::Znp => self.start_znp(&port).await,
+            Firmware::Znp | Firmware::Ezsp => self.start_zigbee(firmware, &port).await,
             Firmware::ZWave => self.start_zwave(&port),
-            Firmware::Ezsp => Err(EZSP_MISSING.into()),
             Firmware::Deconz | Firmware::Unknown => Err("no bridge for this firmware".into()),
         };
         let (handle, gate) = match started {
@@ -351,25 +350,43 @@ impl Supervisor {
         self.publish();
     }
 
-    /// A Zigbee bridge over the ZNP backend whose port goes through a [`PortGate`]; its
-    /// network and device files are those of a configured `[zigbee]` coordinator.
-    async fn start_znp(
+    /// A Zigbee bridge over the ZNP or EZSP backend whose port goes through a [`PortGate`];
+    /// its network and device files are those of a configured `[zigbee]` coordinator.
+    async fn start_zigbee(
         &self,
+        firmware: Firmware,
         port: &SerialPortSpec,
     ) -> Result<(BridgeHandle, Option<PortGate>), String> {
-        use usphub_bridges::zigbee::{bridge, znp};
+        use usphub_bridges::zigbee::{ezsp, znp};
+        let gate = PortGate::new(port.clone());
+        let handle = if firmware == Firmware::Ezsp {
+            let backend = ezsp::backend::EzspBackend::new(
+                gate.connector(),
+                ezsp::backend::EzspBackendConfig::default(),
+            );
+            self.zigbee_bridge(backend).await?
+        } else {
+            let backend = znp::backend::ZnpBackend::new(
+                gate.connector(),
+                znp::backend::ZnpBackendConfig::default(),
+            );
+            self.zigbee_bridge(backend).await?
+        };
+        Ok((handle, Some(gate)))
+    }
+
+    async fn zigbee_bridge<B: usphub_bridges::zigbee::backend::ZigbeeBackend>(
+        &self,
+        backend: B,
+    ) -> Result<BridgeHandle, String> {
+        use usphub_bridges::zigbee::bridge;
         let dir = self.state_dir.join("zigbee");
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let gate = PortGate::new(port.clone());
-        let backend = znp::backend::ZnpBackend::new(
-            gate.connector(),
-            znp::backend::ZnpBackendConfig::default(),
-        );
         // The actor task runs until the last handle is dropped.
         let (handle, _task) = bridge::start(backend, bridge::ZigbeeBridgeConfig::new(&dir))
             .await
             .map_err(|e| e.to_string())?;
-        Ok((handle, Some(gate)))
+        Ok(handle)
     }
 
     /// A Z-Wave bridge with the agent's S0 key (generated and kept on first use), its node
@@ -409,15 +426,9 @@ impl Supervisor {
     }
 }
 
-const EZSP_MISSING: &str = "the EZSP backend is not available in this build";
-
 fn log_ignored(stick: &Identified, reason: &str) {
     let product = stick.product.unwrap_or("unknown stick");
-    if stick.firmware == Firmware::Ezsp {
-        warn!(path = %stick.path, product, "EZSP stick not started: {EZSP_MISSING}");
-    } else {
-        info!(path = %stick.path, product, firmware = stick.firmware.as_str(), "stick not started: {reason}");
-    }
+    info!(path = %stick.path, product, firmware = stick.firmware.as_str(), "stick not started: {reason}");
 }
 
 /// Whether a stick is present, and which plug-in session: each plug and unplug starts a new

@@ -7,7 +7,7 @@
 //! 2. Otherwise, with `auto_start` on, a stick identified as a firmware usphub has a bridge
 //!    for is started.
 //! 3. Everything else is listed by `usphub dongles` and left alone: unknown ports, firmwares
-//!    without a bridge (EZSP and deCONZ today), and everything when `auto_start` is off.
+//!    without a bridge (deCONZ today), and everything when `auto_start` is off.
 //!
 //! `auto_start` defaults to on: a person who plugs a stick into a hub expects it to work.
 //! [`AutoStartConfig`] deserialises from the agent's TOML, e.g.
@@ -32,7 +32,7 @@ use crate::identify::Identified;
 use crate::usbid::Firmware;
 
 /// Firmwares the bridges crate has a backend for.
-pub const BRIDGED: &[Firmware] = &[Firmware::Znp, Firmware::ZWave];
+pub const BRIDGED: &[Firmware] = &[Firmware::Znp, Firmware::Ezsp, Firmware::ZWave];
 
 /// How the configuration names a stick (`serial = "..."` or `path = "..."`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

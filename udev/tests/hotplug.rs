@@ -88,9 +88,11 @@ fn policy_starts_bridged_firmwares_only_when_allowed() {
     let fake = FakeSys::new();
     fake.add_usb_port("ttyUSB0", &sonoff_p());
     fake.add_usb_port("ttyACM0", &sonoff_e());
+    fake.add_usb_port("ttyACM2", &conbee2());
     fake.add_usb_port("ttyUSB5", &generic_cp210x());
     let p = identify_usb(&port_info(&fake.roots, "ttyUSB0").unwrap());
     let e = identify_usb(&port_info(&fake.roots, "ttyACM0").unwrap());
+    let d = identify_usb(&port_info(&fake.roots, "ttyACM2").unwrap());
     let g = identify_usb(&port_info(&fake.roots, "ttyUSB5").unwrap());
 
     let off = AutoStartConfig {
@@ -107,8 +109,20 @@ fn policy_starts_bridged_firmwares_only_when_allowed() {
             port: p.port_spec()
         }
     );
+    // EZSP with the stick's own serial settings (the ZBDongle-E uses XON/XOFF).
     assert_eq!(
         decide(&on, &e),
+        Decision::Start {
+            firmware: Firmware::Ezsp,
+            port: e.port_spec()
+        }
+    );
+    assert_eq!(
+        e.port_spec().flow,
+        usphub_bridges::api::FlowControl::XonXoff
+    );
+    assert_eq!(
+        decide(&on, &d),
         Decision::Ignore("no bridge for this firmware yet")
     );
     assert_eq!(decide(&on, &g), Decision::Ignore("firmware not identified"));
@@ -169,9 +183,9 @@ fn policy_starts_sticks_the_configuration_names() {
 async fn replugged_stick_restarts_its_bridge_under_the_same_key() {
     let fake = FakeSys::new();
     let by_id = fake.add_usb_port("ttyUSB0", &sonoff_p());
-    fake.add_usb_port("ttyACM0", &sonoff_e());
+    fake.add_usb_port("ttyACM0", &conbee2());
     let stick = port_info(&fake.roots, "ttyUSB0").unwrap();
-    let ezsp = port_info(&fake.roots, "ttyACM0").unwrap();
+    let deconz = port_info(&fake.roots, "ttyACM0").unwrap();
     // Re-plugged into another socket: another kernel name, the same by-id link.
     let moved = usphub_udev::SerialPortInfo {
         name: "ttyUSB1".into(),
@@ -196,7 +210,7 @@ async fn replugged_stick_restarts_its_bridge_under_the_same_key() {
     assert_eq!((k.as_str(), firmware), (key.as_str(), Firmware::Znp));
     assert_eq!(port, SerialPortSpec::device(&by_id));
 
-    tx.send(HotplugEvent::Added(ezsp)).await.unwrap();
+    tx.send(HotplugEvent::Added(deconz)).await.unwrap();
     assert!(matches!(
         auto.next_action(source).await,
         Some(Action::Ignored {

@@ -154,6 +154,16 @@ pub fn sonoff_e() -> FakeUsb {
     }
 }
 
+pub fn conbee2() -> FakeUsb {
+    FakeUsb {
+        serial: Some("DE2135791"),
+        manufacturer: Some("dresden elektronik ingenieurtechnik GmbH"),
+        product: Some("ConBee II"),
+        acm: true,
+        ..FakeUsb::new("1-7", 0x1cf1, 0x0030)
+    }
+}
+
 pub fn zstick_gen5() -> FakeUsb {
     FakeUsb {
         serial: None,
