@@ -359,6 +359,15 @@ firmware = "znp"
     }
 
     #[test]
+    fn packaged_default_config_parses() {
+        let text = include_str!("../../udev/packaging/usphub.toml");
+        let c = Config::parse(text).unwrap();
+        assert_eq!(c.db, PathBuf::from("/var/lib/usphub/usphub.redb"));
+        assert!(c.dongles.enable && c.dongles.auto_start);
+        assert!(c.zigbee.is_none() && c.zwave.is_none());
+    }
+
+    #[test]
     fn unknown_keys_and_bad_endpoint_ids_are_refused() {
         assert!(matches!(
             Config::parse("bogus = 1"),
