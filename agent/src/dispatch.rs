@@ -11,10 +11,11 @@ use std::sync::Arc;
 use tracing::{debug, info, warn};
 use usp_datamodel::DataModel;
 use usp_proto::decode::{DecodeError, DecodeLimits, DecodedRecord, decode_record};
+use usp_proto::usp::request::ReqType;
 use usp_proto::usp::{Msg, body, response};
 use usp_proto::{ErrorCode, builder};
 
-use crate::config::Role;
+use crate::access::AccessCache;
 use crate::handlers::{self, Ctx};
 use crate::mtp::{Address, Inbound, MtpRouter, Route};
 use crate::session::{Controllers, Session};
@@ -36,6 +37,8 @@ pub struct Dispatcher {
     pub router: Arc<std::sync::RwLock<MtpRouter>>,
     /// Where NotifyResp messages go (the notification engine).
     pub on_notify_resp: Option<NotifyRespHook>,
+    /// Controller permissions (ControllerTrust), cached.
+    pub access: AccessCache,
 }
 
 impl Dispatcher {
@@ -82,13 +85,24 @@ impl Dispatcher {
             self.controllers
                 .learn(&session.controller, &session.reply_to);
         }
-        let answer = if permitted(session.role, &req) {
+        let access = self.access.get(&self.dm, &session.controller);
+        // A Controller without any permission may still learn which USP versions we speak.
+        let permitted =
+            matches!(req, ReqType::GetSupportedProtocol(_)) || !access.denies_everything();
+        let answer = if permitted {
+            let writes_trust = writes_local_agent(&req);
             let ctx = Ctx {
                 dm: &self.dm,
                 msg_id: &msg_id,
                 session: &session,
+                access: &access,
             };
-            match handlers::handle(&ctx, req).await {
+            let answer = handlers::handle(&ctx, req).await;
+            if writes_trust {
+                // Before the answer goes out: the Controller's next request must see it.
+                self.access.invalidate();
+            }
+            match answer {
                 Some(answer) => answer,
                 None => return,
             }
@@ -158,11 +172,13 @@ impl Dispatcher {
     }
 }
 
-/// What a role allows: `full` everything, `untrusted` only GetSupportedProtocol.
-fn permitted(role: Role, req: &usp_proto::usp::request::ReqType) -> bool {
-    use usp_proto::usp::request::ReqType;
-    match role {
-        Role::Full => true,
-        Role::Untrusted => matches!(req, ReqType::GetSupportedProtocol(_)),
+/// Whether `req` may change Controller rows or the trust tables (so permissions).
+fn writes_local_agent(req: &ReqType) -> bool {
+    let under = |p: &str| p.starts_with("Device.LocalAgent.") || !p.starts_with("Device.");
+    match req {
+        ReqType::Set(r) => r.update_objs.iter().any(|o| under(&o.obj_path)),
+        ReqType::Add(r) => r.create_objs.iter().any(|o| under(&o.obj_path)),
+        ReqType::Delete(r) => r.obj_paths.iter().any(|p| under(p)),
+        _ => false,
     }
 }

@@ -1,5 +1,6 @@
 //! usphub: a USP (TR-369) agent for smart-home hubs.
 
+pub mod access;
 pub mod agent;
 pub mod config;
 pub mod ctl;

@@ -4,6 +4,7 @@
 use usp_proto::usp::{GetInstances, GetInstancesResp, get_instances_resp as g};
 
 use super::{Ctx, to_map};
+use crate::access::{On, Perm};
 
 /// Answers a GetInstances.
 pub fn handle(ctx: &Ctx<'_>, req: GetInstances) -> GetInstancesResp {
@@ -19,6 +20,10 @@ pub fn handle(ctx: &Ctx<'_>, req: GetInstances) -> GetInstancesResp {
                 err_msg: String::new(),
                 curr_insts: insts
                     .into_iter()
+                    .filter(|i| {
+                        ctx.access.grants_all()
+                            || ctx.access.allows(ctx.dm, On::Instance, Perm::Read, &i.path)
+                    })
                     .map(|i| g::CurrInstance {
                         instantiated_obj_path: i.path,
                         unique_keys: to_map(i.unique_keys),

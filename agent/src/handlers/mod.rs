@@ -29,6 +29,8 @@ pub struct Ctx<'a> {
     pub msg_id: &'a str,
     /// Who sent it, and how to reach them.
     pub session: &'a Session,
+    /// What the sender may do.
+    pub access: &'a crate::access::Access,
 }
 
 /// Answers one request: a response Msg, or an Error Msg; `None` when the Controller
@@ -83,4 +85,38 @@ fn either<B: builder::ResponseBody>(id: &str, r: Result<B, Msg>) -> Msg {
 /// Pairs (name, value) as a protobuf map.
 pub(crate) fn to_map(pairs: Vec<(String, String)>) -> BTreeMap<String, String> {
     pairs.into_iter().collect()
+}
+
+/// The concrete paths below `obj_path` (resolved now) at which the Controller lacks `perm`:
+/// `sub` names what is checked under each resolved object (`""` for the object itself, a
+/// parameter name, a command). A path that does not resolve is left for the data model to
+/// refuse with its own error.
+pub(crate) fn denied(
+    ctx: &Ctx<'_>,
+    on: crate::access::On,
+    perm: crate::access::Perm,
+    obj_path: &str,
+    subs: &[&str],
+) -> Vec<String> {
+    if ctx.access.grants_all() {
+        return Vec::new();
+    }
+    let Ok(objects) = ctx.dm.resolve(obj_path) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for o in objects {
+        for sub in subs {
+            let path = format!("{o}{sub}");
+            if !ctx.access.allows(ctx.dm, on, perm, &path) {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
+
+/// The err_msg of a permission refusal.
+pub(crate) fn denied_msg(controller: &str, what: &str, path: &str) -> String {
+    format!("controller {controller} has no {what} permission on {path}")
 }

@@ -12,10 +12,23 @@ use usp_proto::usp::{
     Msg, Operate, OperateResp, operate_resp::OperationResult, operate_resp::operation_result as r,
 };
 
-use super::Ctx;
+use super::{Ctx, denied, denied_msg};
+use crate::access::{On, Perm};
+use usp_proto::ErrorCode;
 
 /// Answers an Operate; `Err` is the Error message.
 pub async fn handle(ctx: &Ctx<'_>, req: Operate) -> Result<OperateResp, Msg> {
+    if let Some((obj, name)) = split_command(&req.command) {
+        let d = denied(ctx, On::CommandEvent, Perm::Execute, obj, &[name]);
+        if !d.is_empty() {
+            return Err(builder::error(
+                ctx.msg_id,
+                ErrorCode::PermissionDenied,
+                denied_msg(&ctx.session.controller, "execute", &d.join(", ")),
+                Vec::new(),
+            ));
+        }
+    }
     let results = ctx
         .dm
         .operate(&req.command, &req.command_key, &req.input_args)
@@ -51,6 +64,13 @@ pub async fn handle(ctx: &Ctx<'_>, req: Operate) -> Result<OperateResp, Msg> {
 
 /// Records the operation in the Request table, runs it, and when it ends publishes
 /// OperationComplete and removes the row.
+/// `Device.X.*.Reboot()` → (`Device.X.*.`, `Reboot()`); `None` for a malformed path (the
+/// data model refuses it with the right error).
+fn split_command(command: &str) -> Option<(&str, &str)> {
+    let dot = command.strip_suffix("()")?.rfind('.')?;
+    Some((&command[..=dot], &command[dot + 1..]))
+}
+
 async fn start_async(
     dm: &DataModel,
     op: PendingOperation,

@@ -81,16 +81,46 @@ pub async fn populate(dm: &DataModel, cfg: &Config, id: &Identity) -> usp_datamo
     Ok(())
 }
 
-async fn ensure_roles(dm: &DataModel) -> usp_datamodel::DmResult<()> {
-    for (number, path, name) in [
-        (1, ROLE_FULL, "FullAccess"),
-        (2, ROLE_UNTRUSTED, "Untrusted"),
-    ] {
+/// The built-in roles: number, path, Name, and the rwxn strings of their one Permission
+/// (Param, Obj, InstantiatedObj, CommandEvent) on `Device.`.
+const BUILT_IN_ROLES: [(u32, &str, &str, [&str; 4]); 2] = [
+    (1, ROLE_FULL, "FullAccess", ["rw-n", "rw-n", "rw-n", "r-xn"]),
+    (
+        2,
+        ROLE_UNTRUSTED,
+        "Untrusted",
+        ["----", "----", "----", "----"],
+    ),
+];
+
+/// Creates the built-in roles (FullAccess, Untrusted) and their permission rows if missing.
+pub async fn ensure_roles(dm: &DataModel) -> usp_datamodel::DmResult<()> {
+    for (number, path, name, perms) in BUILT_IN_ROLES {
         if dm.stored_value(&format!("{path}Name")).is_err() {
             dm.create_instance(
                 "Device.LocalAgent.ControllerTrust.Role.",
                 Some(number),
                 vec![("Name".into(), name.into()), ("Enable".into(), true.into())],
+            )
+            .await?;
+        }
+        // A built-in role without any permission row (a new database, or one from before
+        // permissions were kept) gets its default again; edited rows are left alone.
+        let table = format!("{path}Permission.");
+        if dm.instance_numbers(&table)?.is_empty() {
+            let [param, obj, inst, cmd] = perms;
+            add_row(
+                dm,
+                &table,
+                &[
+                    ("Enable", "true"),
+                    ("Order", "1"),
+                    ("Targets", "Device."),
+                    ("Param", param),
+                    ("Obj", obj),
+                    ("InstantiatedObj", inst),
+                    ("CommandEvent", cmd),
+                ],
             )
             .await?;
         }

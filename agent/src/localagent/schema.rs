@@ -3,9 +3,7 @@
 //! MTP, Controller, Subscription, Request, ControllerTrust), and `Device.MQTT.Client.`.
 //! Names, types and access follow the TR-181 XML; a test checks them against it.
 
-use usp_datamodel::schema::{
-    ArgDef, CommandDef, EventDef, Obj, ObjAccess, ParamDef, SchemaBuilder,
-};
+use usp_datamodel::schema::{ArgDef, CommandDef, EventDef, Obj, ParamDef, SchemaBuilder};
 use usp_datamodel::value::ParamType as T;
 
 fn ro(name: &str, ty: T) -> ParamDef {
@@ -200,31 +198,41 @@ fn declare_local_agent(b: &mut SchemaBuilder) {
     b.object("Device.LocalAgent.ControllerTrust.", Obj::single())
         .param(ro("UntrustedRole", T::String).list().reference())
         .param(ro("BannedRole", T::String).list().reference());
+    // Controllers with write access may define roles and permissions (TR-181 readWrite);
+    // the rows persist, and the agent re-creates its two built-in roles if they are gone.
     b.object(
         "Device.LocalAgent.ControllerTrust.Role.{i}.",
         Obj::table()
             .key(&["Alias"])
             .key(&["Name"])
-            .access(ObjAccess::ReadOnly),
+            .add_delete()
+            .persistent(),
     )
-    .param(ParamDef::alias())
-    .param(ro("Enable", T::Boolean))
-    .param(ro("Name", T::String).max_len(64));
+    .param(ParamDef::alias().persistent())
+    .param(rw("Enable", T::Boolean).default_value(false))
+    .param(rw("Name", T::String).max_len(64));
+    let perms = |name: &str| {
+        rw(name, T::String)
+            .max_len(4)
+            .pattern(crate::access::PERMS_PATTERN)
+            .default_value("----")
+    };
     b.object(
         "Device.LocalAgent.ControllerTrust.Role.{i}.Permission.{i}.",
         Obj::table()
             .key(&["Alias"])
             .key(&["Order"])
-            .access(ObjAccess::ReadOnly),
+            .add_delete()
+            .persistent(),
     )
-    .param(ParamDef::alias())
-    .param(ro("Enable", T::Boolean))
-    .param(ro("Order", T::UnsignedInt))
-    .param(ro("Targets", T::String).list())
-    .param(ro("Param", T::String).max_len(4))
-    .param(ro("Obj", T::String).max_len(4))
-    .param(ro("InstantiatedObj", T::String).max_len(4))
-    .param(ro("CommandEvent", T::String).max_len(4));
+    .param(ParamDef::alias().persistent())
+    .param(rw("Enable", T::Boolean).default_value(false))
+    .param(rw("Order", T::UnsignedInt))
+    .param(rw("Targets", T::String).list())
+    .param(perms("Param"))
+    .param(perms("Obj"))
+    .param(perms("InstantiatedObj"))
+    .param(perms("CommandEvent"));
 }
 
 fn declare_mqtt_client(b: &mut SchemaBuilder) {

@@ -83,6 +83,8 @@ pub(super) struct Actor {
     /// The Boot! this actor published on the data model is still to come back on the
     /// change stream; it was already sent directly (with per-Controller ParameterMaps).
     boot_echo: bool,
+    /// Who may be notified of what (the `n` permissions), in step with the change stream.
+    access: crate::access::AccessCache,
 }
 
 impl Actor {
@@ -109,6 +111,7 @@ impl Actor {
             expiries: HashMap::new(),
             periodic: HashMap::new(),
             boot_echo: false,
+            access: crate::access::AccessCache::default(),
         };
         actor.reload().await;
         actor.send_boot(boot).await;
@@ -188,6 +191,10 @@ impl Actor {
     }
 
     async fn change(&mut self, change: Change) {
+        let subject = change.subject();
+        if crate::access::affects_access(&subject) {
+            self.access.invalidate();
+        }
         let config = table::affects_snapshot(&change);
         if config {
             self.dirty = true;
@@ -214,6 +221,7 @@ impl Actor {
             .matching(&self.dm, &change)
             .into_iter()
             .map(|(s, c)| Target::new(s, c))
+            .filter(|t| self.may_notify(&t.controller, &change, &subject))
             .collect();
         if targets.is_empty() {
             return;
@@ -222,6 +230,30 @@ impl Actor {
         for t in &targets {
             self.deliver(t, notification.clone());
         }
+    }
+
+    /// Whether the Controller's role grants Notify on what changed: the parameter for
+    /// ValueChange, the table for ObjectCreation, the instance for ObjectDeletion, the event
+    /// or command for Event and OperationComplete.
+    fn may_notify(&self, controller: &str, change: &Change, subject: &str) -> bool {
+        use crate::access::{On, Perm};
+        let access = self.access.get(&self.dm, controller);
+        if access.grants_all() {
+            return true;
+        }
+        let (on, path) = match change {
+            Change::ValueChange { .. } => (On::Param, subject.to_string()),
+            Change::ObjectCreation { path, .. } => (On::Obj, table_of(path)),
+            Change::ObjectDeletion { .. } => (On::Instance, subject.to_string()),
+            Change::Event { .. } | Change::OperationComplete { .. } => {
+                (On::CommandEvent, subject.to_string())
+            }
+        };
+        let ok = access.allows(&self.dm, on, Perm::Notify, &path);
+        if !ok {
+            tracing::debug!(%controller, %path, "no notify permission; notification withheld");
+        }
+        ok
     }
 
     /// Sends one Notify; keeps it for retries when the subscription asks for them.
@@ -508,5 +540,14 @@ async fn set_creation_date(dm: &DataModel, row: &str) -> Option<DateTime> {
             tracing::warn!(subscription = %row, error = %e, "cannot set CreationDate");
             None
         }
+    }
+}
+
+/// `Device.X.3.` → `Device.X.` (the table an instance belongs to).
+fn table_of(instance: &str) -> String {
+    let trimmed = instance.trim_end_matches('.');
+    match trimmed.rsplit_once('.') {
+        Some((table, _)) => format!("{table}."),
+        None => instance.to_string(),
     }
 }

@@ -93,11 +93,16 @@ pub fn text(pairs: &[(&str, &str)]) -> Vec<(String, InitValue)> {
 /// A data model with Controllers `ctl-a` and `ctl-b` and two Things (lamp, fan).
 pub async fn harness() -> Harness {
     let dm = DataModel::new(schema());
+    // Notifications follow the Controllers' notify permissions: both have full access.
+    usphub::localagent::ensure_roles(&dm).await.unwrap();
     for ep in ["ctl-a", "ctl-b"] {
         dm.create_instance(
             "Device.LocalAgent.Controller.",
             None,
-            text(&[("EndpointID", ep)]),
+            text(&[
+                ("EndpointID", ep),
+                ("AssignedRole", usphub::localagent::ROLE_FULL),
+            ]),
         )
         .await
         .unwrap();
