@@ -4,6 +4,7 @@ use bytes::{Bytes, BytesMut};
 use tokio_util::codec::Decoder;
 
 use super::codec::*;
+use super::framer::AshCodec;
 
 fn wire(frame: &AshFrame) -> Vec<u8> {
     let mut out = BytesMut::new();

@@ -14,15 +14,15 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
-use futures_util::{SinkExt, StreamExt};
+use bytes::{BufMut, Bytes};
+use futures_util::StreamExt;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
-use tokio_util::codec::Framed;
 
 use super::arq::{Action, Arq, ArqConfig, Input, Token};
-use super::codec::{ASH_VERSION, AshCodec, AshFrame, CANCEL, MAX_DATA_LEN, MIN_DATA_LEN, encode};
+use super::codec::{ASH_VERSION, AshFrame, CANCEL, MAX_DATA_LEN, MIN_DATA_LEN};
+use super::port::AshPort;
 
 /// Errors of the host link.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -156,8 +156,6 @@ impl std::fmt::Debug for AshHost {
     }
 }
 
-type Port<S> = Framed<S, AshCodec>;
-
 impl AshHost {
     /// Sends CANCEL+RST, waits for RSTACK (retrying RST), then runs the link actor on `io`
     /// in a spawned task. Returns the handle and the stream of what the NCP sends.
@@ -168,7 +166,7 @@ impl AshHost {
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let mut port = Framed::new(io, AshCodec::new());
+        let mut port = AshPort::new(io);
         let reset_code = reset_ncp(&mut port, &config).await?;
         tracing::info!(reset_code, "ASH connected");
         let (send_tx, send_rx) = mpsc::channel(64);
@@ -229,21 +227,20 @@ impl AshHost {
 }
 
 /// CANCEL + RST until RSTACK (UG101 §5: discard everything else, retry up to N times).
-async fn reset_ncp<S>(port: &mut Port<S>, config: &AshConfig) -> Result<u8, AshError>
+async fn reset_ncp<S>(port: &mut AshPort<S>, config: &AshConfig) -> Result<u8, AshError>
 where
-    S: AsyncRead + AsyncWrite + Unpin,
+    S: AsyncRead + AsyncWrite,
 {
     let io = |e: std::io::Error| AshError::Io(e.to_string());
-    let mut rst = BytesMut::from(&[CANCEL][..]);
-    encode(&AshFrame::Rst, &mut rst);
     let mut last_error = None;
     for attempt in 0..config.reset_attempts.max(1) {
         tracing::debug!(attempt, "ASH sending RST");
-        port.get_mut().write_all(&rst).await.map_err(io)?;
-        port.get_mut().flush().await.map_err(io)?;
+        port.out.put_u8(CANCEL);
+        port.queue(&AshFrame::Rst);
+        port.flush_all().await.map_err(io)?;
         let deadline = Instant::now() + config.reset_timeout;
         loop {
-            match tokio::time::timeout_at(deadline, port.next()).await {
+            match tokio::time::timeout_at(deadline, port.reader.next()).await {
                 Err(_) => break,
                 Ok(None) => return Err(AshError::Closed),
                 Ok(Some(Err(e))) => return Err(io(e)),
@@ -299,11 +296,13 @@ impl Ended {
 }
 
 impl HostActor {
-    async fn run<S>(mut self, mut port: Port<S>)
+    async fn run<S>(mut self, mut port: AshPort<S>)
     where
-        S: AsyncRead + AsyncWrite + Unpin,
+        S: AsyncRead + AsyncWrite,
     {
         let ended = self.serve(&mut port).await;
+        // Best effort: whatever is queued (an ACK, say) is written before the port drops.
+        let _ = tokio::time::timeout(Duration::from_millis(100), port.flush_all()).await;
         drop(port);
         tracing::warn!(reason = %ended.reason, stats = ?self.arq.stats(), "ASH link ended");
         // Unfinished sends fail as their reply senders drop.
@@ -317,17 +316,27 @@ impl HostActor {
         }
     }
 
-    async fn serve<S>(&mut self, port: &mut Port<S>) -> Ended
+    async fn serve<S>(&mut self, port: &mut AshPort<S>) -> Ended
     where
-        S: AsyncRead + AsyncWrite + Unpin,
+        S: AsyncRead + AsyncWrite,
     {
         loop {
             let deadline = self.arq.deadline();
             let deliver = !self.backlog.is_empty() && !self.events_gone;
+            // The port is read even while the consumer lags (nRdy asks the NCP to hold its
+            // callbacks): a consumer awaiting a send before reading events must not stall
+            // the ACKs that send waits for. Only a peer that never drains our writes stops it.
+            let readable = !port.congested();
+            let writable = !port.out.is_empty();
             let input = tokio::select! {
-                biased;
                 _ = self.close.wait_for(|c| *c) => return Ended::closed("closed by the host"),
-                item = port.next() => match item {
+                written = port.writer.write(&port.out), if writable => {
+                    if let Err(e) = written.and_then(|n| port.advance(n)) {
+                        return Ended::closed(format!("port I/O: {e}"));
+                    }
+                    continue;
+                }
+                item = port.reader.next(), if readable => match item {
                     None => return Ended::closed("port closed"),
                     Some(Err(e)) => return Ended::closed(format!("port I/O: {e}")),
                     Some(Ok(Err(e))) => Input::Bad(e),
@@ -381,35 +390,28 @@ impl HostActor {
                 },
                 () = sleep_until(deadline) => Input::AckTimeout,
             };
-            if let Some(ended) = self.step(port, input).await {
+            if let Some(ended) = self.step(port, input) {
                 return ended;
             }
             if !self.not_ready && self.backlog.len() >= self.config.not_ready_threshold.max(1) {
                 self.not_ready = true;
-                if let Some(ended) = self.step(port, Input::SetNotReady(true)).await {
+                if let Some(ended) = self.step(port, Input::SetNotReady(true)) {
                     return ended;
                 }
             }
         }
     }
 
-    async fn step<S>(&mut self, port: &mut Port<S>, input: Input) -> Option<Ended>
+    fn step<S>(&mut self, port: &mut AshPort<S>, input: Input) -> Option<Ended>
     where
-        S: AsyncRead + AsyncWrite + Unpin,
+        S: AsyncRead + AsyncWrite,
     {
         let mut out = std::mem::take(&mut self.out);
         self.arq.step(Instant::now(), input, &mut out);
         let mut ended = None;
-        let mut wrote = false;
         for action in out.drain(..) {
             match action {
-                Action::Send(frame) => {
-                    wrote = true;
-                    if let Err(e) = port.feed(frame).await {
-                        ended = Some(Ended::closed(format!("port I/O: {e}")));
-                        break;
-                    }
-                }
+                Action::Send(frame) => port.queue(&frame),
                 Action::Deliver(payload) => {
                     if !self.events_gone {
                         self.backlog.push_back(AshEvent::Frame(payload));
@@ -424,12 +426,6 @@ impl HostActor {
             }
         }
         self.out = out;
-        if ended.is_none()
-            && wrote
-            && let Err(e) = port.flush().await
-        {
-            ended = Some(Ended::closed(format!("port I/O: {e}")));
-        }
         ended
     }
 }

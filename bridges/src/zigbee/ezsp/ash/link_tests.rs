@@ -10,7 +10,8 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::codec::Framed;
 
-use super::codec::{AshCodec, AshFrame, reset_code};
+use super::codec::{AshFrame, reset_code};
+use super::framer::AshCodec;
 use super::host::{AshConfig, AshError, AshEvent, AshHost};
 use super::ncp::{AshNcpConfig, AshNcpEvent, AshNcpHandle, NcpFault, serve_ncp};
 
@@ -327,4 +328,69 @@ async fn slow_consumer_sets_nrdy_until_drained_and_loses_nothing() {
             n_rdy: false
         })
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn host_gives_up_after_max_retries_without_acks() {
+    let (result, mut ncp) = manual_ncp(2).await;
+    let (host, mut events) = result.unwrap();
+    let pending = {
+        let host = host.clone();
+        tokio::spawn(async move { host.send(ezsp(1)).await })
+    };
+    // The NCP end never acknowledges; the host retransmits, gives up and drops the port.
+    let mut retransmissions = 0;
+    while let Some(frame) = ncp.next().await {
+        match frame.unwrap().unwrap() {
+            AshFrame::Data { re_tx: true, .. } => retransmissions += 1,
+            AshFrame::Data { re_tx: false, .. } => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let closed = next_host_event(&mut events).await;
+    assert!(matches!(closed, AshEvent::Closed(reason) if reason.contains("no ACK")));
+    assert_eq!(retransmissions, AshConfig::default().max_retries);
+    assert_eq!(pending.await.unwrap(), Err(AshError::Closed));
+}
+
+#[tokio::test(start_paused = true)]
+async fn ncp_enters_failed_state_when_the_host_never_acks_and_rst_recovers() {
+    let (host_io, ncp_io) = tokio::io::duplex(4096);
+    let (ncp, mut ncp_events) = serve_ncp(ncp_io, AshNcpConfig::default());
+    let mut host = Framed::new(host_io, AshCodec::new());
+    host.send(AshFrame::Rst).await.unwrap();
+    assert!(matches!(
+        host.next().await.unwrap().unwrap(),
+        Ok(AshFrame::RstAck { version: 2, .. })
+    ));
+    assert_eq!(ncp_events.recv().await, Some(AshNcpEvent::Reset));
+    assert!(ncp.send(ezsp(1)));
+    let failed = AshFrame::Error {
+        version: 2,
+        code: reset_code::EXCEEDED_MAXIMUM_ACK_TIMEOUT_COUNT,
+    };
+    let mut data_frames = 0;
+    loop {
+        match host.next().await.unwrap().unwrap().unwrap() {
+            AshFrame::Data { .. } => data_frames += 1,
+            frame => {
+                assert_eq!(frame, failed);
+                break;
+            }
+        }
+    }
+    assert_eq!(data_frames, 1 + AshNcpConfig::default().max_retries);
+    // FAILED: everything but RST is answered with ERROR.
+    host.send(AshFrame::Ack {
+        ack_num: 0,
+        n_rdy: false,
+    })
+    .await
+    .unwrap();
+    assert_eq!(host.next().await.unwrap().unwrap(), Ok(failed));
+    host.send(AshFrame::Rst).await.unwrap();
+    assert!(matches!(
+        host.next().await.unwrap().unwrap(),
+        Ok(AshFrame::RstAck { .. })
+    ));
 }

@@ -1,6 +1,7 @@
 //! ASH, the asynchronous serial host protocol between an EZSP host and its NCP (UG101).
 //!
-//! - [`codec`]: bytes to typed frames and back: CRC, randomisation, stuffing (UG101 §2-4).
+//! - [`codec`]: typed frames to bytes and back: CRC, randomisation, stuffing (UG101 §2-4).
+//! - [`framer`]: the `tokio_util` codec that finds frames in a byte stream (UG101 §4).
 //! - [`arq`]: the CONNECTED-state DATA exchange as a state machine without I/O (UG101 §5).
 //! - [`host`]: the host link, [`AshHost`], used by the EZSP backend.
 //! - [`ncp`]: the NCP link, [`serve_ncp`], used by the EZSP simulator.
@@ -10,12 +11,13 @@
 
 pub mod arq;
 pub mod codec;
+pub mod framer;
 pub mod host;
 pub mod ncp;
+mod port;
 
-pub use codec::{
-    AshCodec, AshDecoder, AshFrame, AshFrameError, AshFrameView, FrameKind, encode, reset_code,
-};
+pub use codec::{AshFrame, AshFrameError, AshFrameView, FrameKind, encode, reset_code};
+pub use framer::{AshCodec, AshDecoder, CodecStats};
 pub use host::{AshConfig, AshError, AshEvent, AshHost};
 pub use ncp::{AshNcpConfig, AshNcpEvent, AshNcpHandle, NcpFault, serve_ncp};
 

@@ -10,18 +10,16 @@
 
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
-use futures_util::{SinkExt, StreamExt};
+use bytes::Bytes;
+use futures_util::StreamExt;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
-use tokio_util::codec::Framed;
 
 use super::arq::{Action, Arq, ArqConfig, Input};
-use super::codec::{
-    ASH_VERSION, AshCodec, AshFrame, AshFrameError, encode_with_crc_xor, reset_code,
-};
+use super::codec::{ASH_VERSION, AshFrame, AshFrameError, encode_with_crc_xor, reset_code};
 use super::host::{check_len, sleep_until};
+use super::port::AshPort;
 
 /// NCP link parameters; defaults are UG101's NCP configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,7 +143,7 @@ where
         arq: Arq::new(config.arq()),
         config,
         connected: false,
-        failed: false,
+        failed: None,
         drop_next_ack: false,
         corrupt_next: false,
         nak_next: false,
@@ -154,7 +152,7 @@ where
         out: Vec::new(),
     };
     tokio::spawn(async move {
-        let reason = actor.run(Framed::new(io, AshCodec::new()), cmd_rx).await;
+        let reason = actor.run(AshPort::new(io), cmd_rx).await;
         tracing::debug!(%reason, "simulated NCP link ended");
         done_tx.send_replace(true);
     });
@@ -167,13 +165,11 @@ where
     )
 }
 
-type Port<S> = Framed<S, AshCodec>;
-
 struct NcpActor {
     config: AshNcpConfig,
     arq: Arq,
     connected: bool,
-    failed: bool,
+    failed: Option<u8>,
     drop_next_ack: bool,
     corrupt_next: bool,
     nak_next: bool,
@@ -185,88 +181,83 @@ struct NcpActor {
 impl NcpActor {
     async fn run<S>(
         mut self,
-        mut port: Port<S>,
+        mut port: AshPort<S>,
         mut cmds: mpsc::UnboundedReceiver<NcpCmd>,
     ) -> String
     where
-        S: AsyncRead + AsyncWrite + Unpin,
+        S: AsyncRead + AsyncWrite,
     {
         let mut cmds_open = true;
         loop {
-            let deadline = if self.connected && !self.failed {
+            let deadline = if self.connected && self.failed.is_none() {
                 self.arq.deadline()
             } else {
                 None
             };
+            let writable = !port.out.is_empty();
+            let readable = !port.congested();
             // Commands first: a fault injected before a frame arrives applies to it.
-            let result = tokio::select! {
+            tokio::select! {
                 biased;
                 cmd = cmds.recv(), if cmds_open => match cmd {
-                    None => { cmds_open = false; Ok(()) }
+                    None => cmds_open = false,
                     Some(NcpCmd::Send(payload)) => {
                         self.next_token += 1;
                         let input = Input::Submit { token: self.next_token, payload };
-                        self.step(&mut port, input).await
+                        self.step(&mut port, input);
                     }
-                    Some(NcpCmd::Fault(f)) => self.on_fault(&mut port, f).await,
+                    Some(NcpCmd::Fault(f)) => self.on_fault(&mut port, f),
                 },
-                item = port.next() => match item {
+                written = port.writer.write(&port.out), if writable => {
+                    if let Err(e) = written.and_then(|n| port.advance(n)) {
+                        return format!("port I/O: {e}");
+                    }
+                }
+                item = port.reader.next(), if readable => match item {
                     None => return "port closed".into(),
                     Some(Err(e)) => return format!("port I/O: {e}"),
-                    Some(Ok(item)) => self.on_received(&mut port, item).await,
+                    Some(Ok(item)) => self.on_received(&mut port, item),
                 },
-                () = sleep_until(deadline) => self.step(&mut port, Input::AckTimeout).await,
-            };
-            if let Err(e) = result {
-                return format!("port I/O: {e}");
+                () = sleep_until(deadline) => self.step(&mut port, Input::AckTimeout),
             }
         }
     }
 
-    async fn on_received<S>(
-        &mut self,
-        port: &mut Port<S>,
-        item: Result<AshFrame, AshFrameError>,
-    ) -> std::io::Result<()>
+    fn on_received<S>(&mut self, port: &mut AshPort<S>, item: Result<AshFrame, AshFrameError>)
     where
-        S: AsyncRead + AsyncWrite + Unpin,
+        S: AsyncRead + AsyncWrite,
     {
         match item {
             Ok(AshFrame::Rst) => {
                 self.reset();
                 let _ = self.events.send(AshNcpEvent::Reset);
-                self.write(
-                    port,
-                    AshFrame::RstAck {
-                        version: ASH_VERSION,
-                        reset_code: self.config.reset_code,
-                    },
-                )
-                .await?;
-                port.flush().await
+                let rstack = AshFrame::RstAck {
+                    version: ASH_VERSION,
+                    reset_code: self.config.reset_code,
+                };
+                self.write(port, &rstack);
             }
-            _ if !self.connected => Ok(()),
-            _ if self.failed => {
-                let error = self.error_frame(reset_code::EXCEEDED_MAXIMUM_ACK_TIMEOUT_COUNT);
-                self.write(port, error).await?;
-                port.flush().await
+            _ if !self.connected => {}
+            _ if let Some(code) = self.failed => {
+                let error = self.error_frame(code);
+                self.write(port, &error);
             }
             Ok(AshFrame::Data { frm_num, .. }) if self.nak_next => {
                 self.nak_next = false;
                 tracing::debug!(frm_num, "simulated NCP rejects a DATA frame");
                 let damaged = AshFrameError::BadCrc { control: 0 };
-                self.step(port, Input::Bad(damaged)).await
+                self.step(port, Input::Bad(damaged));
             }
-            Ok(AshFrame::RstAck { .. } | AshFrame::Error { .. }) => Ok(()),
-            Ok(frame) => self.step(port, Input::Frame(frame)).await,
-            Err(e) => self.step(port, Input::Bad(e)).await,
+            Ok(AshFrame::RstAck { .. } | AshFrame::Error { .. }) => {}
+            Ok(frame) => self.step(port, Input::Frame(frame)),
+            Err(e) => self.step(port, Input::Bad(e)),
         }
     }
 
     fn reset(&mut self) {
         self.arq = Arq::new(self.config.arq());
         self.connected = true;
-        self.failed = false;
+        self.failed = None;
     }
 
     fn error_frame(&self, code: u8) -> AshFrame {
@@ -276,91 +267,68 @@ impl NcpActor {
         }
     }
 
-    async fn on_fault<S>(&mut self, port: &mut Port<S>, fault: NcpFault) -> std::io::Result<()>
+    fn on_fault<S>(&mut self, port: &mut AshPort<S>, fault: NcpFault)
     where
-        S: AsyncRead + AsyncWrite + Unpin,
+        S: AsyncRead + AsyncWrite,
     {
         match fault {
             NcpFault::DropNextAck => self.drop_next_ack = true,
             NcpFault::CorruptNextFrame => self.corrupt_next = true,
             NcpFault::NakNext => self.nak_next = true,
-            NcpFault::SendRaw(bytes) => {
-                port.flush().await?;
-                port.get_mut().write_all(&bytes).await?;
-                port.get_mut().flush().await?;
-            }
+            NcpFault::SendRaw(bytes) => port.out.extend_from_slice(&bytes),
             NcpFault::SendError(code) => {
-                self.failed = true;
+                self.failed = Some(code);
                 let error = self.error_frame(code);
-                self.write(port, error).await?;
-                port.flush().await?;
+                self.write(port, &error);
             }
             NcpFault::SendRstAck(code) => {
                 self.arq = Arq::new(self.config.arq());
-                self.write(
-                    port,
-                    AshFrame::RstAck {
-                        version: ASH_VERSION,
-                        reset_code: code,
-                    },
-                )
-                .await?;
-                port.flush().await?;
+                let rstack = AshFrame::RstAck {
+                    version: ASH_VERSION,
+                    reset_code: code,
+                };
+                self.write(port, &rstack);
             }
         }
-        Ok(())
     }
 
-    async fn write<S>(&mut self, port: &mut Port<S>, frame: AshFrame) -> std::io::Result<()>
+    fn write<S>(&mut self, port: &mut AshPort<S>, frame: &AshFrame)
     where
-        S: AsyncRead + AsyncWrite + Unpin,
+        S: AsyncRead + AsyncWrite,
     {
         if std::mem::take(&mut self.corrupt_next) {
-            let mut bytes = BytesMut::new();
-            encode_with_crc_xor(&frame, &mut bytes, 0x0101);
-            port.flush().await?;
-            port.get_mut().write_all(&bytes).await?;
-            return Ok(());
+            encode_with_crc_xor(frame, &mut port.out, 0x0101);
+        } else {
+            port.queue(frame);
         }
-        port.feed(frame).await
     }
 
-    async fn step<S>(&mut self, port: &mut Port<S>, input: Input) -> std::io::Result<()>
+    fn step<S>(&mut self, port: &mut AshPort<S>, input: Input)
     where
-        S: AsyncRead + AsyncWrite + Unpin,
+        S: AsyncRead + AsyncWrite,
     {
         let mut out = std::mem::take(&mut self.out);
         self.arq.step(Instant::now(), input, &mut out);
-        let mut result = Ok(());
         for action in out.drain(..) {
             match action {
                 Action::Send(AshFrame::Ack { .. }) if self.drop_next_ack => {
                     self.drop_next_ack = false;
                     tracing::debug!("simulated NCP drops an ACK");
                 }
-                Action::Send(frame) => {
-                    if let Err(e) = self.write(port, frame).await {
-                        result = Err(e);
-                        break;
-                    }
-                }
+                Action::Send(frame) => self.write(port, &frame),
                 Action::Deliver(payload) => {
                     let _ = self.events.send(AshNcpEvent::Frame(payload));
                 }
                 Action::Acked(_) => {}
                 Action::Failed(reason) => {
                     tracing::warn!(%reason, "simulated NCP enters the FAILED state");
-                    self.failed = true;
-                    let error = self.error_frame(reset_code::EXCEEDED_MAXIMUM_ACK_TIMEOUT_COUNT);
-                    if let Err(e) = self.write(port, error).await {
-                        result = Err(e);
-                        break;
-                    }
+                    let code = reset_code::EXCEEDED_MAXIMUM_ACK_TIMEOUT_COUNT;
+                    self.failed = Some(code);
+                    let error = self.error_frame(code);
+                    self.write(port, &error);
                 }
             }
         }
         self.out = out;
-        result?;
-        port.flush().await
     }
 }
