@@ -166,3 +166,92 @@ async fn zwave_numbers_survive_an_agent_restart_without_re_pairing() {
     assert_eq!(before, after);
     c.close().await;
 }
+
+/// Runs `command` on `row` with `args` and returns its OperationComplete (the Controller
+/// must already subscribe to OperationComplete for it).
+async fn operate_async(
+    c: &mut RuspController,
+    row: &str,
+    command: &str,
+    args: &[(&str, &str)],
+) -> rusp_lib::usp::mod_Notify::mod_OperationComplete::OneOfoperation_resp {
+    let body = rusp_lib::usp_builder::OperateBuilder::new(format!("{row}{command}"))
+        .with_command_key(format!("key-{command}"))
+        .with_input_args(
+            args.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+        .with_send_resp(true)
+        .build()
+        .unwrap();
+    let msg = c.request(body).await;
+    assert!(
+        matches!(response_of(&msg), Resp::operate_resp(_)),
+        "{msg:?}"
+    );
+    loop {
+        let (_, n) = c.next_notify(LONG).await.expect("an OperationComplete");
+        if let N::oper_complete(oc) = n.notification
+            && oc.command_key == format!("key-{command}")
+        {
+            return oc.operation_resp;
+        }
+    }
+}
+
+#[tokio::test]
+async fn zwave_configuration_parameters_are_written_and_read_through_vendor_commands() {
+    use rusp_lib::usp::mod_Notify::mod_OperationComplete::OneOfoperation_resp as Done;
+    let agent = TestAgent::start().await;
+    let sim = zwave::sim::spawn_tcp(&zwave::sim::scenario::Scenario::demo(), "127.0.0.1:0")
+        .await
+        .unwrap();
+    let mut cfg = zwave::bridge::ZWaveConfig::new(sim.url().parse().unwrap());
+    cfg.registry = Some(agent.dir.path().join("zwave.redb"));
+    agent
+        .agent()
+        .proxy
+        .attach(zwave::bridge::spawn(cfg).unwrap())
+        .await
+        .unwrap();
+    let mut c = RuspController::websocket(&agent.ws_url(), CONTROLLER, AGENT_EID).await;
+    let row = row_of(&mut c, 2).await;
+    let commands = c.get_map(&format!("{row}X_USPHUB_Commands")).await;
+    let commands = commands.values().next().unwrap();
+    assert!(commands.split(',').any(|x| x == "ConfigSet"), "{commands}");
+    assert!(!commands.split(',').any(|x| x == "Identify"), "{commands}");
+    c.subscribe(
+        "ops",
+        "OperationComplete",
+        &format!("{row}X_USPHUB_ConfigSet(),{row}X_USPHUB_ConfigGet(),{row}X_USPHUB_Identify()"),
+        &[],
+    )
+    .await;
+
+    let set = operate_async(
+        &mut c,
+        &row,
+        "X_USPHUB_ConfigSet()",
+        &[("Parameter", "3"), ("Value", "42")],
+    )
+    .await;
+    assert!(matches!(set, Done::req_output_args(_)), "{set:?}");
+    let get = operate_async(&mut c, &row, "X_USPHUB_ConfigGet()", &[("Parameter", "3")]).await;
+    let Done::req_output_args(out) = get else {
+        panic!("{get:?}")
+    };
+    assert_eq!(out.output_args["Value"], "42");
+
+    // A command the node does not offer fails with a reason, not silence.
+    let identify = operate_async(&mut c, &row, "X_USPHUB_Identify()", &[("Seconds", "5")]).await;
+    let Done::cmd_failure(f) = identify else {
+        panic!("{identify:?}")
+    };
+    assert!(
+        f.err_msg.contains("does not support Identify"),
+        "{}",
+        f.err_msg
+    );
+    c.close().await;
+}

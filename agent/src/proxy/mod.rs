@@ -32,6 +32,7 @@ struct Mounted {
     row: String,
     caps: HashMap<String, CapPath>,
     provider_caps: Arc<RwLock<HashMap<String, Capability>>>,
+    provider_commands: Arc<RwLock<Vec<String>>>,
 }
 
 /// Mounts the devices of one or more bridges and keeps them current.
@@ -271,11 +272,13 @@ impl Proxy {
             warn!(device = %key, error = %e, "old mount not removed");
         }
         let provider_caps = Arc::new(RwLock::new(DeviceProvider::table(&caps)));
+        let provider_commands = Arc::new(RwLock::new(DeviceProvider::commands(&d)));
         // The provider is part of the mount, so no Set can reach the row before it.
         let provider = Arc::new(DeviceProvider {
             handle: handle.clone(),
             device: d.id,
             caps: provider_caps.clone(),
+            commands: provider_commands.clone(),
         });
         let instance = known.then_some(entry.instance);
         let row = match self
@@ -304,6 +307,7 @@ impl Proxy {
                     row,
                     caps,
                     provider_caps,
+                    provider_commands,
                 },
             );
         }
@@ -314,10 +318,18 @@ impl Proxy {
     /// ObjectCreation/ObjectDeletion only for what really appeared or went. Returns false
     /// when the device is not mounted or its Nodes changed (then it is mounted afresh).
     async fn updated_in_place(&self, d: &DeviceDescriptor, entry: &mut registry::Entry) -> bool {
-        let Some((row, old_caps, provider_caps)) = self.mounted.lock().ok().and_then(|m| {
-            m.get(&d.id)
-                .map(|x| (x.row.clone(), x.caps.clone(), x.provider_caps.clone()))
-        }) else {
+        let Some((row, old_caps, provider_caps, provider_commands)) =
+            self.mounted.lock().ok().and_then(|m| {
+                m.get(&d.id).map(|x| {
+                    (
+                        x.row.clone(),
+                        x.caps.clone(),
+                        x.provider_caps.clone(),
+                        x.provider_commands.clone(),
+                    )
+                })
+            })
+        else {
             return false;
         };
         let old_nodes: std::collections::BTreeSet<&String> = entry.nodes.keys().collect();
@@ -372,6 +384,9 @@ impl Proxy {
         }
         if let Ok(mut t) = provider_caps.write() {
             *t = DeviceProvider::table(&caps);
+        }
+        if let Ok(mut c) = provider_commands.write() {
+            *c = DeviceProvider::commands(d);
         }
         if let Ok(mut m) = self.mounted.lock()
             && let Some(x) = m.get_mut(&d.id)

@@ -90,6 +90,10 @@ pub fn device_params(d: &DeviceDescriptor) -> Vec<(&'static str, String)> {
         ("X_USPHUB_Firmware", d.firmware.clone()),
         ("X_USPHUB_PowerSource", format!("{:?}", d.power)),
         ("X_USPHUB_InterviewState", format!("{:?}", d.interview)),
+        (
+            "X_USPHUB_Commands",
+            super::provider::DeviceProvider::commands(d).join(","),
+        ),
     ]
 }
 

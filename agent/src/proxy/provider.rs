@@ -9,7 +9,8 @@ use std::sync::{Arc, RwLock};
 
 use usp_datamodel::{Args, BoxFuture, CommandCall, DmError, ErrorKind, LiveSet, Provider};
 use usphub_bridges::api::{
-    BridgeError, BridgeHandle, Capability, CapabilityKind, Decimal, DeviceId, Value,
+    BridgeError, BridgeHandle, Capability, CapabilityKind, Decimal, DeviceDescriptor, DeviceId,
+    Value,
 };
 
 use super::mount::CapPath;
@@ -22,6 +23,8 @@ pub struct DeviceProvider {
     pub device: DeviceId,
     /// Class sub-object path relative to the row → (capability, last known value).
     pub caps: Arc<RwLock<HashMap<String, Capability>>>,
+    /// The device-level vendor commands the device accepts (bridge names, e.g. `Identify`).
+    pub commands: Arc<RwLock<Vec<String>>>,
 }
 
 impl DeviceProvider {
@@ -29,6 +32,15 @@ impl DeviceProvider {
     pub fn table(caps: &HashMap<String, (CapPath, Capability)>) -> HashMap<String, Capability> {
         caps.values()
             .map(|(p, c)| (p.object(), c.clone()))
+            .collect()
+    }
+
+    /// The device-level vendor commands of a descriptor.
+    pub fn commands(d: &DeviceDescriptor) -> Vec<String> {
+        d.commands
+            .iter()
+            .filter(|c| c.capability.is_none())
+            .map(|c| c.name.clone())
             .collect()
     }
 
@@ -96,8 +108,28 @@ impl Provider for DeviceProvider {
         let device = self.device;
         let cap = self.capability(&call.obj_path);
         let caps = self.caps.clone();
+        let vendor = vendor_command(&call.command).map(|name| {
+            let known = self
+                .commands
+                .read()
+                .is_ok_and(|c| c.iter().any(|n| n == name));
+            (name.to_string(), known)
+        });
         Box::pin(async move {
             let path = format!("{}{}", call.obj_path, call.command);
+            if let Some((name, known)) = vendor {
+                if !known {
+                    return Err(DmError::new(
+                        ErrorKind::CommandFailure,
+                        &path,
+                        format!("this device does not support {name} (see X_USPHUB_Commands)"),
+                    ));
+                }
+                return handle
+                    .invoke(device, None, name, call.input.clone())
+                    .await
+                    .map_err(|e| failure(&path, e));
+            }
             match (call.command.as_str(), cap) {
                 ("X_USPHUB_Remove()", _) => {
                     let force = call
@@ -144,6 +176,15 @@ impl Provider for DeviceProvider {
             }
         })
     }
+}
+
+/// The device-level vendor commands a bridge may offer, as `X_USPHUB_<name>()`.
+pub const VENDOR_COMMANDS: [&str; 4] = ["Identify", "ConfigGet", "ConfigSet", "ReplaceFailedNode"];
+
+/// `X_USPHUB_Identify()` → `Identify` for the commands of [`VENDOR_COMMANDS`].
+fn vendor_command(command: &str) -> Option<&str> {
+    let name = command.strip_prefix("X_USPHUB_")?.strip_suffix("()")?;
+    VENDOR_COMMANDS.contains(&name).then_some(name)
 }
 
 fn failure(path: &str, e: BridgeError) -> DmError {

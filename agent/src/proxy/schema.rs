@@ -33,6 +33,7 @@ pub fn declare(b: &mut SchemaBuilder) {
         .param(ro("X_USPHUB_Firmware", T::String))
         .param(ro("X_USPHUB_PowerSource", T::String))
         .param(ro("X_USPHUB_InterviewState", T::String))
+        .param(ro("X_USPHUB_Commands", T::String).list())
         .command(
             CommandDef::new("X_USPHUB_Remove()")
                 .asynchronous()
@@ -43,6 +44,33 @@ pub fn declare(b: &mut SchemaBuilder) {
                 .asynchronous()
                 .input(ArgDef::new("Reinterview", T::Boolean)),
         )
+        // Radio-specific commands; X_USPHUB_Commands lists those a device accepts.
+        .command(
+            CommandDef::new("X_USPHUB_Identify()")
+                .asynchronous()
+                .input(ArgDef::new("Seconds", T::UnsignedInt).range(0, 65535)),
+        )
+        .command(
+            CommandDef::new("X_USPHUB_ConfigGet()")
+                .asynchronous()
+                .input(
+                    ArgDef::new("Parameter", T::UnsignedInt)
+                        .range(1, 255)
+                        .mandatory(),
+                )
+                .output(ArgDef::new("Value", T::Int)),
+        )
+        .command(
+            CommandDef::new("X_USPHUB_ConfigSet()")
+                .asynchronous()
+                .input(
+                    ArgDef::new("Parameter", T::UnsignedInt)
+                        .range(1, 255)
+                        .mandatory(),
+                )
+                .input(ArgDef::new("Value", T::Int).mandatory()),
+        )
+        .command(CommandDef::new("X_USPHUB_ReplaceFailedNode()").asynchronous())
         .event(
             EventDef::new("X_USPHUB_Event!")
                 .arg(ArgDef::new("Name", T::String))
