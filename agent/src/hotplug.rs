@@ -103,11 +103,24 @@ async fn open_udev(_roots: &SysRoots) -> Option<Box<dyn HotplugSource>> {
     None
 }
 
+/// What the hot-plug task has done so far.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HotplugStatus {
+    /// The start-up scan is done (its actions are counted).
+    pub scanned: bool,
+    /// Actions carried out: bridges started, resumed or stopped, sticks left alone.
+    pub actions: u64,
+    /// Stable keys of the sticks a bridge was started for, sorted.
+    pub bridged: Vec<String>,
+    /// Those of them plugged in now.
+    pub plugged: Vec<String>,
+}
+
 /// The running hot-plug task.
 pub struct Hotplug {
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
-    started: watch::Receiver<Vec<String>>,
+    status: watch::Receiver<HotplugStatus>,
 }
 
 impl Hotplug {
@@ -133,7 +146,7 @@ impl Hotplug {
         for path in configured_ports(cfg) {
             auto.mark_busy(path);
         }
-        let (started_tx, started) = watch::channel(Vec::new());
+        let (status_tx, status) = watch::channel(HotplugStatus::default());
         let sup = Supervisor {
             proxy,
             state_dir,
@@ -142,20 +155,20 @@ impl Hotplug {
                 zwave: cfg.zwave.is_some(),
             },
             radios: HashMap::new(),
-            started: started_tx,
+            status: status_tx,
         };
         let (stop_tx, stop_rx) = oneshot::channel();
         let task = tokio::spawn(sup.run(auto, source, roots, stop_rx));
         Hotplug {
             stop: Some(stop_tx),
             task,
-            started,
+            status,
         }
     }
 
-    /// The stable keys of the sticks a bridge was started for, changing as they are.
-    pub fn started(&self) -> watch::Receiver<Vec<String>> {
-        self.started.clone()
+    /// What it has done so far, updated after each action.
+    pub fn status(&self) -> watch::Receiver<HotplugStatus> {
+        self.status.clone()
     }
 
     /// Stops following sticks and closes the ports it opened (the bridges stay attached to
@@ -222,6 +235,8 @@ struct Radio {
     _handle: BridgeHandle,
     /// ZNP sticks: the switch that closes the port on removal and reopens it on return.
     gate: Option<PortGate>,
+    /// Its stick is plugged in.
+    plugged: bool,
 }
 
 /// Carries out auto-start actions; owns the bridges it started.
@@ -230,7 +245,7 @@ struct Supervisor {
     state_dir: PathBuf,
     configured: Configured,
     radios: HashMap<String, Radio>,
-    started: watch::Sender<Vec<String>>,
+    status: watch::Sender<HotplugStatus>,
 }
 
 impl Supervisor {
@@ -253,6 +268,7 @@ impl Supervisor {
             }
             Err(e) => warn!(sys = %roots.sys.display(), error = %e, "cannot list serial ports"),
         }
+        self.status.send_modify(|s| s.scanned = true);
         loop {
             let next = match source.as_deref_mut() {
                 Some(src) => tokio::select! {
@@ -295,6 +311,7 @@ impl Supervisor {
             Action::Stop { key, stick } => self.stop(&key, &stick),
             Action::Ignored { stick, reason } => log_ignored(&stick, reason),
         }
+        self.publish();
     }
 
     async fn start(
@@ -319,6 +336,7 @@ impl Supervisor {
                 None => {}
             }
             r.port = port;
+            r.plugged = true;
             info!(%key, firmware = r.firmware.as_str(), "stick back: its bridge resumes");
             return;
         }
@@ -345,9 +363,9 @@ impl Supervisor {
                 port,
                 _handle: handle,
                 gate,
+                plugged: true,
             },
         );
-        self.publish();
     }
 
     /// A Zigbee bridge over the ZNP or EZSP backend whose port goes through a [`PortGate`];
@@ -403,7 +421,7 @@ impl Supervisor {
     }
 
     fn stop(&mut self, key: &str, stick: &Identified) {
-        let Some(r) = self.radios.get(key) else {
+        let Some(r) = self.radios.get_mut(key) else {
             debug!(%key, "removed stick had no bridge of this task");
             return;
         };
@@ -413,6 +431,7 @@ impl Supervisor {
             // and the bridge retries until the stick is back.
             None => debug!(%key, "bridge follows the port loss itself"),
         }
+        r.plugged = false;
         info!(
             %key, path = %stick.path, firmware = r.firmware.as_str(),
             "stick removed: bridge stopped, its devices stay (offline) until it returns"
@@ -420,9 +439,22 @@ impl Supervisor {
     }
 
     fn publish(&self) {
-        let mut keys: Vec<String> = self.radios.keys().cloned().collect();
-        keys.sort();
-        self.started.send_replace(keys);
+        let keys = |plugged_only: bool| {
+            let mut k: Vec<String> = self
+                .radios
+                .iter()
+                .filter(|(_, r)| r.plugged || !plugged_only)
+                .map(|(k, _)| k.clone())
+                .collect();
+            k.sort();
+            k
+        };
+        let (bridged, plugged) = (keys(false), keys(true));
+        self.status.send_modify(|s| {
+            s.actions += 1;
+            s.bridged = bridged;
+            s.plugged = plugged;
+        });
     }
 }
 

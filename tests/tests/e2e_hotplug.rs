@@ -11,9 +11,12 @@ use std::time::Duration;
 use rusp_lib::usp::mod_Notify::OneOfnotification as N;
 use tokio::sync::mpsc;
 use usphub::agent::StartOptions;
+use usphub::config::Config;
 use usphub::hotplug::{
-    ChannelSource, HotplugEvent, HotplugOptions, ProbeMode, SerialPortInfo, SysRoots, UsbInfo,
+    ChannelSource, HotplugEvent, HotplugOptions, HotplugStatus, ProbeMode, SerialPortInfo,
+    SysRoots, UsbInfo,
 };
+use usphub_bridges::zigbee::config::ZigbeeSection;
 use usphub_bridges::zigbee::sim::Scenario;
 use usphub_bridges::zigbee::znp::sim::{SimPort, ZnpSim, ZnpSimConfig};
 use usphub_tests::agent::{AGENT_EID, CONTROLLER, TestAgent};
@@ -30,8 +33,9 @@ model = "PLUG-HOTPLUG"
 join = "on_permit"
 "#;
 
-/// A `/dev` with the stick's by-id link to the PTY, and a sysfs with no ports (nothing is
-/// present at start-up); the add event carries the stick's identity as udev would.
+/// A fake `/dev` (`ttyUSB0` -> the PTY, and the stick's by-id link to it) and sysfs, laid
+/// out as the kernel and udev do; the stick is in sysfs only if present at start-up. The add
+/// event carries the stick's identity as udev's monitor reads it.
 struct FakeStick {
     _dir: tempfile::TempDir,
     roots: SysRoots,
@@ -39,22 +43,41 @@ struct FakeStick {
 }
 
 impl FakeStick {
-    fn new(pty: &Path) -> FakeStick {
+    fn new(pty: &Path, present_at_start: bool) -> FakeStick {
         let dir = tempfile::tempdir().expect("temp dir");
         let roots = SysRoots {
             sys: dir.path().join("sys"),
             dev: dir.path().join("dev"),
         };
-        std::fs::create_dir_all(roots.sys.join("class/tty")).expect("fake sysfs");
         let by_id_dir = roots.dev.join("serial/by-id");
         std::fs::create_dir_all(&by_id_dir).expect("fake /dev");
+        std::os::unix::fs::symlink(pty, roots.dev.join("ttyUSB0")).expect("device node");
         let by_id: PathBuf = by_id_dir.join(format!(
             "usb-ITead_Sonoff_Zigbee_3.0_USB_Dongle_Plus_{SERIAL}-if00-port0"
         ));
-        std::os::unix::fs::symlink(pty, &by_id).expect("by-id link");
+        std::os::unix::fs::symlink("../../ttyUSB0", &by_id).expect("by-id link");
+        std::fs::create_dir_all(roots.sys.join("class/tty")).expect("fake sysfs");
+        if present_at_start {
+            let usb = roots.sys.join("devices/pci0000:00/0000:00:14.0/usb1/1-1");
+            let port = usb.join("1-1:1.0/ttyUSB0");
+            std::fs::create_dir_all(&port).expect("usb-serial port");
+            for (name, value) in [
+                ("idVendor", "10c4"),
+                ("idProduct", "ea60"),
+                ("serial", SERIAL),
+                ("manufacturer", "ITead"),
+                ("product", "Sonoff Zigbee 3.0 USB Dongle Plus"),
+                ("1-1:1.0/bInterfaceNumber", "00"),
+            ] {
+                std::fs::write(usb.join(name), format!("{value}\n")).expect("attribute");
+            }
+            let class = roots.sys.join("class/tty/ttyUSB0");
+            std::fs::create_dir_all(&class).expect("tty class");
+            std::os::unix::fs::symlink(&port, class.join("device")).expect("device link");
+        }
         let info = SerialPortInfo {
             name: "ttyUSB0".into(),
-            path: pty.to_path_buf(),
+            path: roots.dev.join("ttyUSB0"),
             by_id: Some(by_id),
             usb: Some(UsbInfo {
                 vid: 0x10c4,
@@ -72,13 +95,56 @@ impl FakeStick {
             info,
         }
     }
+
+    fn key(&self) -> String {
+        self.info
+            .by_id
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
+    }
 }
 
-/// An agent following `source` for hot-plug, with `[dongles]` at its defaults.
-async fn agent_with_hotplug(source: ChannelSource, roots: SysRoots) -> TestAgent {
+async fn znp_sim(ieee: u64) -> (ZnpSim, PathBuf) {
+    let sim = ZnpSim::start_pty(ZnpSimConfig {
+        ieee,
+        scenario: Scenario::parse(SCENARIO).expect("scenario"),
+        require_bootloader_skip: false,
+    })
+    .await
+    .expect("ZNP simulator on a PTY");
+    let SimPort::Pty(pty) = sim.port().clone() else {
+        panic!("start_pty gives a PTY")
+    };
+    (sim, pty)
+}
+
+/// Waits until the agent's hot-plug status satisfies `pred`.
+async fn status_until(agent: &TestAgent, pred: impl Fn(&HotplugStatus) -> bool) -> HotplugStatus {
+    let mut rx = agent
+        .agent()
+        .hotplug
+        .as_ref()
+        .expect("hot-plug runs")
+        .status();
+    tokio::time::timeout(LONG, rx.wait_for(|s| pred(s)))
+        .await
+        .expect("hot-plug status in time")
+        .expect("hot-plug task runs")
+        .clone()
+}
+
+/// An agent following `source` for hot-plug, with `[dongles]` at its defaults and `setup`
+/// applied to its configuration.
+async fn agent_with_hotplug(
+    source: ChannelSource,
+    roots: SysRoots,
+    setup: impl FnOnce(&mut Config),
+) -> TestAgent {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = TestAgent::config(&dir);
     config.dongles.enable = true;
+    setup(&mut config);
     let mut hotplug = HotplugOptions::new(source, roots);
     hotplug.probe = ProbeMode::Never;
     let options = StartOptions {
@@ -132,19 +198,10 @@ async fn send(tx: &mpsc::Sender<HotplugEvent>, ev: HotplugEvent) {
 
 #[tokio::test]
 async fn plugged_znp_stick_is_bridged_and_its_devices_follow_unplug_and_replug() {
-    let sim = ZnpSim::start_pty(ZnpSimConfig {
-        ieee: 0x00124b0000e2e400,
-        scenario: Scenario::parse(SCENARIO).expect("scenario"),
-        require_bootloader_skip: false,
-    })
-    .await
-    .expect("ZNP simulator on a PTY");
-    let SimPort::Pty(pty) = sim.port().clone() else {
-        panic!("start_pty gives a PTY")
-    };
-    let stick = FakeStick::new(&pty);
+    let (sim, pty) = znp_sim(0x00124b0000e2e400).await;
+    let stick = FakeStick::new(&pty, false);
     let (tx, source) = ChannelSource::new(8);
-    let mut agent = agent_with_hotplug(source, stick.roots.clone()).await;
+    let mut agent = agent_with_hotplug(source, stick.roots.clone(), |_| {}).await;
     let mut c = RuspController::websocket(&agent.ws_url(), CONTROLLER, AGENT_EID).await;
     c.subscribe("radios", "ObjectCreation", "Device.X_USPHUB_Bridge.", &[])
         .await;
@@ -154,18 +211,9 @@ async fn plugged_znp_stick_is_bridged_and_its_devices_follow_unplug_and_replug()
     let bridge = created(&mut c, "Device.X_USPHUB_Bridge.").await;
     let protocol = c.get_map(&format!("{bridge}Protocol")).await;
     assert_eq!(protocol.values().next().map(String::as_str), Some("ZigBee"));
-    let started = agent
-        .agent()
-        .hotplug
-        .as_ref()
-        .expect("hot-plug runs")
-        .started()
-        .borrow()
-        .clone();
-    assert_eq!(
-        started,
-        [stick.info.by_id.as_ref().unwrap().display().to_string()]
-    );
+    let status = status_until(&agent, |s| !s.bridged.is_empty()).await;
+    assert_eq!(status.bridged, [stick.key()]);
+    assert_eq!(status.plugged, [stick.key()]);
 
     // A device pairs through it and is online.
     c.subscribe("devices", "ObjectCreation", "Device.ProxiedDevice.", &[])
@@ -190,6 +238,8 @@ async fn plugged_znp_stick_is_bridged_and_its_devices_follow_unplug_and_replug()
     )
     .await;
     reads(&mut c, &online, "false").await;
+    let status = status_until(&agent, |s| s.plugged.is_empty()).await;
+    assert_eq!(status.bridged, [stick.key()], "the bridge is kept");
     let models = c.get_map("Device.ProxiedDevice.*.X_USPHUB_Model").await;
     assert_eq!(
         models.get(&model).map(String::as_str),
@@ -207,6 +257,65 @@ async fn plugged_znp_stick_is_bridged_and_its_devices_follow_unplug_and_replug()
     let bridges = c.get_map("Device.X_USPHUB_Bridge.*.Protocol").await;
     assert_eq!(bridges.len(), 1, "no second bridge: {bridges:?}");
 
+    c.close().await;
+    agent.stop().await;
+}
+
+#[tokio::test]
+async fn stick_present_at_start_up_is_bridged_without_an_event() {
+    let (_sim, pty) = znp_sim(0x00124b0000e2e410).await;
+    let stick = FakeStick::new(&pty, true);
+    let (_tx, source) = ChannelSource::new(8);
+    let mut agent = agent_with_hotplug(source, stick.roots.clone(), |_| {}).await;
+    let status = status_until(&agent, |s| s.scanned).await;
+    assert_eq!(status.bridged, [stick.key()], "{status:?}");
+
+    // The bridge was attached (its row mounted) before the scan counted as done.
+    let mut c = RuspController::websocket(&agent.ws_url(), CONTROLLER, AGENT_EID).await;
+    let bridges = c.get_map("Device.X_USPHUB_Bridge.*.Protocol").await;
+    assert_eq!(
+        bridges.values().collect::<Vec<_>>(),
+        ["ZigBee"],
+        "{bridges:?}"
+    );
+    c.close().await;
+    agent.stop().await;
+}
+
+#[tokio::test]
+async fn configured_zigbee_stick_is_not_started_twice() {
+    let (_sim, pty) = znp_sim(0x00124b0000e2e420).await;
+    let stick = FakeStick::new(&pty, true);
+    let (tx, source) = ChannelSource::new(8);
+    let by_id = stick.key();
+    let mut agent = agent_with_hotplug(source, stick.roots.clone(), |c| {
+        c.zigbee = Some(ZigbeeSection::new(by_id.clone()));
+    })
+    .await;
+    // As `usphub run` does: the configured radios, beside hot-plug.
+    let state_dir = agent.dir.path().to_path_buf();
+    let handles = usphub::radios::start_configured(agent.agent(), &agent.config, &state_dir)
+        .await
+        .expect("configured radios start");
+    assert_eq!(handles.len(), 1);
+
+    // Present at start-up and plugged in again: seen both times, started neither time.
+    status_until(&agent, |s| s.scanned && s.actions >= 1).await;
+    send(
+        &tx,
+        HotplugEvent::Removed {
+            name: "ttyUSB0".into(),
+        },
+    )
+    .await;
+    send(&tx, HotplugEvent::Added(stick.info.clone())).await;
+    // Start (left to [zigbee]), Stop (nothing to stop), Start again.
+    let status = status_until(&agent, |s| s.actions >= 3).await;
+    assert!(status.bridged.is_empty(), "{status:?}");
+
+    let mut c = RuspController::websocket(&agent.ws_url(), CONTROLLER, AGENT_EID).await;
+    let bridges = c.get_map("Device.X_USPHUB_Bridge.*.Protocol").await;
+    assert_eq!(bridges.len(), 1, "only the configured bridge: {bridges:?}");
     c.close().await;
     agent.stop().await;
 }
