@@ -379,3 +379,43 @@ fn decoder_never_panics_on_arbitrary_bytes() {
     assert!(seen > 0);
     assert!(codec.stats().bad_frames > 0);
 }
+
+fn hex(s: &str) -> Vec<u8> {
+    s.split_whitespace()
+        .map(|b| u8::from_str_radix(b, 16).unwrap())
+        .collect()
+}
+
+#[test]
+fn encoding_agrees_with_bellows_byte_for_byte() {
+    // Produced by bellows 1.2.1 (`DataFrame`/`NakFrame`.to_bytes() + `_stuff_bytes` + flag).
+    let cases = [
+        (
+            data(
+                7,
+                6,
+                true,
+                &[0x3C, 0x5C, 0xB9, 0x47, 0x32, 0x0F, 0x00, 0xFF, 0x13],
+            ),
+            "7d 5e 7d 5e 7d 5d 7d 31 7d 33 7d 38 7d 3a b2 a6 87 d1 a5 7e",
+        ),
+        (
+            data(3, 1, false, &(0..40).collect::<Vec<u8>>()),
+            "31 42 20 aa 57 2e 10 b4 5e 9c 43 2f a1 59 9f 47 93 5e 36 b9 fe da 72 9d ea de 7a \
+             93 e7 62 22 b9 f4 ed ff 4d ac db e2 fd f2 25 94 7e",
+        ),
+        (
+            AshFrame::Nak {
+                ack_num: 2,
+                n_rdy: true,
+            },
+            "aa f5 50 7e",
+        ),
+    ];
+    let mut codec = AshCodec::new();
+    for (frame, bytes) in cases {
+        let bytes = hex(bytes);
+        assert_eq!(wire(&frame), bytes, "{frame:?}");
+        assert_eq!(decode_all(&mut codec, &bytes), [Ok(frame)]);
+    }
+}

@@ -220,6 +220,11 @@ impl AshHost {
         self.sends.is_closed()
     }
 
+    /// Resolves when the link task has ended (its final events may still be queued).
+    pub async fn closed(&self) {
+        self.sends.closed().await;
+    }
+
     /// Stops the link task (it drops the port); pending and later sends fail.
     pub fn close(&self) {
         self.close.send_replace(true);
@@ -305,7 +310,10 @@ impl HostActor {
         let _ = tokio::time::timeout(Duration::from_millis(100), port.flush_all()).await;
         drop(port);
         tracing::warn!(reason = %ended.reason, stats = ?self.arq.stats(), "ASH link ended");
-        // Unfinished sends fail as their reply senders drop.
+        // Unfinished and queued sends fail as their reply senders drop; later ones fail at
+        // once instead of waiting behind the final events.
+        self.sends.close();
+        while self.sends.try_recv().is_ok() {}
         self.pending.clear();
         self.backlog.extend(ended.event);
         self.backlog.push_back(AshEvent::Closed(ended.reason));

@@ -394,3 +394,21 @@ async fn ncp_enters_failed_state_when_the_host_never_acks_and_rst_recovers() {
         Ok(AshFrame::RstAck { .. })
     ));
 }
+
+#[tokio::test]
+async fn sends_fail_at_once_after_the_link_ended_even_if_events_are_unread() {
+    let (host_io, ncp_io) = tokio::io::duplex(4096);
+    let (ncp, _ncp_events) = serve_ncp(ncp_io, AshNcpConfig::default());
+    let config = AshConfig {
+        event_capacity: 1,
+        ..AshConfig::default()
+    };
+    let (host, _events) = AshHost::start(host_io, config).await.unwrap();
+    for i in 0..3 {
+        assert!(ncp.send(ezsp(i)));
+    }
+    ncp.fault(NcpFault::SendError(0x06));
+    tokio::time::timeout(WAIT, host.closed()).await.unwrap();
+    let send = tokio::time::timeout(WAIT, host.send(ezsp(9))).await;
+    assert_eq!(send, Ok(Err(AshError::Closed)));
+}
