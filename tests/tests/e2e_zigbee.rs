@@ -102,6 +102,16 @@ async fn zigbee_devices_pair_report_switch_and_leave() {
     c.subscribe("joined", "ObjectCreation", "Device.ProxiedDevice.", &[])
         .await;
 
+    // The bridge row shows the coordinator and its network (never the key).
+    c.eventually("Device.X_USPHUB_Bridge.1.Address", Some("00124b0000e2e000"))
+        .await;
+    let bridge = c.get_map("Device.X_USPHUB_Bridge.1.").await;
+    let channel: u32 = bridge["Device.X_USPHUB_Bridge.1.Channel"].parse().unwrap();
+    assert!((11..=26).contains(&channel), "{bridge:?}");
+    assert_eq!(bridge["Device.X_USPHUB_Bridge.1.PANId"].len(), 4);
+    assert_eq!(bridge["Device.X_USPHUB_Bridge.1.ExtendedPANId"].len(), 16);
+    assert!(!bridge.keys().any(|k| k.contains("Key")), "{bridge:?}");
+
     // Permit joining: both scripted devices join and are interviewed.
     c.permit_join("Device.X_USPHUB_Bridge.1.", 60).await;
     loop {

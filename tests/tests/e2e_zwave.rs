@@ -217,6 +217,14 @@ async fn zwave_configuration_parameters_are_written_and_read_through_vendor_comm
         .unwrap();
     let mut c = RuspController::websocket(&agent.ws_url(), CONTROLLER, AGENT_EID).await;
     let row = row_of(&mut c, 2).await;
+    // The bridge row shows the stick's network, not its key.
+    let home = format!("{:08X}", zwave::sim::scenario::Scenario::demo().home_id);
+    c.eventually("Device.X_USPHUB_Bridge.1.HomeId", Some(&home))
+        .await;
+    let bridge = c.get_map("Device.X_USPHUB_Bridge.1.").await;
+    assert_eq!(bridge["Device.X_USPHUB_Bridge.1.Address"], "1");
+    assert!(bridge["Device.X_USPHUB_Bridge.1.Firmware"].starts_with("Z-Wave"));
+    assert_ne!(bridge["Device.X_USPHUB_Bridge.1.DeviceCount"], "0");
     let commands = c.get_map(&format!("{row}X_USPHUB_Commands")).await;
     let commands = commands.values().next().unwrap();
     assert!(commands.split(',').any(|x| x == "ConfigSet"), "{commands}");

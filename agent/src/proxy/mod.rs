@@ -75,6 +75,10 @@ impl Proxy {
                     })),
             )
             .await?;
+        // A radio that came up before the proxy subscribed already said what it is.
+        if let Some(info) = handle.status().info {
+            self.radio_info(&bridge_row, &info).await;
+        }
         let this = self.clone();
         let mut stopping = self.stopping.subscribe();
         let task = tokio::spawn(async move {
@@ -93,6 +97,7 @@ impl Proxy {
                 }
                 Err(e) => warn!(error = %e, "bridge did not list its devices"),
             }
+            this.count_devices(&handle, &bridge_row).await;
             this.run(handle, events, bridge_row).await;
         });
         if let Ok(mut t) = self.tasks.lock() {
@@ -152,12 +157,51 @@ impl Proxy {
         info!(protocol = handle.protocol().as_str(), "bridge stopped");
     }
 
+    /// `DeviceCount` of a bridge row: the mounted devices of its protocol.
+    async fn count_devices(&self, handle: &BridgeHandle, bridge_row: &str) {
+        let n = self.mounted.lock().map_or(0, |m| {
+            m.keys()
+                .filter(|id| id.protocol() == *handle.protocol())
+                .count()
+        });
+        self.set(&format!("{bridge_row}DeviceCount"), &n.to_string())
+            .await;
+    }
+
+    /// The bridge row's radio parameters (absent ones are left empty).
+    async fn radio_info(&self, bridge_row: &str, info: &usphub_bridges::api::RadioInfo) {
+        let hex =
+            |v: Option<u64>, width: usize| v.map(|v| format!("{v:0width$X}")).unwrap_or_default();
+        let values = vec![
+            ("Firmware", info.firmware.clone()),
+            ("Address", info.address.clone()),
+            (
+                "Channel",
+                info.channel.map(|c| c.to_string()).unwrap_or("0".into()),
+            ),
+            ("PANId", hex(info.pan_id.map(u64::from), 4)),
+            ("ExtendedPANId", hex(info.extended_pan_id, 16)),
+            ("HomeId", hex(info.home_id.map(u64::from), 8)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), InitValue::from(v)))
+        .collect();
+        if let Err(e) = self.dm.set_values(bridge_row, values).await {
+            warn!(row = %bridge_row, error = %e, "radio parameters not updated");
+        }
+    }
+
     async fn on_event(&self, handle: &BridgeHandle, ev: BridgeEvent, bridge_row: &str) {
         match ev {
             BridgeEvent::DeviceJoined(d) | BridgeEvent::DeviceUpdated(d) => {
-                self.joined(handle, d).await
+                self.joined(handle, d).await;
+                self.count_devices(handle, bridge_row).await;
             }
-            BridgeEvent::DeviceLeft(id) => self.left(&id).await,
+            BridgeEvent::DeviceLeft(id) => {
+                self.left(&id).await;
+                self.count_devices(handle, bridge_row).await;
+            }
+            BridgeEvent::RadioInfo(info) => self.radio_info(bridge_row, &info).await,
             BridgeEvent::Online { id, online } => {
                 if let Some(row) = self.row_of(&id) {
                     self.set(

@@ -93,6 +93,14 @@ pub fn declare(b: &mut SchemaBuilder) {
     .param(ro("Status", T::String).enumeration(&["Up", "Down"]))
     .param(ro("StatusDetail", T::String))
     .param(ro("PermitJoinRemaining", T::UnsignedInt))
+    // The radio and its network as the radio reports them (never a key).
+    .param(ro("Firmware", T::String))
+    .param(ro("Address", T::String))
+    .param(ro("Channel", T::UnsignedInt))
+    .param(ro("PANId", T::String))
+    .param(ro("ExtendedPANId", T::String))
+    .param(ro("HomeId", T::String))
+    .param(ro("DeviceCount", T::UnsignedInt))
     .command(
         CommandDef::new("PermitJoin()")
             .asynchronous()

@@ -15,6 +15,23 @@ use super::value::Value;
 /// Named event arguments (`Event!` notification arguments in the data model).
 pub type EventArgs = BTreeMap<String, String>;
 
+/// A radio's identity and network parameters; never anything secret (no keys).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RadioInfo {
+    /// Firmware as the radio reports it (e.g. `Z-Stack 20240710`, `Z-Wave 7.17`).
+    pub firmware: String,
+    /// The radio's own address: coordinator IEEE (EUI-64) or controller node id.
+    pub address: String,
+    /// Zigbee channel (11-26).
+    pub channel: Option<u8>,
+    /// Zigbee PAN id.
+    pub pan_id: Option<u16>,
+    /// Zigbee extended PAN id.
+    pub extended_pan_id: Option<u64>,
+    /// Z-Wave home id.
+    pub home_id: Option<u32>,
+}
+
 /// One thing that happened on a radio.
 #[derive(Debug, Clone, PartialEq)]
 pub enum BridgeEvent {
@@ -62,6 +79,8 @@ pub enum BridgeEvent {
         /// A human-readable reason or firmware/port summary.
         detail: String,
     },
+    /// What the radio is and which network it runs (sent when the radio comes up).
+    RadioInfo(RadioInfo),
     /// Joining was opened or closed.
     PermitJoin {
         /// Whether joining is open.
@@ -80,7 +99,7 @@ impl BridgeEvent {
             | Self::Online { id, .. }
             | Self::Value { id, .. }
             | Self::Event { id, .. } => Some(id),
-            Self::RadioState { .. } | Self::PermitJoin { .. } => None,
+            Self::RadioState { .. } | Self::RadioInfo(_) | Self::PermitJoin { .. } => None,
         }
     }
 }

@@ -18,7 +18,7 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use super::capability::CapabilityId;
 use super::device::{DeviceDescriptor, DeviceId};
-use super::event::BridgeEvent;
+use super::event::{BridgeEvent, RadioInfo};
 use super::value::Value;
 use super::vocab::ProxyProtocol;
 
@@ -129,6 +129,8 @@ pub struct RadioStatus {
     pub detail: String,
     /// Whether joining is open (last `PermitJoin`).
     pub permit_join: bool,
+    /// The radio's identity and network (last `RadioInfo`).
+    pub info: Option<RadioInfo>,
 }
 
 /// The sending side of a bridge's event broadcast, kept by the actor.
@@ -146,6 +148,9 @@ impl EventSender {
                 s.online = *online;
                 s.detail.clone_from(detail);
             }),
+            BridgeEvent::RadioInfo(info) => {
+                self.status.send_modify(|s| s.info = Some(info.clone()));
+            }
             BridgeEvent::PermitJoin { open, .. } => {
                 self.status.send_modify(|s| s.permit_join = *open);
             }

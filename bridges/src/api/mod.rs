@@ -72,7 +72,7 @@ pub use device::{
     BleAddress, CommandSpec, DeviceDescriptor, DeviceId, DeviceIdParseError, Eui64, EventSpec,
     InterviewState, Node, PowerSource,
 };
-pub use event::{BridgeEvent, EventArgs};
+pub use event::{BridgeEvent, EventArgs, RadioInfo};
 pub use handle::{
     Args, BridgeError, BridgeHandle, BridgeInbox, BridgeRequest, DEFAULT_REQUEST_TIMEOUT,
     EventSender, RadioStatus, Reply, bridge_channel,

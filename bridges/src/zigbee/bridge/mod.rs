@@ -150,8 +150,23 @@ pub async fn start<B: ZigbeeBackend>(
             detail: "radio not available yet".into(),
         },
     });
+    if let Some(info) = &info {
+        actor.events.emit(BridgeEvent::RadioInfo(radio_info(info)));
+    }
     let task = tokio::spawn(actor.run(inbox, events_rx, internal_rx));
     Ok((handle, task))
+}
+
+/// What Controllers may see of the coordinator and its network (no key).
+fn radio_info(info: &crate::zigbee::backend::NetworkInfo) -> crate::api::RadioInfo {
+    crate::api::RadioInfo {
+        firmware: info.firmware.clone(),
+        address: crate::api::Eui64(info.ieee).to_string(),
+        channel: Some(info.channel),
+        pan_id: Some(info.pan_id),
+        extended_pan_id: Some(info.extended_pan_id),
+        home_id: None,
+    }
 }
 
 /// Retries the backend start until it succeeds (reported as `RadioUp`) or finds a
@@ -513,6 +528,7 @@ impl<B: ZigbeeBackend> Actor<B> {
                     online: true,
                     detail: format!("{} channel {}", info.firmware, info.channel),
                 });
+                self.events.emit(BridgeEvent::RadioInfo(radio_info(&info)));
                 for d in self.devices.values_mut() {
                     d.last_seen = Instant::now();
                     d.online = true;

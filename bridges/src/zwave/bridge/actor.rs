@@ -446,6 +446,12 @@ impl Actor {
             "{} home id {:08x} node {}",
             info.version, info.home_id, info.own_id
         );
+        let radio = crate::api::RadioInfo {
+            firmware: info.version.clone(),
+            address: info.own_id.to_string(),
+            home_id: Some(info.home_id),
+            ..Default::default()
+        };
         let home_changed = self.home_id().is_some_and(|h| h != info.home_id);
         if let (true, Some(old_home)) = (home_changed, self.home_id()) {
             // Another network (another stick): its devices leave, but stay in the registry
@@ -494,6 +500,7 @@ impl Actor {
             online: true,
             detail,
         });
+        self.emit(BridgeEvent::RadioInfo(radio));
         for n in to_interview {
             self.schedule_interview(n);
         }
