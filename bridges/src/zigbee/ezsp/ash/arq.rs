@@ -291,7 +291,7 @@ impl Arq {
         if !self.retransmitting
             && let Some(started) = self.timer_started
         {
-            // T = 7/8 T + 1/2 measured (UG101 §5.4), within the configured bounds.
+            // T = 7/8 T + 1/2 measured (UG101 §5, as EmberZNet hosts do), within the bounds.
             let measured = now.saturating_duration_since(started);
             let t = self.t_rx_ack * 7 / 8 + measured / 2;
             self.t_rx_ack = t.clamp(self.config.ack_timeout_min, self.config.ack_timeout_max);

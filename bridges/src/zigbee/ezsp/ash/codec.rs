@@ -91,7 +91,7 @@ pub fn crc16(data: &[u8]) -> u16 {
     crc16_update(0xFFFF, data)
 }
 
-/// The pseudo-random sequence XORed over DATA fields (UG101 §4.3).
+/// The pseudo-random sequence XORed over DATA fields (UG101 §4, data randomization).
 pub const PSEUDO_RANDOM: [u8; MAX_DATA_LEN] = {
     let mut seq = [0u8; MAX_DATA_LEN];
     let mut rand: u8 = 0x42;
@@ -166,7 +166,7 @@ impl AshFrameError {
     }
 
     /// Whether the receiver should answer with a NAK: anything that may have been a DATA
-    /// frame (a cancelled frame is not an error, UG101 §4.2).
+    /// frame (a cancelled frame is not an error, UG101 §4).
     pub fn may_be_data(&self) -> bool {
         match self {
             AshFrameError::Cancelled => false,

@@ -5,8 +5,9 @@
 //! Concurrency: sends queue in a bounded `mpsc` (callers wait when it is full) and complete
 //! when the NCP acknowledges them. Received frames go to a bounded event channel; while the
 //! consumer lags, the actor keeps them in its own queue and, past
-//! [`AshConfig::not_ready_threshold`], tells the NCP with nRdy to hold its callbacks, so the
-//! port is always read and ACKs never stall. The link ends on port EOF or error, retries
+//! [`AshConfig::not_ready_threshold`], tells the NCP with nRdy to hold its callbacks; the
+//! port is read regardless of the consumer, so ACKs never wait for it. Writes go through an
+//! output buffer drained inside the actor's `select!`, so a slow writer never stops reads. The link ends on port EOF or error, retries
 //! exhausted, an ERROR frame or an unexpected RSTACK; the last event is always
 //! [`AshEvent::Closed`], and unfinished sends fail.
 
