@@ -13,29 +13,30 @@
 //!   the bridge stays attached, answering `RadioOffline`, so its devices keep their rows.
 //! * `Ignored`: logged (deCONZ sticks, unidentified ports, auto-start off).
 //!
-//! Ownership: one task owns the auto-start state, the bridges it started and their port
-//! gates; [`Hotplug::shutdown`] stops it and closes every port it opened. A radio the
+//! Ownership: a driver task owns the auto-start state and the event source (identification
+//! and probes run there) and hands the actions over a bounded channel, in order, to the
+//! supervisor task, which owns the bridges and their port gates; each bridge starts in a task
+//! of its own (a radio that does not answer holds its start up to a minute), so one slow
+//! stick never holds up another's removal. [`Hotplug::shutdown`] stops both tasks and closes
+//! every port they opened. A radio the
 //! configuration names (`[zigbee]`, `[zwave]`) is started by [`crate::radios`], never here:
 //! its port is marked busy (never probed) and sticks of its kind are left to it, because a
 //! second coordinator would share its state files.
 
-use std::collections::HashMap;
-use std::future::Future;
-use std::io;
-use std::path::{Path, PathBuf};
-use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll};
+mod gate;
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::sync::{oneshot, watch};
-use tokio::task::JoinHandle;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::{JoinHandle, JoinSet};
 use tracing::{debug, info, warn};
-use usphub_bridges::api::{AsyncPort, BridgeHandle, PortAddress, SerialPortSpec, open_port};
+use usphub_bridges::api::{BridgeHandle, PortAddress, SerialPortSpec};
 use usphub_udev::{
     Action, AutoStart, DongleTracker, Firmware, HotplugSource, Identified, ProbeConfig,
 };
 
+use self::gate::PortGate;
 use crate::config::Config;
 use crate::proxy::Proxy;
 
@@ -147,6 +148,8 @@ impl Hotplug {
             auto.mark_busy(path);
         }
         let (status_tx, status) = watch::channel(HotplugStatus::default());
+        let (steps_tx, steps) = mpsc::channel(16);
+        let driver = tokio::spawn(drive(auto, source, roots, steps_tx));
         let sup = Supervisor {
             proxy,
             state_dir,
@@ -155,10 +158,12 @@ impl Hotplug {
                 zwave: cfg.zwave.is_some(),
             },
             radios: HashMap::new(),
+            starting: JoinSet::new(),
+            starting_keys: HashMap::new(),
             status: status_tx,
         };
         let (stop_tx, stop_rx) = oneshot::channel();
-        let task = tokio::spawn(sup.run(auto, source, roots, stop_rx));
+        let task = tokio::spawn(sup.run(steps, driver, stop_rx));
         Hotplug {
             stop: Some(stop_tx),
             task,
@@ -227,17 +232,61 @@ impl Configured {
     }
 }
 
-/// A bridge started for a stick.
+/// What the driver hands the supervisor, in order.
+enum Step {
+    /// An action to carry out (boxed: an identified stick is a few hundred bytes).
+    Act(Box<Action>),
+    /// The actions of the start-up scan have all been handed over.
+    Scanned,
+}
+
+/// Identifies the sticks present at start-up, then follows `source`, handing every action to
+/// the supervisor. Identification (a probe takes seconds) runs here and bridges start in
+/// tasks of their own, so neither holds up the other; the bounded channel makes this task
+/// wait, not drop events, when the supervisor is behind.
+async fn drive(
+    mut auto: AutoStart,
+    source: Option<Box<dyn HotplugSource>>,
+    roots: SysRoots,
+    steps: mpsc::Sender<Step>,
+) {
+    match auto.scan(&roots).await {
+        Ok(actions) => {
+            for a in actions {
+                if steps.send(Step::Act(Box::new(a))).await.is_err() {
+                    return;
+                }
+            }
+        }
+        Err(e) => warn!(sys = %roots.sys.display(), error = %e, "cannot list serial ports"),
+    }
+    if steps.send(Step::Scanned).await.is_err() {
+        return;
+    }
+    let Some(mut source) = source else { return };
+    while let Some(a) = auto.next_action(source.as_mut()).await {
+        if steps.send(Step::Act(Box::new(a))).await.is_err() {
+            return;
+        }
+    }
+    info!("hot-plug events ended; sticks are no longer followed");
+}
+
+/// A bridge started (or starting) for a stick.
 struct Radio {
     firmware: Firmware,
     port: SerialPortSpec,
-    /// Holds the bridge (and its radio task) for the proxy's mounts; kept for resumption.
-    _handle: BridgeHandle,
-    /// ZNP sticks: the switch that closes the port on removal and reopens it on return.
+    /// The bridge once started and attached; held for the proxy's mounts and for resumption.
+    handle: Option<BridgeHandle>,
+    /// ZNP and EZSP sticks: the switch that closes the port on removal and reopens it on
+    /// return.
     gate: Option<PortGate>,
     /// Its stick is plugged in.
     plugged: bool,
 }
+
+/// A bridge start finished: the stick's key and the attached bridge, or why not.
+type Started = (String, Result<BridgeHandle, String>);
 
 /// Carries out auto-start actions; owns the bridges it started.
 struct Supervisor {
@@ -245,49 +294,36 @@ struct Supervisor {
     state_dir: PathBuf,
     configured: Configured,
     radios: HashMap<String, Radio>,
+    /// Bridges starting (a radio that does not answer holds its start up to a minute).
+    starting: JoinSet<Started>,
+    starting_keys: HashMap<tokio::task::Id, String>,
     status: watch::Sender<HotplugStatus>,
 }
 
 impl Supervisor {
     async fn run(
         mut self,
-        mut auto: AutoStart,
-        mut source: Option<Box<dyn HotplugSource>>,
-        roots: SysRoots,
+        mut steps: mpsc::Receiver<Step>,
+        driver: JoinHandle<()>,
         mut stop: oneshot::Receiver<()>,
     ) {
-        let scan = tokio::select! {
-            _ = &mut stop => return self.close(),
-            scan = auto.scan(&roots) => scan,
-        };
-        match scan {
-            Ok(actions) => {
-                for a in actions {
-                    self.act(a).await;
-                }
-            }
-            Err(e) => warn!(sys = %roots.sys.display(), error = %e, "cannot list serial ports"),
-        }
-        self.status.send_modify(|s| s.scanned = true);
+        let mut following = true;
         loop {
-            let next = match source.as_deref_mut() {
-                Some(src) => tokio::select! {
-                    _ = &mut stop => break,
-                    next = auto.next_action(src) => next,
+            tokio::select! {
+                // Also when the Hotplug was dropped without a shutdown.
+                _ = &mut stop => break,
+                step = steps.recv(), if following => match step {
+                    Some(Step::Act(a)) => self.act(*a),
+                    Some(Step::Scanned) => self.status.send_modify(|s| s.scanned = true),
+                    None => following = false,
                 },
-                None => {
-                    let _ = (&mut stop).await;
-                    break;
-                }
-            };
-            match next {
-                Some(a) => self.act(a).await,
-                None => {
-                    info!("hot-plug events ended; sticks are no longer followed");
-                    source = None;
+                Some(done) = self.starting.join_next_with_id(), if !self.starting.is_empty() => {
+                    self.started(done);
                 }
             }
         }
+        driver.abort();
+        self.starting.abort_all();
         self.close();
     }
 
@@ -300,27 +336,21 @@ impl Supervisor {
         }
     }
 
-    async fn act(&mut self, action: Action) {
+    fn act(&mut self, action: Action) {
         match action {
             Action::Start {
                 key,
                 firmware,
                 port,
                 stick,
-            } => self.start(key, firmware, port, &stick).await,
+            } => self.start(key, firmware, port, &stick),
             Action::Stop { key, stick } => self.stop(&key, &stick),
             Action::Ignored { stick, reason } => log_ignored(&stick, reason),
         }
-        self.publish();
+        self.publish(true);
     }
 
-    async fn start(
-        &mut self,
-        key: String,
-        firmware: Firmware,
-        port: SerialPortSpec,
-        stick: &Identified,
-    ) {
+    fn start(&mut self, key: String, firmware: Firmware, port: SerialPortSpec, stick: &Identified) {
         let product = stick.product.unwrap_or("unknown stick");
         if let Some(why) = self.configured.conflict(firmware) {
             info!(path = %stick.path, product, firmware = firmware.as_str(), "stick not auto-started: {why}");
@@ -340,84 +370,60 @@ impl Supervisor {
             info!(%key, firmware = r.firmware.as_str(), "stick back: its bridge resumes");
             return;
         }
-        let started = match firmware {
-            Firmware::Znp | Firmware::Ezsp => self.start_zigbee(firmware, &port).await,
-            Firmware::ZWave => self.start_zwave(&port),
-            Firmware::Deconz | Firmware::Unknown => Err("no bridge for this firmware".into()),
+        let gate =
+            matches!(firmware, Firmware::Znp | Firmware::Ezsp).then(|| PortGate::new(port.clone()));
+        let job = StartJob {
+            firmware,
+            port: port.clone(),
+            gate: gate.clone(),
+            state_dir: self.state_dir.clone(),
+            proxy: self.proxy.clone(),
         };
-        let (handle, gate) = match started {
-            Ok(x) => x,
-            Err(e) => {
-                warn!(path = %stick.path, product, firmware = firmware.as_str(), error = %e, "bridge not started");
-                return;
-            }
-        };
-        if let Err(e) = self.proxy.attach(handle.clone()).await {
-            warn!(%key, error = %e, "bridge started but not attached");
-        }
-        info!(%key, %port, product, firmware = firmware.as_str(), "bridge started for a plugged stick");
+        info!(%key, %port, product, firmware = firmware.as_str(), "starting a bridge for a plugged stick");
+        let task_key = key.clone();
+        let task = self
+            .starting
+            .spawn(async move { (task_key, job.run().await) });
+        self.starting_keys.insert(task.id(), key.clone());
         self.radios.insert(
             key,
             Radio {
                 firmware,
                 port,
-                _handle: handle,
+                handle: None,
                 gate,
                 plugged: true,
             },
         );
     }
 
-    /// A Zigbee bridge over the ZNP or EZSP backend whose port goes through a [`PortGate`];
-    /// its network and device files are those of a configured `[zigbee]` coordinator.
-    async fn start_zigbee(
-        &self,
-        firmware: Firmware,
-        port: &SerialPortSpec,
-    ) -> Result<(BridgeHandle, Option<PortGate>), String> {
-        use usphub_bridges::zigbee::{ezsp, znp};
-        let gate = PortGate::new(port.clone());
-        let handle = if firmware == Firmware::Ezsp {
-            let backend = ezsp::backend::EzspBackend::new(
-                gate.connector(),
-                ezsp::backend::EzspBackendConfig::default(),
-            );
-            self.zigbee_bridge(backend).await?
-        } else {
-            let backend = znp::backend::ZnpBackend::new(
-                gate.connector(),
-                znp::backend::ZnpBackendConfig::default(),
-            );
-            self.zigbee_bridge(backend).await?
+    fn started(&mut self, done: Result<(tokio::task::Id, Started), tokio::task::JoinError>) {
+        let (key, result) = match done {
+            Ok((id, started)) => {
+                self.starting_keys.remove(&id);
+                started
+            }
+            Err(e) => {
+                let key = self.starting_keys.remove(&e.id()).unwrap_or_default();
+                (key, Err(format!("start task failed: {e}")))
+            }
         };
-        Ok((handle, Some(gate)))
-    }
-
-    async fn zigbee_bridge<B: usphub_bridges::zigbee::backend::ZigbeeBackend>(
-        &self,
-        backend: B,
-    ) -> Result<BridgeHandle, String> {
-        use usphub_bridges::zigbee::bridge;
-        let dir = self.state_dir.join("zigbee");
-        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        // The actor task runs until the last handle is dropped.
-        let (handle, _task) = bridge::start(backend, bridge::ZigbeeBridgeConfig::new(&dir))
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(handle)
-    }
-
-    /// A Z-Wave bridge with the agent's S0 key (generated and kept on first use), its node
-    /// registry beside the database as for a configured `[zwave]` stick.
-    fn start_zwave(
-        &self,
-        port: &SerialPortSpec,
-    ) -> Result<(BridgeHandle, Option<PortGate>), String> {
-        let key =
-            crate::radios::zwave_network_key(None, &self.state_dir).map_err(|e| e.to_string())?;
-        let handle = crate::radios::zwave_bridge(port.clone(), &self.state_dir, Some(key))
-            .map_err(|e| e.to_string())?;
-        Ok((handle, None))
+        match result {
+            Ok(handle) => {
+                if let Some(r) = self.radios.get_mut(&key) {
+                    info!(%key, port = %r.port, "bridge started and attached");
+                    r.handle = Some(handle);
+                }
+            }
+            Err(e) => {
+                // Forgotten, so that plugging the stick in again tries again.
+                warn!(%key, error = %e, "bridge not started");
+                if let Some(g) = self.radios.remove(&key).and_then(|r| r.gate) {
+                    g.unplug();
+                }
+            }
+        }
+        self.publish(false);
     }
 
     fn stop(&mut self, key: &str, stick: &Identified) {
@@ -438,12 +444,13 @@ impl Supervisor {
         );
     }
 
-    fn publish(&self) {
+    /// Publishes the status; `action` counts one more action carried out.
+    fn publish(&self, action: bool) {
         let keys = |plugged_only: bool| {
             let mut k: Vec<String> = self
                 .radios
                 .iter()
-                .filter(|(_, r)| r.plugged || !plugged_only)
+                .filter(|(_, r)| r.handle.is_some() && (r.plugged || !plugged_only))
                 .map(|(k, _)| k.clone())
                 .collect();
             k.sort();
@@ -451,10 +458,74 @@ impl Supervisor {
         };
         let (bridged, plugged) = (keys(false), keys(true));
         self.status.send_modify(|s| {
-            s.actions += 1;
+            s.actions += u64::from(action);
             s.bridged = bridged;
             s.plugged = plugged;
         });
+    }
+}
+
+/// Starting one bridge, off the supervisor's task.
+struct StartJob {
+    firmware: Firmware,
+    port: SerialPortSpec,
+    gate: Option<PortGate>,
+    state_dir: PathBuf,
+    proxy: Proxy,
+}
+
+impl StartJob {
+    /// Starts the bridge and attaches it to the proxy.
+    async fn run(self) -> Result<BridgeHandle, String> {
+        use usphub_bridges::zigbee::{ezsp, znp};
+        let handle = match (self.firmware, &self.gate) {
+            (Firmware::Ezsp, Some(gate)) => {
+                let backend = ezsp::backend::EzspBackend::new(
+                    gate.connector(),
+                    ezsp::backend::EzspBackendConfig::default(),
+                );
+                self.zigbee_bridge(backend).await?
+            }
+            (Firmware::Znp, Some(gate)) => {
+                let backend = znp::backend::ZnpBackend::new(
+                    gate.connector(),
+                    znp::backend::ZnpBackendConfig::default(),
+                );
+                self.zigbee_bridge(backend).await?
+            }
+            (Firmware::ZWave, _) => self.zwave_bridge()?,
+            (f, _) => return Err(format!("no bridge for {} sticks", f.as_str())),
+        };
+        self.proxy
+            .attach(handle.clone())
+            .await
+            .map_err(|e| format!("not attached: {e}"))?;
+        Ok(handle)
+    }
+
+    /// A Zigbee bridge whose network and device files are those of a configured `[zigbee]`
+    /// coordinator (`zigbee/` beside the database).
+    async fn zigbee_bridge<B: usphub_bridges::zigbee::backend::ZigbeeBackend>(
+        &self,
+        backend: B,
+    ) -> Result<BridgeHandle, String> {
+        use usphub_bridges::zigbee::bridge;
+        let dir = self.state_dir.join("zigbee");
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        // The actor task runs until the last handle is dropped.
+        let (handle, _task) = bridge::start(backend, bridge::ZigbeeBridgeConfig::new(&dir))
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(handle)
+    }
+
+    /// A Z-Wave bridge with the agent's S0 key (generated and kept on first use), its node
+    /// registry beside the database as for a configured `[zwave]` stick.
+    fn zwave_bridge(&self) -> Result<BridgeHandle, String> {
+        let key =
+            crate::radios::zwave_network_key(None, &self.state_dir).map_err(|e| e.to_string())?;
+        crate::radios::zwave_bridge(self.port.clone(), &self.state_dir, Some(key))
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -463,176 +534,9 @@ fn log_ignored(stick: &Identified, reason: &str) {
     info!(path = %stick.path, product, firmware = stick.firmware.as_str(), "stick not started: {reason}");
 }
 
-/// Whether a stick is present, and which plug-in session: each plug and unplug starts a new
-/// one, and a port opened in one session fails as soon as the session ends.
-#[derive(Debug, Clone)]
-struct GateState {
-    spec: Option<SerialPortSpec>,
-    session: u64,
-}
-
-/// The on/off switch in front of a hot-plugged stick's port. The ZNP link reopens its port
-/// after a loss on its own back-off; through the gate, a removed stick's port is closed at
-/// once (a stick that vanished may not fail its reads, e.g. behind a PTY or USB hub) and not
-/// reopened until the stick is plugged again.
-#[derive(Debug, Clone)]
-struct PortGate {
-    tx: Arc<watch::Sender<GateState>>,
-}
-
-impl PortGate {
-    fn new(spec: SerialPortSpec) -> PortGate {
-        let (tx, _) = watch::channel(GateState {
-            spec: Some(spec),
-            session: 0,
-        });
-        PortGate { tx: Arc::new(tx) }
-    }
-
-    fn plug(&self, spec: SerialPortSpec) {
-        self.tx.send_modify(|s| {
-            s.spec = Some(spec);
-            s.session += 1;
-        });
-    }
-
-    fn unplug(&self) {
-        self.tx.send_modify(|s| {
-            s.spec = None;
-            s.session += 1;
-        });
-    }
-
-    /// A ZNP link connector that opens the stick's current port, or fails at once while it
-    /// is unplugged.
-    fn connector(&self) -> usphub_bridges::zigbee::znp::link::Connector {
-        let tx = self.tx.clone();
-        Arc::new(move || {
-            let tx = tx.clone();
-            Box::pin(async move {
-                let state = tx.borrow().clone();
-                let spec = state.spec.ok_or_else(|| "stick unplugged".to_string())?;
-                let io = open_port(&spec).await.map_err(|e| e.to_string())?;
-                let mut rx = tx.subscribe();
-                let ended: SessionEnd = Box::pin(async move {
-                    // Err: the gate is gone, which ends the session too.
-                    let _ = rx.wait_for(|s| s.session != state.session).await;
-                });
-                Ok(Box::new(GatedPort {
-                    io,
-                    ended,
-                    closed: false,
-                }) as Box<dyn AsyncPort>)
-            })
-        })
-    }
-}
-
-type SessionEnd = Pin<Box<dyn Future<Output = ()> + Send>>;
-
-/// A port that fails every read and write once its plug-in session has ended, so its owner
-/// drops (closes) it.
-struct GatedPort {
-    io: Box<dyn AsyncPort>,
-    ended: SessionEnd,
-    closed: bool,
-}
-
-impl GatedPort {
-    fn check(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
-        if !self.closed && self.ended.as_mut().poll(cx).is_ready() {
-            self.closed = true;
-        }
-        if self.closed {
-            return Err(io::Error::new(
-                io::ErrorKind::NotConnected,
-                "stick unplugged",
-            ));
-        }
-        Ok(())
-    }
-}
-
-impl AsyncRead for GatedPort {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        this.check(cx)?;
-        Pin::new(&mut this.io).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for GatedPort {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        this.check(cx)?;
-        Pin::new(&mut this.io).poll_write(cx, buf)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        this.check(cx)?;
-        Pin::new(&mut this.io).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use tokio::net::TcpListener;
-
     use super::*;
-
-    #[tokio::test]
-    async fn gated_port_closes_on_unplug_and_reopens_only_after_plug() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let gate = PortGate::new(SerialPortSpec::tcp("127.0.0.1", addr.port()));
-        let connect = gate.connector();
-
-        let mut port = connect().await.unwrap();
-        let (mut stick, _) = listener.accept().await.unwrap();
-        stick.write_all(b"hi").await.unwrap();
-        let mut buf = [0u8; 2];
-        port.read_exact(&mut buf).await.unwrap();
-        assert_eq!(&buf, b"hi");
-
-        // A read waiting on the stick fails as soon as the stick is unplugged.
-        let pending = tokio::spawn(async move {
-            let mut b = [0u8; 1];
-            let r = port.read(&mut b).await;
-            (r.map_err(|e| e.kind()), port)
-        });
-        gate.unplug();
-        let (read, mut port) = pending.await.unwrap();
-        assert_eq!(read, Err(io::ErrorKind::NotConnected));
-        assert!(port.write_all(b"x").await.is_err(), "writes fail too");
-        // The owner drops it: the stick side sees the port closed.
-        drop(port);
-        let mut rest = Vec::new();
-        assert_eq!(stick.read_to_end(&mut rest).await.unwrap(), 0);
-
-        let refused = connect().await.err().unwrap();
-        assert!(refused.contains("unplugged"), "{refused}");
-
-        gate.plug(SerialPortSpec::tcp("127.0.0.1", addr.port()));
-        let mut port = connect().await.unwrap();
-        let (mut stick, _) = listener.accept().await.unwrap();
-        port.write_all(b"ok").await.unwrap();
-        stick.read_exact(&mut buf).await.unwrap();
-        assert_eq!(&buf, b"ok");
-    }
 
     #[test]
     fn configured_radio_kinds_are_not_auto_started() {

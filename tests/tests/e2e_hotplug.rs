@@ -267,10 +267,11 @@ async fn stick_present_at_start_up_is_bridged_without_an_event() {
     let stick = FakeStick::new(&pty, true);
     let (_tx, source) = ChannelSource::new(8);
     let mut agent = agent_with_hotplug(source, stick.roots.clone(), |_| {}).await;
-    let status = status_until(&agent, |s| s.scanned).await;
+    let status = status_until(&agent, |s| s.scanned && !s.bridged.is_empty()).await;
     assert_eq!(status.bridged, [stick.key()], "{status:?}");
+    assert_eq!(status.actions, 1, "one stick, one action: {status:?}");
 
-    // The bridge was attached (its row mounted) before the scan counted as done.
+    // A bridge counts as started once attached, its row mounted.
     let mut c = RuspController::websocket(&agent.ws_url(), CONTROLLER, AGENT_EID).await;
     let bridges = c.get_map("Device.X_USPHUB_Bridge.*.Protocol").await;
     assert_eq!(
