@@ -348,7 +348,10 @@ impl HostActor {
                 item = port.reader.next(), if readable => match item {
                     None => return Ended::closed("port closed"),
                     Some(Err(e)) => return Ended::closed(format!("port I/O: {e}")),
-                    Some(Ok(Err(e))) => Input::Bad(e),
+                    Some(Ok(Err(e))) => {
+                        tracing::debug!(error = %e, "ASH host received a damaged frame");
+                        Input::Bad(e)
+                    }
                     Some(Ok(Ok(frame))) => match frame {
                         AshFrame::RstAck { reset_code, .. } => {
                             return Ended {
@@ -366,7 +369,10 @@ impl HostActor {
                             tracing::debug!("RST from the NCP side ignored");
                             continue;
                         }
-                        frame => Input::Frame(frame),
+                        frame => {
+                            tracing::trace!(?frame, "ASH host received");
+                            Input::Frame(frame)
+                        }
                     },
                 },
                 permit = self.events.reserve(), if deliver => {
@@ -420,7 +426,10 @@ impl HostActor {
         let mut ended = None;
         for action in out.drain(..) {
             match action {
-                Action::Send(frame) => port.queue(&frame),
+                Action::Send(frame) => {
+                    tracing::trace!(?frame, "ASH host sends");
+                    port.queue(&frame);
+                }
                 Action::Deliver(payload) => {
                     if !self.events_gone {
                         self.backlog.push_back(AshEvent::Frame(payload));
