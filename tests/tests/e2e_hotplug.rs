@@ -1,6 +1,7 @@
 //! Hot-plug end to end: the agent follows a udev stand-in (`ChannelSource`); the "plugged"
-//! stick is the ZNP coordinator simulator on a PTY, reached through a fake
-//! `/dev/serial/by-id/` link and presented with a Sonoff ZBDongle-P's USB identity. A
+//! stick is the ZNP or EZSP coordinator simulator on a PTY, reached through a fake
+//! `/dev/serial/by-id/` link and presented with a Sonoff ZBDongle-P's or a SkyConnect's USB
+//! identity (so the agent identifies its firmware from the USB table, as on a hub). A
 //! rusp-lib Controller sees the bridge start, a paired device come online, go offline when
 //! the stick is pulled (its row kept), and come back under the same instance number when the
 //! stick is plugged in again.
@@ -17,13 +18,40 @@ use usphub::hotplug::{
     SysRoots, UsbInfo,
 };
 use usphub_bridges::zigbee::config::ZigbeeSection;
+use usphub_bridges::zigbee::ezsp::sim::{EzspSim, EzspSimConfig};
 use usphub_bridges::zigbee::sim::Scenario;
 use usphub_bridges::zigbee::znp::sim::{SimPort, ZnpSim, ZnpSimConfig};
 use usphub_tests::agent::{AGENT_EID, CONTROLLER, TestAgent};
 use usphub_tests::controller::RuspController;
 
 const LONG: Duration = Duration::from_secs(30);
-const SERIAL: &str = "b8b49abd27a6ed11a280eba32981d111";
+
+/// A stick's USB identity, as its descriptors and udev's by-id link give it.
+struct Model {
+    vid: u16,
+    pid: u16,
+    serial: &'static str,
+    manufacturer: &'static str,
+    product: &'static str,
+}
+
+/// Sonoff ZBDongle-P: CP210x, identified as ZNP from its product string.
+const SONOFF_P: Model = Model {
+    vid: 0x10c4,
+    pid: 0xea60,
+    serial: "b8b49abd27a6ed11a280eba32981d111",
+    manufacturer: "ITead",
+    product: "Sonoff Zigbee 3.0 USB Dongle Plus",
+};
+
+/// Home Assistant SkyConnect: CP210x, identified as EZSP (115200, RTS/CTS).
+const SKYCONNECT: Model = Model {
+    vid: 0x10c4,
+    pid: 0xea60,
+    serial: "9e2adbd75b8beb119fe564a0f320645d",
+    manufacturer: "Nabu Casa",
+    product: "SkyConnect v1.0",
+};
 
 const SCENARIO: &str = r#"
 [[device]]
@@ -43,7 +71,7 @@ struct FakeStick {
 }
 
 impl FakeStick {
-    fn new(pty: &Path, present_at_start: bool) -> FakeStick {
+    fn new(pty: &Path, model: &Model, present_at_start: bool) -> FakeStick {
         let dir = tempfile::tempdir().expect("temp dir");
         let roots = SysRoots {
             sys: dir.path().join("sys"),
@@ -52,9 +80,13 @@ impl FakeStick {
         let by_id_dir = roots.dev.join("serial/by-id");
         std::fs::create_dir_all(&by_id_dir).expect("fake /dev");
         std::os::unix::fs::symlink(pty, roots.dev.join("ttyUSB0")).expect("device node");
-        let by_id: PathBuf = by_id_dir.join(format!(
-            "usb-ITead_Sonoff_Zigbee_3.0_USB_Dongle_Plus_{SERIAL}-if00-port0"
-        ));
+        let by_id: PathBuf = by_id_dir.join(
+            format!(
+                "usb-{}_{}_{}-if00-port0",
+                model.manufacturer, model.product, model.serial
+            )
+            .replace(' ', "_"),
+        );
         std::os::unix::fs::symlink("../../ttyUSB0", &by_id).expect("by-id link");
         std::fs::create_dir_all(roots.sys.join("class/tty")).expect("fake sysfs");
         if present_at_start {
@@ -62,12 +94,12 @@ impl FakeStick {
             let port = usb.join("1-1:1.0/ttyUSB0");
             std::fs::create_dir_all(&port).expect("usb-serial port");
             for (name, value) in [
-                ("idVendor", "10c4"),
-                ("idProduct", "ea60"),
-                ("serial", SERIAL),
-                ("manufacturer", "ITead"),
-                ("product", "Sonoff Zigbee 3.0 USB Dongle Plus"),
-                ("1-1:1.0/bInterfaceNumber", "00"),
+                ("idVendor", format!("{:04x}", model.vid)),
+                ("idProduct", format!("{:04x}", model.pid)),
+                ("serial", model.serial.into()),
+                ("manufacturer", model.manufacturer.into()),
+                ("product", model.product.into()),
+                ("1-1:1.0/bInterfaceNumber", "00".into()),
             ] {
                 std::fs::write(usb.join(name), format!("{value}\n")).expect("attribute");
             }
@@ -80,11 +112,11 @@ impl FakeStick {
             path: roots.dev.join("ttyUSB0"),
             by_id: Some(by_id),
             usb: Some(UsbInfo {
-                vid: 0x10c4,
-                pid: 0xea60,
-                serial: Some(SERIAL.into()),
-                manufacturer: Some("ITead".into()),
-                product: Some("Sonoff Zigbee 3.0 USB Dongle Plus".into()),
+                vid: model.vid,
+                pid: model.pid,
+                serial: Some(model.serial.into()),
+                manufacturer: Some(model.manufacturer.into()),
+                product: Some(model.product.into()),
                 interface_num: Some(0),
                 interface: None,
             }),
@@ -103,6 +135,50 @@ impl FakeStick {
             .map(|p| p.display().to_string())
             .unwrap_or_default()
     }
+}
+
+/// A coordinator simulator on a PTY, as the plugged stick.
+enum Sim {
+    Znp(ZnpSim),
+    Ezsp(EzspSim),
+}
+
+impl Sim {
+    fn pty(&self) -> PathBuf {
+        let port = match self {
+            Sim::Znp(s) => s.port(),
+            Sim::Ezsp(s) => s.port(),
+        };
+        match port {
+            SimPort::Pty(p) => p.clone(),
+            SimPort::Tcp(a) => panic!("expected a PTY, got {a}"),
+        }
+    }
+
+    fn unplug(&self) {
+        match self {
+            Sim::Znp(s) => s.unplug(),
+            Sim::Ezsp(s) => s.unplug(),
+        }
+    }
+
+    fn replug(&self) {
+        match self {
+            Sim::Znp(s) => s.replug(),
+            Sim::Ezsp(s) => s.replug(),
+        }
+    }
+}
+
+async fn ezsp_sim(ieee: u64) -> Sim {
+    let sim = EzspSim::start_pty(EzspSimConfig {
+        ieee,
+        scenario: Scenario::parse(SCENARIO).expect("scenario"),
+        ..EzspSimConfig::default()
+    })
+    .await
+    .expect("EZSP simulator on a PTY");
+    Sim::Ezsp(sim)
 }
 
 async fn znp_sim(ieee: u64) -> (ZnpSim, PathBuf) {
@@ -198,8 +274,20 @@ async fn send(tx: &mpsc::Sender<HotplugEvent>, ev: HotplugEvent) {
 
 #[tokio::test]
 async fn plugged_znp_stick_is_bridged_and_its_devices_follow_unplug_and_replug() {
-    let (sim, pty) = znp_sim(0x00124b0000e2e400).await;
-    let stick = FakeStick::new(&pty, false);
+    let (sim, _) = znp_sim(0x00124b0000e2e400).await;
+    plug_pair_unplug_replug(Sim::Znp(sim), &SONOFF_P).await;
+}
+
+#[tokio::test]
+async fn plugged_ezsp_stick_is_bridged_and_its_devices_follow_unplug_and_replug() {
+    let sim = ezsp_sim(0x000d6f0000e2e400).await;
+    plug_pair_unplug_replug(sim, &SKYCONNECT).await;
+}
+
+/// Plug `sim` in as a stick of `model`, pair the scenario's plug, pull the stick out and put
+/// it back, checking the device's row and Online flag at each step.
+async fn plug_pair_unplug_replug(sim: Sim, model: &Model) {
+    let stick = FakeStick::new(&sim.pty(), model, false);
     let (tx, source) = ChannelSource::new(8);
     let mut agent = agent_with_hotplug(source, stick.roots.clone(), |_| {}).await;
     let mut c = RuspController::websocket(&agent.ws_url(), CONTROLLER, AGENT_EID).await;
@@ -264,7 +352,7 @@ async fn plugged_znp_stick_is_bridged_and_its_devices_follow_unplug_and_replug()
 #[tokio::test]
 async fn stick_present_at_start_up_is_bridged_without_an_event() {
     let (_sim, pty) = znp_sim(0x00124b0000e2e410).await;
-    let stick = FakeStick::new(&pty, true);
+    let stick = FakeStick::new(&pty, &SONOFF_P, true);
     let (_tx, source) = ChannelSource::new(8);
     let mut agent = agent_with_hotplug(source, stick.roots.clone(), |_| {}).await;
     let status = status_until(&agent, |s| s.scanned && !s.bridged.is_empty()).await;
@@ -286,7 +374,7 @@ async fn stick_present_at_start_up_is_bridged_without_an_event() {
 #[tokio::test]
 async fn configured_zigbee_stick_is_not_started_twice() {
     let (_sim, pty) = znp_sim(0x00124b0000e2e420).await;
-    let stick = FakeStick::new(&pty, true);
+    let stick = FakeStick::new(&pty, &SONOFF_P, true);
     let (tx, source) = ChannelSource::new(8);
     let by_id = stick.key();
     let mut agent = agent_with_hotplug(source, stick.roots.clone(), |c| {
