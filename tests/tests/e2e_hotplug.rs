@@ -408,3 +408,73 @@ async fn configured_zigbee_stick_is_not_started_twice() {
     c.close().await;
     agent.stop().await;
 }
+
+/// A Z-Wave stick gets a Z-Wave bridge. The Z-Wave simulator serves TCP only, so the stick's
+/// "device node" is its `tcp://` address (the port spec a by-id-less stick is opened by);
+/// the bridge opens its port itself, so pulling the stick is followed by the bridge noticing
+/// the port loss (not exercised here: the simulator accepts a reconnect at once).
+#[tokio::test]
+async fn plugged_zwave_stick_gets_a_zwave_bridge_that_is_resumed_not_doubled() {
+    use usphub_bridges::zwave;
+    let sim = zwave::sim::spawn_tcp(&zwave::sim::scenario::Scenario::demo(), "127.0.0.1:0")
+        .await
+        .expect("Z-Wave simulator");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let roots = SysRoots {
+        sys: dir.path().join("sys"),
+        dev: dir.path().join("dev"),
+    };
+    std::fs::create_dir_all(roots.sys.join("class/tty")).expect("fake sysfs");
+    // Aeotec Z-Stick Gen5: 0658:0200, no serial number, no by-id link.
+    let info = SerialPortInfo {
+        name: "ttyACM0".into(),
+        path: PathBuf::from(sim.url()),
+        by_id: None,
+        usb: Some(UsbInfo {
+            vid: 0x0658,
+            pid: 0x0200,
+            serial: None,
+            manufacturer: None,
+            product: None,
+            interface_num: Some(0),
+            interface: None,
+        }),
+    };
+    let (tx, source) = ChannelSource::new(8);
+    let mut agent = agent_with_hotplug(source, roots, |_| {}).await;
+    let mut c = RuspController::websocket(&agent.ws_url(), CONTROLLER, AGENT_EID).await;
+    c.subscribe("devices", "ObjectCreation", "Device.ProxiedDevice.", &[])
+        .await;
+
+    send(&tx, HotplugEvent::Added(info.clone())).await;
+    let status = status_until(&agent, |s| !s.bridged.is_empty()).await;
+    assert_eq!(status.bridged, [sim.url()]);
+    let bridges = c.get_map("Device.X_USPHUB_Bridge.*.Protocol").await;
+    assert_eq!(
+        bridges.values().collect::<Vec<_>>(),
+        ["Z-Wave"],
+        "{bridges:?}"
+    );
+    // The stick's nodes are mounted.
+    let row = created(&mut c, "Device.ProxiedDevice.").await;
+    c.eventually(&format!("{row}ProxyProtocol"), Some("Z-Wave"))
+        .await;
+
+    // Pulled out and plugged in again: one bridge throughout, resumed.
+    send(
+        &tx,
+        HotplugEvent::Removed {
+            name: "ttyACM0".into(),
+        },
+    )
+    .await;
+    let status = status_until(&agent, |s| s.plugged.is_empty()).await;
+    assert_eq!(status.bridged, [sim.url()], "the bridge is kept");
+    send(&tx, HotplugEvent::Added(info)).await;
+    status_until(&agent, |s| s.plugged == [sim.url()]).await;
+    let bridges = c.get_map("Device.X_USPHUB_Bridge.*.Protocol").await;
+    assert_eq!(bridges.len(), 1, "no second bridge: {bridges:?}");
+
+    c.close().await;
+    agent.stop().await;
+}
