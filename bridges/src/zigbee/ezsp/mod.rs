@@ -10,3 +10,6 @@ pub mod link;
 pub mod protocol;
 pub mod sim;
 pub mod wire;
+
+#[cfg(test)]
+mod backend_tests;
