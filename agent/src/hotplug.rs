@@ -1,16 +1,18 @@
 //! Bridges for sticks as they come and go (docs/DONGLES.md, "Hot-plug" and "Auto-start
-//! policy"): a task owns a [`usphub_udev::AutoStart`] over a [`HotplugSource`] (udev's monitor
-//! in the daemon, a [`usphub_udev::ChannelSource`] in tests), identifies the sticks present
-//! at start-up, and carries out its actions.
+//! policy"): a [`usphub_udev::AutoStart`] over a [`HotplugSource`] (udev's monitor in the
+//! daemon, a [`usphub_udev::ChannelSource`] in tests) identifies the sticks present at
+//! start-up and those plugged in later; its actions are carried out here.
 //!
 //! * `Start`: a ZNP or EZSP stick gets a Zigbee bridge, a Z-Wave stick a Z-Wave bridge (with
 //!   the state files a configured radio has, beside the database), attached to
 //!   the [`Proxy`], which mounts the devices under the instance numbers its registry keeps
 //!   for them. A stick seen before (same stable key: by-id link, else USB serial) resumes the
 //!   bridge it had instead of getting a second one.
-//! * `Stop`: the stick's port is closed and not reopened until the stick is back; the bridge
-//!   reports its radio offline, so its devices read `Online=false`. Nothing is deleted and
-//!   the bridge stays attached, answering `RadioOffline`, so its devices keep their rows.
+//! * `Stop`: the stick's port is closed and not reopened until the stick is back (ZNP and
+//!   EZSP, through a [`gate`]; a Z-Wave bridge opens its port itself and notices the loss
+//!   when its reads fail); the bridge reports its radio offline, so its devices read
+//!   `Online=false`. Nothing is deleted and the bridge stays attached, answering
+//!   `RadioOffline`, so its devices keep their rows.
 //! * `Ignored`: logged (deCONZ sticks, unidentified ports, auto-start off).
 //!
 //! Ownership: a driver task owns the auto-start state and the event source (identification
@@ -18,15 +20,16 @@
 //! supervisor task, which owns the bridges and their port gates; each bridge starts in a task
 //! of its own (a radio that does not answer holds its start up to a minute), so one slow
 //! stick never holds up another's removal. [`Hotplug::shutdown`] stops both tasks and closes
-//! every port they opened. A radio the
-//! configuration names (`[zigbee]`, `[zwave]`) is started by [`crate::radios`], never here:
-//! its port is marked busy (never probed) and sticks of its kind are left to it, because a
-//! second coordinator would share its state files.
+//! every port they opened.
+//!
+//! A radio the configuration names (`[zigbee]`, `[zwave]`) is started by [`crate::radios`],
+//! never here: its port is marked busy (never probed) and sticks of its kind are left to it,
+//! because a second coordinator would share its state files.
 
 mod gate;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::{JoinHandle, JoinSet};
@@ -80,7 +83,7 @@ async fn open_udev(roots: &SysRoots) -> Option<Box<dyn HotplugSource>> {
     use usphub_udev::UdevMonitor;
     // udevd's events come after its rules ran (by-id links exist); without udevd (some
     // containers) the kernel's own events are all there is.
-    let udevd = Path::new("/run/udev/control").exists();
+    let udevd = std::path::Path::new("/run/udev/control").exists();
     let first = if udevd {
         UdevMonitor::start(roots.clone()).await
     } else {
@@ -111,13 +114,13 @@ pub struct HotplugStatus {
     pub scanned: bool,
     /// Actions carried out: bridges started, resumed or stopped, sticks left alone.
     pub actions: u64,
-    /// Stable keys of the sticks a bridge was started for, sorted.
+    /// Stable keys of the sticks a bridge was started (and attached) for, sorted.
     pub bridged: Vec<String>,
     /// Those of them plugged in now.
     pub plugged: Vec<String>,
 }
 
-/// The running hot-plug task.
+/// The running hot-plug tasks.
 pub struct Hotplug {
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
