@@ -170,7 +170,7 @@ fn export_key_response_order_differs_between_v13_and_v14() {
 
 #[test]
 fn every_declared_frame_decodes_truncated_input_without_panicking() {
-    let long = vec![0xFFu8; 64];
+    let long = [0xFFu8; 64];
     for n in 0..long.len() {
         let b = &long[..n];
         for v in [8u8, 13, 14, 17] {

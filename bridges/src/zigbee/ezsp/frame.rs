@@ -69,7 +69,7 @@ impl HeaderFormat {
     }
 
     /// Header length in bytes.
-    pub fn len(self) -> usize {
+    pub fn header_len(self) -> usize {
         match self {
             HeaderFormat::Legacy => 3,
             HeaderFormat::LegacyExtended => 5,
@@ -135,7 +135,7 @@ impl Header {
 
     /// Writes the header and `params` in `format`.
     pub fn emit(&self, format: HeaderFormat, params: &[u8]) -> Result<Vec<u8>, FrameError> {
-        let mut out = Vec::with_capacity(format.len() + params.len());
+        let mut out = Vec::with_capacity(format.header_len() + params.len());
         out.push(self.seq);
         out.push(self.control);
         match format {
@@ -158,7 +158,7 @@ impl Header {
 
     /// Splits `bytes` into the header and the parameters.
     pub fn parse(bytes: &[u8], format: HeaderFormat) -> Result<(Header, &[u8]), FrameError> {
-        let n = format.len();
+        let n = format.header_len();
         if bytes.len() < n {
             return Err(FrameError::Truncated(bytes.len()));
         }
