@@ -172,6 +172,8 @@ pub async fn start_with(cfg: Config, options: StartOptions) -> Result<RunningAge
         mtps.push(handle);
         protocols.push("WebSocket");
     }
+    let mut mqtt_control = None;
+    let mut mqtt_settings = None;
     if let Some(m) = &cfg.mqtt {
         let topic = cfg.agent_topic().unwrap_or_default();
         let mut mcfg = mtp::mqtt::MqttConfig::new(&m.host, m.port, &cfg.endpoint_id, &topic);
@@ -191,7 +193,16 @@ pub async fn start_with(cfg: Config, options: StartOptions) -> Result<RunningAge
                 })
             })
             .collect();
-        let handle = mtp::mqtt::spawn(MTP_MQTT, mcfg, inbound_tx.clone());
+        if let Some(saved) = crate::mqtt_client::stored(&dm) {
+            info!(broker = %saved.broker_host, port = saved.broker_port, enable = saved.enable,
+                "MQTT client settings a Controller stored override the configuration file");
+            mcfg.apply(&saved);
+            mqtt_settings = Some(saved);
+        } else {
+            mqtt_settings = Some(mcfg.settings());
+        }
+        let (handle, control) = mtp::mqtt::spawn_configurable(MTP_MQTT, mcfg, inbound_tx.clone());
+        mqtt_control = Some(control);
         router.insert(handle.sender.clone());
         mtps.push(handle);
         protocols.push("MQTT");
@@ -253,7 +264,7 @@ pub async fn start_with(cfg: Config, options: StartOptions) -> Result<RunningAge
                 mqtt_client: None,
             });
         } else if m.id() == MTP_MQTT
-            && let Some(mq) = &cfg.mqtt
+            && let Some(settings) = &mqtt_settings
         {
             rows.push(localagent::MtpRow {
                 protocol: "MQTT",
@@ -265,21 +276,11 @@ pub async fn start_with(cfg: Config, options: StartOptions) -> Result<RunningAge
                     ),
                     ("MQTT.PublishQoS".into(), "1".into()),
                 ],
-                mqtt_client: Some(vec![
-                    ("BrokerAddress".into(), mq.host.clone()),
-                    ("BrokerPort".into(), mq.port.to_string()),
-                    (
-                        "ClientID".into(),
-                        if mq.client_id.is_empty() {
-                            cfg.endpoint_id.clone()
-                        } else {
-                            mq.client_id.clone()
-                        },
-                    ),
-                    ("Username".into(), mq.username.clone().unwrap_or_default()),
-                    ("KeepAliveTime".into(), mq.keepalive_s.max(5).to_string()),
-                    ("TransportProtocol".into(), "TCP/IP".into()),
-                ]),
+                mqtt_client: Some({
+                    let mut p = crate::mqtt_client::row_params(settings);
+                    p.push(("TransportProtocol".into(), "TCP/IP".into()));
+                    p
+                }),
             });
         }
     }
@@ -292,9 +293,22 @@ pub async fn start_with(cfg: Config, options: StartOptions) -> Result<RunningAge
         .await
         .map_err(|e| StartError::DataModel(e.to_string()))?;
 
-    let status_tasks = localagent::mtp_rows(&dm, rows)
+    let mut status_tasks = localagent::mtp_rows(&dm, rows)
         .await
         .map_err(|e| StartError::DataModel(e.to_string()))?;
+    if let (Some(control), Some(m)) = (mqtt_control, mtps.iter().find(|m| m.id() == MTP_MQTT))
+        && let Some(n) = dm
+            .instance_numbers("Device.MQTT.Client.")
+            .ok()
+            .and_then(|n| n.first().copied())
+    {
+        status_tasks.push(crate::mqtt_client::watch(
+            dm.clone(),
+            format!("Device.MQTT.Client.{n}."),
+            control,
+            m.status.clone(),
+        ));
+    }
     let router = Arc::new(RwLock::new(router));
     let link = Arc::new(Link {
         endpoint_id: cfg.endpoint_id.clone(),

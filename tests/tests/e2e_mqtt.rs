@@ -119,3 +119,184 @@ async fn notifications_queued_while_the_broker_is_down_arrive_after_it_returns()
     assert_eq!(got, vec!["101", "102", "103"]);
     c.close().await;
 }
+
+#[tokio::test]
+async fn a_controller_moves_the_agent_to_another_broker_and_it_stays_there() {
+    let first = Mosquitto::start();
+    let second = Mosquitto::start();
+    let mut agent = start(&first).await;
+    let mut ws = RuspController::websocket(&agent.ws_url(), CONTROLLER, AGENT_EID).await;
+    let client = "Device.MQTT.Client.1.";
+    ws.eventually(&format!("{client}Status"), Some("Connected"))
+        .await;
+    assert_eq!(
+        ws.get_map(&format!("{client}BrokerPort")).await[&format!("{client}BrokerPort")],
+        first.port().to_string()
+    );
+
+    // Point it at the second broker: it reconnects there and answers over it.
+    let msg = ws
+        .request(usphub_tests::controller::set_one(
+            &format!("{client}BrokerPort"),
+            &second.port().to_string(),
+        ))
+        .await;
+    assert!(matches!(response_of(&msg), Resp::set_resp(_)), "{msg:?}");
+    let mut c = mqtt_controller(&second).await;
+    let get = GetBuilder::new()
+        .with_params(vec![format!("{client}BrokerPort")])
+        .build()
+        .unwrap();
+    let msg = c.request(get.clone()).await;
+    let Resp::get_resp(g) = response_of(&msg) else {
+        panic!("{msg:?}")
+    };
+    assert_eq!(
+        g.req_path_results[0].resolved_path_results[0].result_params["BrokerPort"],
+        second.port().to_string()
+    );
+    c.close().await;
+    ws.close().await;
+
+    // The setting is kept: after a restart (same file, naming the first broker) the agent
+    // is on the second one again.
+    agent.restart().await;
+    let mut c = mqtt_controller(&second).await;
+    let msg = c.request(get).await;
+    assert!(matches!(response_of(&msg), Resp::get_resp(_)), "{msg:?}");
+
+    // Disabled: the client disconnects and says so.
+    let mut ws = RuspController::websocket(&agent.ws_url(), CONTROLLER, AGENT_EID).await;
+    let msg = ws
+        .request(usphub_tests::controller::set_one(
+            &format!("{client}Enable"),
+            "false",
+        ))
+        .await;
+    assert!(matches!(response_of(&msg), Resp::set_resp(_)), "{msg:?}");
+    ws.eventually(&format!("{client}Status"), Some("Disabled"))
+        .await;
+    ws.close().await;
+    c.close().await;
+}
+
+#[tokio::test]
+async fn every_request_type_is_answered_over_mqtt() {
+    use rusp_lib::usp_builder::{
+        DeleteBuilder, GetInstancesBuilder, GetSupportedDMBuilder, GetSupportedProtocolBuilder,
+        OperateBuilder,
+    };
+    let broker = Mosquitto::start();
+    let agent = start(&broker).await;
+    let bridge = FakeBridge::start(vec![plug(0x42)], &[]);
+    agent
+        .agent()
+        .proxy
+        .attach(bridge.handle.clone())
+        .await
+        .unwrap();
+    let mut c = mqtt_controller(&broker).await;
+
+    let msg = c
+        .request(
+            GetSupportedProtocolBuilder::new("1.3,1.4".into())
+                .build()
+                .unwrap(),
+        )
+        .await;
+    let Resp::get_supported_protocol_resp(p) = response_of(&msg) else {
+        panic!("{msg:?}")
+    };
+    assert!(p.agent_supported_protocol_versions.contains("1.4"));
+
+    let sub = c
+        .subscribe("mqtt-all", "ValueChange", "Device.DeviceInfo.UpTime", &[])
+        .await;
+    let msg = c
+        .request(usphub_tests::controller::set_one(
+            &format!("{sub}NotifRetry"),
+            "true",
+        ))
+        .await;
+    assert!(matches!(response_of(&msg), Resp::set_resp(_)), "{msg:?}");
+
+    let msg = c
+        .request(
+            GetInstancesBuilder::new()
+                .with_obj_paths(vec!["Device.LocalAgent.Subscription.".into()])
+                .with_first_level_only(true)
+                .build()
+                .unwrap(),
+        )
+        .await;
+    let Resp::get_instances_resp(i) = response_of(&msg) else {
+        panic!("{msg:?}")
+    };
+    assert!(
+        i.req_path_results[0]
+            .curr_insts
+            .iter()
+            .any(|x| x.instantiated_obj_path == sub)
+    );
+
+    let msg = c
+        .request(
+            GetSupportedDMBuilder::new()
+                .with_obj_paths(vec!["Device.LocalAgent.Subscription.".into()])
+                .with_return_params(true)
+                .build()
+                .unwrap(),
+        )
+        .await;
+    assert!(
+        matches!(response_of(&msg), Resp::get_supported_dm_resp(_)),
+        "{msg:?}"
+    );
+
+    // Operate on the bridged plug: Toggle() is asynchronous and accepted with a Request path.
+    let rows = c.get_map("Device.ProxiedDevice.*.X_USPHUB_Model").await;
+    let row = rows.keys().next().expect("the plug is mounted");
+    let row = row.trim_end_matches("X_USPHUB_Model");
+    let caps = c.get_map(&format!("{row}IoTCapability.*.Class")).await;
+    let (cap, _) = caps
+        .iter()
+        .find(|(_, v)| v.as_str() == "BinaryControl")
+        .expect("a switch");
+    let cap = cap.trim_end_matches("Class");
+    let msg = c
+        .request(
+            OperateBuilder::new(format!("{cap}BinaryControl.Toggle()"))
+                .with_send_resp(true)
+                .build()
+                .unwrap(),
+        )
+        .await;
+    assert!(
+        matches!(response_of(&msg), Resp::operate_resp(_)),
+        "{msg:?}"
+    );
+
+    let msg = c
+        .request(
+            DeleteBuilder::new()
+                .with_allow_partial(false)
+                .with_obj_paths(vec![sub.clone()])
+                .build()
+                .unwrap(),
+        )
+        .await;
+    assert!(matches!(response_of(&msg), Resp::delete_resp(_)), "{msg:?}");
+
+    // An error travels the same way: a Set of a read-only parameter.
+    let msg = c
+        .request(usphub_tests::controller::set_one(
+            "Device.DeviceInfo.UpTime",
+            "1",
+        ))
+        .await;
+    assert!(
+        usphub_tests::controller::error_of(&msg).is_some(),
+        "{msg:?}"
+    );
+    c.close().await;
+}

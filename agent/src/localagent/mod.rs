@@ -278,12 +278,18 @@ pub async fn mtp_rows(
         }
         let client = match &row.mqtt_client {
             Some(params) => {
-                let c = add_row(
-                    dm,
-                    "Device.MQTT.Client.",
-                    &[("Enable", "true"), ("ProtocolVersion", "5.0")],
-                )
-                .await?;
+                // Always instance 1: Controllers address the client by path, and its
+                // settings (crate::mqtt_client) outlive restarts.
+                let c = dm
+                    .create_instance(
+                        "Device.MQTT.Client.",
+                        Some(1),
+                        vec![
+                            ("Enable".into(), "true".into()),
+                            ("ProtocolVersion".into(), "5.0".into()),
+                        ],
+                    )
+                    .await?;
                 for (k, v) in params {
                     dm.set_value(&format!("{c}{k}"), v.as_str()).await?;
                 }

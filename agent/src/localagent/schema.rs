@@ -243,7 +243,9 @@ fn declare_mqtt_client(b: &mut SchemaBuilder) {
     )
     .param(ParamDef::alias())
     .param(ro("Name", T::String).max_len(64))
-    .param(ro("Enable", T::Boolean))
+    // Writable, applied at once and stored by crate::mqtt_client (not as rows: the row is
+    // rebuilt from the effective settings at every start).
+    .param(ParamDef::new("Enable", T::Boolean).writable())
     .param(ro("Status", T::String).enumeration(&[
         "Connecting",
         "Connected",
@@ -253,15 +255,31 @@ fn declare_mqtt_client(b: &mut SchemaBuilder) {
         "Disabled",
     ]))
     .param(ro("ProtocolVersion", T::String).enumeration(&["3.1", "3.1.1", "5.0"]))
-    .param(ro("BrokerAddress", T::String).max_len(256))
-    .param(ro("BrokerPort", T::UnsignedInt).range(1, 65535))
+    .param(
+        ParamDef::new("BrokerAddress", T::String)
+            .writable()
+            .max_len(256),
+    )
+    .param(
+        ParamDef::new("BrokerPort", T::UnsignedInt)
+            .writable()
+            .range(1, 65535),
+    )
     .param(ro("TransportProtocol", T::String).enumeration(&[
         "TCP/IP",
         "TLS",
         "WebSocket",
         "WebSocketTLS",
     ]))
-    .param(ro("ClientID", T::String).max_len(65535))
-    .param(ro("Username", T::String).max_len(256))
-    .param(ro("KeepAliveTime", T::UnsignedInt).range(0, 65535));
+    .param(
+        ParamDef::new("ClientID", T::String)
+            .writable()
+            .max_len(65535),
+    )
+    .param(ParamDef::new("Username", T::String).writable().max_len(256))
+    .param(
+        ParamDef::new("KeepAliveTime", T::UnsignedInt)
+            .writable()
+            .range(0, 65535),
+    );
 }

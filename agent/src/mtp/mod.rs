@@ -237,6 +237,8 @@ pub enum LinkState {
     Down,
     /// Stopped on an error that retrying will not fix (configuration, refused credentials).
     Error,
+    /// Turned off by configuration (`Device.MQTT.Client.{i}.Enable` false).
+    Disabled,
 }
 
 /// What an MTP reports about itself, for `Device.LocalAgent.MTP.{i}.Status` and
@@ -268,7 +270,7 @@ impl MtpStatus {
     pub fn local_agent_mtp_status(&self) -> &'static str {
         match self.state {
             LinkState::Up => "Up",
-            LinkState::Connecting | LinkState::Down => "Down",
+            LinkState::Connecting | LinkState::Down | LinkState::Disabled => "Down",
             LinkState::Error => "Error",
         }
     }
@@ -280,6 +282,7 @@ impl MtpStatus {
             LinkState::Up => "Connected",
             LinkState::Down => "Error_BrokerUnreachable",
             LinkState::Error => "Error_Misconfigured",
+            LinkState::Disabled => "Disabled",
         }
     }
 }

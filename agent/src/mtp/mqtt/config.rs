@@ -64,7 +64,46 @@ pub struct MqttConfig {
     pub tls: Option<TlsConfig>,
 }
 
+/// The part of an MQTT client a Controller may change at run time
+/// (`Device.MQTT.Client.{i}.`): applying it ends the current session and connects anew.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MqttSettings {
+    /// Enable: false disconnects and stays disconnected (Status `Disabled`).
+    pub enable: bool,
+    /// BrokerAddress.
+    pub broker_host: String,
+    /// BrokerPort.
+    pub broker_port: u16,
+    /// ClientID.
+    pub client_id: String,
+    /// Username (empty: none).
+    pub username: String,
+    /// KeepAliveTime in seconds (0: no pings).
+    pub keep_alive_s: u32,
+}
+
 impl MqttConfig {
+    /// The run-time settings of this configuration.
+    pub fn settings(&self) -> MqttSettings {
+        MqttSettings {
+            enable: true,
+            broker_host: self.broker_host.clone(),
+            broker_port: self.broker_port,
+            client_id: self.client_id.clone(),
+            username: self.username.clone().unwrap_or_default(),
+            keep_alive_s: u32::try_from(self.keep_alive.as_secs()).unwrap_or(u32::MAX),
+        }
+    }
+
+    /// Takes `s` over (the password stays: it is not part of the settings).
+    pub fn apply(&mut self, s: &MqttSettings) {
+        self.broker_host.clone_from(&s.broker_host);
+        self.broker_port = s.broker_port;
+        self.client_id.clone_from(&s.client_id);
+        self.username = (!s.username.is_empty()).then(|| s.username.clone());
+        self.keep_alive = Duration::from_secs(u64::from(s.keep_alive_s));
+    }
+
     /// A configuration with defaults for everything but the broker, EndpointID and topic.
     pub fn new(
         broker_host: impl Into<String>,

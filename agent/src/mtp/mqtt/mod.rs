@@ -32,14 +32,14 @@
 mod config;
 mod session;
 
-pub use config::{MqttConfig, MqttPeer, MqttQos};
+pub use config::{MqttConfig, MqttPeer, MqttQos, MqttSettings};
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot, watch};
-use tracing::warn;
+use tracing::{info, warn};
 
 use self::session::{End, Session, SessionError};
 use super::{Address, Inbound, LinkState, MtpHandle, MtpId, MtpSender, MtpStatus, Outbound};
@@ -66,8 +66,44 @@ pub fn valid_topic_name(t: &str) -> bool {
     !t.is_empty() && t.len() <= usize::from(u16::MAX) && !t.contains(['+', '#', '\0'])
 }
 
+/// Changes a running MQTT MTP's settings (`Device.MQTT.Client.{i}.` writes).
+#[derive(Debug, Clone)]
+pub struct MqttControl {
+    tx: Arc<watch::Sender<MqttSettings>>,
+}
+
+impl MqttControl {
+    /// Applies `settings`: the current session ends (queued Records are kept) and the next
+    /// one uses them. Equal settings change nothing.
+    pub fn apply(&self, settings: MqttSettings) {
+        self.tx.send_if_modified(|cur| {
+            let changed = *cur != settings;
+            *cur = settings;
+            changed
+        });
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> MqttSettings {
+        self.tx.borrow().clone()
+    }
+}
+
 /// Starts an MQTT MTP; Records it receives go to `inbound`.
 pub fn spawn(id: MtpId, cfg: MqttConfig, inbound: mpsc::Sender<Inbound>) -> MtpHandle {
+    spawn_configurable(id, cfg, inbound).0
+}
+
+/// Starts an MQTT MTP whose settings can be changed while it runs.
+pub fn spawn_configurable(
+    id: MtpId,
+    cfg: MqttConfig,
+    inbound: mpsc::Sender<Inbound>,
+) -> (MtpHandle, MqttControl) {
+    let (settings_tx, settings_rx) = watch::channel(cfg.settings());
+    let control = MqttControl {
+        tx: Arc::new(settings_tx),
+    };
     let (sender, outbound) = MtpSender::channel(id, cfg.queue_capacity);
     let (status_tx, status_rx) = watch::channel(MtpStatus::new(
         LinkState::Connecting,
@@ -85,7 +121,10 @@ pub fn spawn(id: MtpId, cfg: MqttConfig, inbound: mpsc::Sender<Inbound>) -> MtpH
                 drop(outbound);
                 status_tx.send_replace(MtpStatus::new(LinkState::Down, "stopped"));
             });
-            return MtpHandle::new(sender, status_rx, shutdown_tx, task);
+            return (
+                MtpHandle::new(sender, status_rx, shutdown_tx, task),
+                control,
+            );
         }
     };
     let actor = Actor {
@@ -97,8 +136,11 @@ pub fn spawn(id: MtpId, cfg: MqttConfig, inbound: mpsc::Sender<Inbound>) -> MtpH
         queue: VecDeque::new(),
         seq: 0,
     };
-    let task = tokio::spawn(actor.run(outbound, shutdown_rx));
-    MtpHandle::new(sender, status_rx, shutdown_tx, task)
+    let task = tokio::spawn(actor.run(outbound, shutdown_rx, settings_rx));
+    (
+        MtpHandle::new(sender, status_rx, shutdown_tx, task),
+        control,
+    )
 }
 
 /// A Record owned by the actor until the broker has it.
@@ -129,9 +171,21 @@ impl Actor {
         mut self,
         mut outbound: mpsc::UnboundedReceiver<Outbound>,
         mut shutdown: oneshot::Receiver<()>,
+        mut settings: watch::Receiver<MqttSettings>,
     ) {
         let mut retries: u32 = 0;
         loop {
+            let current = settings.borrow_and_update().clone();
+            self.cfg.apply(&current);
+            if !current.enable {
+                self.status
+                    .send_replace(MtpStatus::new(LinkState::Disabled, "disabled"));
+                tokio::select! {
+                    r = settings.changed() => if r.is_err() { std::future::pending::<()>().await },
+                    _ = &mut shutdown => break,
+                }
+                continue;
+            }
             // Records sent meanwhile wait in `outbound`, within the senders' bound.
             let opened = tokio::select! {
                 r = tokio::time::timeout(OPEN_TIMEOUT, Session::open(&self)) => {
@@ -146,8 +200,20 @@ impl Actor {
                     let mut st = MtpStatus::new(LinkState::Up, "subscribed");
                     st.response_topic = Some(session.reply_topic.clone());
                     self.status.send_replace(st);
-                    match session.run(&mut self, &mut outbound, &mut shutdown).await {
+                    match session
+                        .run(&mut self, &mut outbound, &mut shutdown, &mut settings)
+                        .await
+                    {
                         End::Stopped => break,
+                        End::Reconfigured => {
+                            info!(mtp = %self.id, "MQTT settings changed; reconnecting");
+                            retries = 0;
+                            self.status.send_replace(MtpStatus::new(
+                                LinkState::Connecting,
+                                "reconfigured",
+                            ));
+                            continue;
+                        }
                         End::Lost(e) => e,
                     }
                 }
@@ -166,6 +232,8 @@ impl Actor {
             ));
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
+                // New settings are worth trying at once.
+                Ok(()) = settings.changed() => retries = 0,
                 _ = &mut shutdown => break,
             }
             self.status

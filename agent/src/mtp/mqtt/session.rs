@@ -51,6 +51,8 @@ pub(super) enum End {
     Stopped,
     /// Lost; the in-flight Records were given back to the actor's queue.
     Lost(SessionError),
+    /// New settings: the session was closed and its in-flight Records given back.
+    Reconfigured,
 }
 
 pub(super) struct Session {
@@ -215,6 +217,7 @@ impl Session {
         actor: &mut Actor,
         outbound: &mut mpsc::UnboundedReceiver<Outbound>,
         shutdown: &mut oneshot::Receiver<()>,
+        settings: &mut tokio::sync::watch::Receiver<super::MqttSettings>,
     ) -> End {
         let inbound = actor.inbound.clone();
         let mut stalled: Option<Inbound> = None;
@@ -275,6 +278,12 @@ impl Session {
                     self.farewell(actor);
                     self.disconnect().await;
                     return End::Stopped;
+                }
+                Ok(()) = settings.changed() => {
+                    // In-flight Records go back to the queue for the next session.
+                    self.disconnect().await;
+                    let _ = self.end(actor, lost("settings changed"));
+                    return End::Reconfigured;
                 }
             }
         }
