@@ -98,6 +98,10 @@ struct RunArgs {
     /// Device.ProxiedDevice. (see docs/PERFORMANCE.md).
     #[arg(long, hide = true)]
     bench_fixture_devices: Option<usize>,
+    /// Benchmarks only: attaches the simulated BLE radio with this many sensors (the real
+    /// BLE bridge decoding simulated adverts, as `usphub demo` does).
+    #[arg(long, hide = true)]
+    bench_ble_sim: Option<usize>,
 }
 
 fn main() -> ExitCode {
@@ -127,9 +131,12 @@ fn main() -> ExitCode {
     rt.block_on(async move {
         match cli.cmd {
             Cmd::Run(args) => {
-                let fixture = args.bench_fixture_devices;
+                let extra = args
+                    .bench_fixture_devices
+                    .map(Extra::Fixture)
+                    .or(args.bench_ble_sim.map(Extra::BleSim));
                 match run_config(args) {
-                    Ok(cfg) => serve(cfg, fixture.map(Extra::Fixture)).await,
+                    Ok(cfg) => serve(cfg, extra).await,
                     Err(e) => {
                         eprintln!("usphub: {e}");
                         ExitCode::from(2)
@@ -259,6 +266,36 @@ enum Extra {
     Demo,
     /// Fixture devices for benchmarks.
     Fixture(usize),
+    /// A simulated BLE radio with this many sensors, for benchmarks.
+    BleSim(usize),
+}
+
+/// `n` simulated BLE sensors, all configured: mostly thermometers (BTHome and encrypted
+/// MiBeacon), some buttons and door sensors, one round of adverts every 5 s.
+fn bench_ble_scenario(n: usize) -> usphub_bridges::ble::sim::SimScenario {
+    use usphub_bridges::ble::sim::{SimKind, SimScenario, SimSensor};
+    let key = usphub_bridges::ble::crypto::BindKey([0x5a; 16]);
+    let sensors = (0..n)
+        .map(|i| {
+            let kind = match i % 10 {
+                0..=4 => SimKind::BthomeThermometer,
+                5..=6 => SimKind::MiBeaconThermometer(key.clone()),
+                7 => SimKind::BthomeButton,
+                _ => SimKind::BthomeDoor,
+            };
+            let [hi, lo] = (i as u16).to_be_bytes();
+            SimSensor {
+                address: usphub_bridges::api::BleAddress([0xA4, 0xC1, 0x38, 0x10, hi, lo]),
+                name: format!("BENCH_{i:04}"),
+                kind,
+            }
+        })
+        .collect();
+    SimScenario {
+        sensors,
+        joinable: Vec::new(),
+        interval: std::time::Duration::from_secs(5),
+    }
 }
 
 async fn serve(cfg: Config, extra: Option<Extra>) -> ExitCode {
@@ -273,6 +310,7 @@ async fn serve(cfg: Config, extra: Option<Extra>) -> ExitCode {
         }
     };
     let mut _radios = None;
+    let mut _ble_sim = None;
     match extra {
         Some(Extra::Fixture(n)) => {
             if let Err(e) = usp_datamodel::fixture::populate(&agent.dm, n, 8).await {
@@ -280,6 +318,18 @@ async fn serve(cfg: Config, extra: Option<Extra>) -> ExitCode {
                 agent.shutdown().await;
                 return ExitCode::FAILURE;
             }
+        }
+        Some(Extra::BleSim(n)) => {
+            let (ble, task) = usphub_bridges::ble::sim::start(
+                &usphub_bridges::ble::BleSettings::default(),
+                bench_ble_scenario(n),
+            );
+            if let Err(e) = agent.proxy.attach(ble).await {
+                eprintln!("usphub: simulated BLE radio: {e}");
+                agent.shutdown().await;
+                return ExitCode::FAILURE;
+            }
+            _ble_sim = Some(task);
         }
         Some(Extra::Demo) => match usphub::demo::start(&agent, &state_dir).await {
             Ok(r) => _radios = Some(r),
