@@ -19,6 +19,8 @@ use super::nv::NvStore;
 
 mod afext;
 mod nvcmd;
+#[cfg(test)]
+mod tests;
 mod zdp;
 
 /// How many host data frames [`SimState::data_log`] keeps.
