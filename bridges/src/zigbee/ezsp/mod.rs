@@ -13,3 +13,5 @@ pub mod wire;
 
 #[cfg(test)]
 mod backend_tests;
+#[cfg(test)]
+mod bridge_tests;
