@@ -30,6 +30,8 @@ pub enum Convert {
     Times(i64),
     /// Level Control CurrentLevel 0..254 as 0..100 %.
     LevelPercent,
+    /// Color Control mireds (10^6 / K) as Kelvin, rounded to whole kelvins.
+    MiredToKelvin,
     /// Illuminance MeasuredValue = 10000 log10(lx) + 1.
     Illuminance,
     /// Integer times the multiplier attribute over the divisor attribute of the same
@@ -148,6 +150,17 @@ pub const RULES: &[Rule] = &[
         convert: Convert::LevelPercent,
         control: Some(Control::Level),
         reporting: Some((1, 300, 1)),
+    },
+    Rule {
+        cluster: id::COLOR_CONTROL,
+        attribute: 0x0007,
+        key: "colour_temperature",
+        name: "Colour temperature",
+        description: "Color Control ColorTemperatureMireds as Kelvin (1000000 / mireds)",
+        shape: Shape::LevelSensor(L::Temperature, U::Kelvin, None),
+        convert: Convert::MiredToKelvin,
+        control: None,
+        reporting: Some((1, 300, 10)),
     },
     Rule {
         cluster: id::TEMPERATURE,
@@ -447,6 +460,14 @@ pub fn convert(ep: u8, rule: &Rule, raw: &ZclValue, cache: &AttrCache) -> Option
         Convert::LevelPercent => {
             Value::Decimal(Decimal::new((int?.clamp(0, 254) * 1000 + 127) / 254, 1))
         }
+        Convert::MiredToKelvin => {
+            // 0 is no colour temperature, 0xFFFF "undefined".
+            let mireds = int?;
+            if mireds <= 0 || mireds >= 0xFFFF {
+                return None;
+            }
+            Value::Decimal(Decimal::from_int((1_000_000 + mireds / 2) / mireds))
+        }
         Convert::Illuminance => {
             let v = int?;
             if v <= 0 || v == 0xFFFF {
@@ -484,6 +505,26 @@ mod tests {
 
     fn conv(cluster: u16, attr: u16, raw: ZclValue, cache: &AttrCache) -> Option<Value> {
         convert(1, rule_for(cluster, attr).unwrap(), &raw, cache)
+    }
+
+    #[test]
+    fn colour_temperature_mireds_become_kelvin() {
+        let c = AttrCache::new();
+        let k = |m: u64| conv(id::COLOR_CONTROL, 0x0007, ZclValue::Unsigned(m), &c);
+        assert_eq!(k(370), Some(Value::Decimal(Decimal::from_int(2703))));
+        assert_eq!(k(153), Some(Value::Decimal(Decimal::from_int(6536))));
+        assert_eq!(k(0), None);
+        assert_eq!(k(0xFFFF), None);
+        let rule = rule_for(id::COLOR_CONTROL, 0x0007).unwrap();
+        let cap = capability(1, rule, &c);
+        assert_eq!(cap.kind.type_str(), "Temperature");
+        assert!(matches!(
+            cap.kind,
+            CapabilityKind::LevelSensor {
+                unit: IoTUnitType::Kelvin,
+                ..
+            }
+        ));
     }
 
     #[test]

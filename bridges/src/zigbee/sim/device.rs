@@ -257,6 +257,64 @@ impl VirtualDevice {
     }
 
     /// Applies a cluster-specific command; returns the status and the attributes it changed.
+    /// Color Control Move to Hue and Saturation (0x06), Move to Color (0x07) and Move to
+    /// Color Temperature (0x0A), applied at once (no transition); ColorMode follows.
+    fn colour_command(&mut self, ep: u8, command: u8, payload: &[u8]) -> (u8, Vec<u16>) {
+        // ZCL MALFORMED_COMMAND.
+        const MALFORMED: u8 = 0x80;
+        let u16_at = |i: usize| {
+            payload
+                .get(i..i + 2)
+                .map(|b| u64::from(u16::from_le_bytes([b[0], b[1]])))
+        };
+        let (values, mode): (Vec<(u16, TypedValue)>, u64) = match command {
+            0x06 if payload.len() >= 2 => (
+                vec![
+                    (
+                        0x0000,
+                        TypedValue::new(ty::UINT8, ZclValue::Unsigned(payload[0].into())),
+                    ),
+                    (
+                        0x0001,
+                        TypedValue::new(ty::UINT8, ZclValue::Unsigned(payload[1].into())),
+                    ),
+                ],
+                0,
+            ),
+            0x07 => match (u16_at(0), u16_at(2)) {
+                (Some(x), Some(y)) => (
+                    vec![
+                        (0x0003, TypedValue::new(ty::UINT16, ZclValue::Unsigned(x))),
+                        (0x0004, TypedValue::new(ty::UINT16, ZclValue::Unsigned(y))),
+                    ],
+                    1,
+                ),
+                _ => return (MALFORMED, Vec::new()),
+            },
+            0x0A => match u16_at(0) {
+                Some(m) => (
+                    vec![(0x0007, TypedValue::new(ty::UINT16, ZclValue::Unsigned(m)))],
+                    2,
+                ),
+                None => return (MALFORMED, Vec::new()),
+            },
+            _ => return (MALFORMED, Vec::new()),
+        };
+        let mut changed = Vec::new();
+        for (attr, v) in values {
+            self.set(ep, id::COLOR_CONTROL, attr, v);
+            changed.push(attr);
+        }
+        self.set(
+            ep,
+            id::COLOR_CONTROL,
+            0x0008,
+            TypedValue::new(ty::ENUM8, ZclValue::Unsigned(mode)),
+        );
+        changed.push(0x0008);
+        (status::SUCCESS, changed)
+    }
+
     fn cluster_command(
         &mut self,
         ep: u8,
@@ -290,6 +348,7 @@ impl VirtualDevice {
                 );
                 (status::SUCCESS, vec![0])
             }
+            (id::COLOR_CONTROL, 0x06 | 0x07 | 0x0A) => self.colour_command(ep, command, payload),
             (id::LEVEL_CONTROL, 0x00 | 0x04) if !payload.is_empty() => {
                 let target = i64::from(payload[0].min(254));
                 self.set(

@@ -18,6 +18,7 @@ pub const PRESETS: &[&str] = &[
     "door_lock",
     "window_covering",
     "thermostat",
+    "colour_bulb",
     "plug",
     "temperature_humidity",
     "dimmable_bulb",
@@ -123,6 +124,30 @@ pub fn build(
             (
                 0x0101,
                 vec![id::IDENTIFY, id::ON_OFF, id::LEVEL_CONTROL],
+                true,
+            )
+        }
+        "colour_bulb" => {
+            a.insert(
+                (id::ON_OFF, 0),
+                TypedValue::new(ty::BOOL, ZclValue::Bool(false)),
+            );
+            a.insert((id::LEVEL_CONTROL, 0), u(ty::UINT8, 254));
+            a.insert((id::COLOR_CONTROL, 0x0000), u(ty::UINT8, 0));
+            a.insert((id::COLOR_CONTROL, 0x0001), u(ty::UINT8, 0));
+            a.insert((id::COLOR_CONTROL, 0x0003), u(ty::UINT16, 0x616B));
+            a.insert((id::COLOR_CONTROL, 0x0004), u(ty::UINT16, 0x607D));
+            // 370 mireds = 2703 K, warm white; ColorMode 2 = colour temperature.
+            a.insert((id::COLOR_CONTROL, 0x0007), u(ty::UINT16, 370));
+            a.insert((id::COLOR_CONTROL, 0x0008), u(ty::ENUM8, 2));
+            (
+                0x010D,
+                vec![
+                    id::IDENTIFY,
+                    id::ON_OFF,
+                    id::LEVEL_CONTROL,
+                    id::COLOR_CONTROL,
+                ],
                 true,
             )
         }

@@ -137,3 +137,42 @@ fn silent_device_answers_nothing() {
             .is_empty()
     );
 }
+
+#[test]
+fn colour_bulb_moves_to_a_colour_temperature_and_reports_it() {
+    let mut bulb = presets::build("colour_bulb", 1, 0x1001, "m", "p").unwrap();
+    // Move to Color Temperature: 250 mireds (4000 K), transition 0.
+    let out = bulb.handle(&zcl(
+        id::COLOR_CONTROL,
+        ZclHeader::cluster(4, 0x0A),
+        vec![0xFA, 0x00, 0x00, 0x00],
+    ));
+    assert_eq!(
+        bulb.attribute(1, id::COLOR_CONTROL, 0x0007).unwrap().value,
+        ZclValue::Unsigned(250)
+    );
+    assert_eq!(
+        bulb.attribute(1, id::COLOR_CONTROL, 0x0008).unwrap().value,
+        ZclValue::Unsigned(2)
+    );
+    let report = ZclFrame::parse(&out[1].payload).unwrap();
+    assert_eq!(report.header.command, cmd::REPORT_ATTRIBUTES);
+    // A truncated Move to Color is refused as malformed and changes nothing.
+    let out = bulb.handle(&zcl(
+        id::COLOR_CONTROL,
+        ZclHeader::cluster(5, 0x07),
+        vec![0x01],
+    ));
+    let f = ZclFrame::parse(&out[0].payload).unwrap();
+    assert_eq!(
+        GeneralCommand::parse(f.header.command, &f.payload).unwrap(),
+        GeneralCommand::DefaultRsp {
+            command: 0x07,
+            status: 0x80
+        }
+    );
+    assert_eq!(
+        bulb.attribute(1, id::COLOR_CONTROL, 0x0003).unwrap().value,
+        ZclValue::Unsigned(0x616B)
+    );
+}
