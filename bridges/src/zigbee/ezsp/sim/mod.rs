@@ -344,4 +344,6 @@ async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, shar
 }
 
 #[cfg(test)]
+mod bellows_tests;
+#[cfg(test)]
 mod tests;

@@ -181,6 +181,18 @@ impl NcpState {
         self.protocol_version
     }
 
+    /// Stores a network in the tokens, as if formed before (test and demo set-up); the
+    /// host still starts it with `networkInit`.
+    pub fn form_network(&mut self, pan_id: u16, extended_pan_id: u64, channel: u8, key: [u8; 16]) {
+        self.network = Some(StoredNetwork {
+            pan_id,
+            extended_pan_id,
+            channel,
+            network_key: key,
+            tx_power: 8,
+        });
+    }
+
     /// The NCP rebooted (ASH RST): everything but the tokens is gone.
     pub fn reset(&mut self) {
         self.network_up = false;

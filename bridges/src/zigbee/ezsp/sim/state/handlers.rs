@@ -96,7 +96,17 @@ pub(super) fn dispatch(s: &mut NcpState, id: u16, p: &[u8]) -> Option<Handled> {
     on!(c::GetConfigurationValue, |s, r| ok(
         c::GetConfigurationValueRsp {
             status: Status::OK,
-            value: s.config_values.get(&r.config_id).copied().unwrap_or(16),
+            value: s
+                .config_values
+                .get(&r.config_id)
+                .copied()
+                .unwrap_or(match r.config_id {
+                    0x0C => 2,  // STACK_PROFILE
+                    0x0D => 5,  // SECURITY_LEVEL
+                    0x2D => 1,  // SUPPORTED_NETWORKS
+                    0x01 => 75, // PACKET_BUFFER_COUNT
+                    _ => 16,
+                }),
         }
     ));
     on!(c::SetConfigurationValue, |s, r| if s.network_up {
