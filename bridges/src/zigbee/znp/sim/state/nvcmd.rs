@@ -1,6 +1,7 @@
-//! The NV and association commands of the simulated firmware: SYS_OSAL_NV_* (legacy items,
-//! 8- and 16-bit offsets), SYS_NV_* (Z-Stack 3.30 extended items with sub-ids) and
-//! UTIL_ASSOC_FIND_DEVICE, which hosts use to learn the firmware's struct alignment.
+//! The NV and UTIL commands of the simulated firmware: SYS_OSAL_NV_* (legacy items, 8- and
+//! 16-bit offsets), SYS_NV_* (Z-Stack 3.30 extended items with sub-ids),
+//! UTIL_ASSOC_FIND_DEVICE, which hosts use to learn the firmware's struct alignment, and
+//! UTIL_LED_CONTROL (accepted; a stick's LED is not simulated).
 
 use crate::zigbee::znp::commands::sys::{self as sys, nvex};
 use crate::zigbee::znp::commands::{MtMessage, RpcError, ShortBytes, util};
@@ -10,7 +11,7 @@ use super::super::nib;
 use super::{Out, SimState, emit};
 
 impl SimState {
-    /// Answers `f` if it is an NV or association command.
+    /// Answers `f` if it is an NV or UTIL command.
     pub(super) fn handle_nv(&mut self, f: &MtFrame) -> Option<Vec<Out>> {
         macro_rules! on {
             ($t:ty, $f:expr) => {
@@ -109,6 +110,9 @@ impl SimState {
                 }
             }
         );
+        on!(util::LedControl, |_: &mut Self, _| util::LedControlRsp {
+            status: 0
+        });
         None
     }
 

@@ -1,7 +1,9 @@
 //! The simulated firmware's NV bookkeeping and host-facing commands, frame by frame.
 
+use super::super::nib;
 use super::*;
 use crate::zigbee::znp::commands::LongBytes;
+use crate::zigbee::znp::commands::sys::nvex;
 
 const IEEE: u64 = 0x0012_4B00_0000_00AA;
 const KEY: [u8; 16] = [9; 16];
