@@ -256,6 +256,12 @@ fn demo_config(ws_listen: SocketAddr) -> Config {
             ws_url: None,
         })
         .collect(),
+        // The demo's radios are simulated: a real stick plugged in must not join them (it
+        // would share their state files).
+        dongles: usphub::hotplug::AutoStartConfig {
+            enable: false,
+            ..Default::default()
+        },
         ..Config::default()
     }
 }
