@@ -522,7 +522,13 @@ impl EzspBackend {
                             generation = g;
                             Some(match self.bring_up(&settings).await {
                                 Ok(info) => BackendEvent::RadioUp(info),
-                                Err(e) => BackendEvent::RadioDown(format!("resume failed: {e}")),
+                                Err(e @ BackendError::NetworkMismatch(_)) => BackendEvent::RadioDown(e.to_string()),
+                                Err(e) => {
+                                    // Set-up failed half way (a hung NCP answering ASH only):
+                                    // reset it through a new connection and try again.
+                                    self.ezsp.reconnect();
+                                    BackendEvent::RadioDown(format!("resume failed: {e}"))
+                                }
                             })
                         }
                         _ => None,

@@ -364,3 +364,25 @@ async fn network_forms_over_a_pty_opened_like_a_usb_stick() {
     next_event(&mut rx, |e| matches!(e, BackendEvent::DeviceJoined { .. })).await;
     be.send(on_command(6)).await.unwrap();
 }
+
+#[tokio::test]
+async fn hung_ncp_is_reset_and_the_network_resumed_when_it_answers_again() {
+    let sim = sim("").await;
+    let mut config = test_config();
+    config.link.protocol.response_timeout = Duration::from_millis(300);
+    let be = EzspBackend::new(port_connector(sim.port_spec()), config);
+    let (tx, mut rx) = mpsc::channel(64);
+    be.start(settings(), tx).await.unwrap();
+    sim.set_hung(true);
+    for _ in 0..3 {
+        assert!(matches!(
+            be.permit_join(10).await,
+            Err(BackendError::Timeout(_) | BackendError::Offline)
+        ));
+    }
+    next_event(&mut rx, |e| matches!(e, BackendEvent::RadioDown(_))).await;
+    sim.set_hung(false);
+    let up = next_event(&mut rx, |e| matches!(e, BackendEvent::RadioUp(_))).await;
+    assert!(matches!(up, BackendEvent::RadioUp(info) if !info.formed));
+    be.permit_join(10).await.unwrap();
+}

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::sync::{Notify, broadcast, mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 use super::commands::{
@@ -174,6 +174,7 @@ pub struct EzspHandle {
     callbacks: broadcast::Sender<CallbackFrame>,
     state: watch::Receiver<LinkState>,
     version: Arc<AtomicU8>,
+    reconnect: Arc<Notify>,
 }
 
 impl std::fmt::Debug for EzspHandle {
@@ -195,6 +196,8 @@ pub struct Served {
     pub state: watch::Sender<LinkState>,
     /// Negotiated version.
     pub version: Arc<AtomicU8>,
+    /// Signalled when a handle asks for a fresh connection.
+    pub reconnect: Arc<Notify>,
 }
 
 /// A handle and the loop's side of it.
@@ -203,17 +206,20 @@ pub fn channel() -> (EzspHandle, Served) {
     let (cb_tx, _) = broadcast::channel(256);
     let (state_tx, state_rx) = watch::channel(LinkState::Connecting);
     let version = Arc::new(AtomicU8::new(4));
+    let reconnect = Arc::new(Notify::new());
     let handle = EzspHandle {
         requests: req_tx,
         callbacks: cb_tx.clone(),
         state: state_rx,
         version: version.clone(),
+        reconnect: reconnect.clone(),
     };
     let served = Served {
         requests: req_rx,
         callbacks: cb_tx,
         state: state_tx,
         version,
+        reconnect,
     };
     (handle, served)
 }
@@ -222,6 +228,12 @@ impl EzspHandle {
     /// The negotiated protocol version (4 until negotiated).
     pub fn version(&self) -> u8 {
         self.version.load(Ordering::Relaxed)
+    }
+
+    /// Drops the current connection so the link resets the NCP and connects again (the
+    /// NCP answers ASH but not EZSP, or its set-up failed).
+    pub fn reconnect(&self) {
+        self.reconnect.notify_one();
     }
 
     /// Subscribes to callbacks.
@@ -398,6 +410,7 @@ pub async fn serve(
                     Err(e) => { let _ = req.reply.send(Err(e.into())); }
                 }
             },
+            () = served.reconnect.notified() => break Ended::Lost("reconnect requested".into()),
             () = async { match deadline { Some(d) => tokio::time::sleep_until(d).await, None => std::future::pending().await } } => {
                 if let Some(i) = inflight.take() {
                     let what = commands::name(i.frame_id);

@@ -54,6 +54,8 @@ struct Shared {
     conn: Mutex<Option<(u64, AshNcpHandle)>>,
     next_conn: Mutex<u64>,
     unplugged: Mutex<bool>,
+    /// Firmware hung: EZSP frames are acknowledged by ASH and ignored.
+    hung: Mutex<bool>,
     kick: Notify,
     /// Signalled after every frame handled.
     changed: Notify,
@@ -88,6 +90,7 @@ fn shared(config: EzspSimConfig) -> Arc<Shared> {
         conn: Mutex::new(None),
         next_conn: Mutex::new(0),
         unplugged: Mutex::new(false),
+        hung: Mutex::new(false),
         kick: Notify::new(),
         changed: Notify::new(),
         replugged: Notify::new(),
@@ -164,6 +167,12 @@ impl EzspSim {
     pub fn unplug(&self) {
         *lock(&self.shared.unplugged) = true;
         self.shared.kick.notify_waiters();
+    }
+
+    /// Makes the EZSP firmware hang (ASH still acknowledges, EZSP frames are ignored) or
+    /// recover: the failure hosts most often report.
+    pub fn set_hung(&self, hung: bool) {
+        *lock(&self.shared.hung) = hung;
     }
 
     /// Accepts connections again.
@@ -327,6 +336,7 @@ async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, shar
             _ = &mut copy => break,
             ev = events.recv() => match ev {
                 Some(AshNcpEvent::Reset) => lock(&shared.state).reset(),
+                Some(AshNcpEvent::Frame(_)) if *lock(&shared.hung) => {}
                 Some(AshNcpEvent::Frame(b)) => {
                     let outs = lock(&shared.state).handle(&b);
                     deliver(shared, outs);
