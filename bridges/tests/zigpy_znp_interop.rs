@@ -15,7 +15,10 @@ use std::time::Duration;
 
 use serde_json::Value as Json;
 use tokio::process::Command;
+use usphub_bridges::zigbee::backend::{NetworkSettings, ZigbeeBackend};
 use usphub_bridges::zigbee::sim::Scenario;
+use usphub_bridges::zigbee::znp::backend::{ZnpBackend, ZnpBackendConfig};
+use usphub_bridges::zigbee::znp::link::port_connector;
 use usphub_bridges::zigbee::znp::sim::{ZnpSim, ZnpSimConfig};
 
 const COORDINATOR: u64 = 0x0012_4B00_1CDD_7A01;
@@ -195,6 +198,19 @@ async fn backup_restored_onto_a_new_stick_backs_up_the_same_network() {
     let counter = |b: &Json| b["network_key"]["frame_counter"].as_u64().unwrap();
     // network_restore moves the frame counter on by its default increment.
     assert_eq!(counter(&second), counter(&first) + 2500);
+
+    // usphub's own ZNP backend resumes the restored network instead of forming one.
+    let backend = ZnpBackend::new(port_connector(new.port_spec()), ZnpBackendConfig::default());
+    let (tx, _rx) = tokio::sync::mpsc::channel(64);
+    let settings = NetworkSettings {
+        pan_id: PAN,
+        extended_pan_id: EXT_PAN,
+        channel: CHANNEL,
+        network_key: KEY,
+    };
+    let info = backend.start(settings, tx).await.unwrap();
+    assert!(!info.formed, "{info:?}");
+    assert_eq!((info.ieee, info.pan_id), (COORDINATOR, PAN));
 }
 
 /// zigpy's application as zigpy-znp's README starts it (auto_form), on a fixed channel so

@@ -481,6 +481,7 @@ impl SimState {
 
     fn data_request(&mut self, r: af::DataRequest) -> Vec<Out> {
         self.af_requests += 1;
+        self.count_tx();
         let frame = ApsFrame {
             dst_nwk: r.dst_addr,
             dst_endpoint: r.dst_endpoint,

@@ -61,6 +61,7 @@ impl SimState {
             // group, and ZDP broadcasts the host sends (permit joining) also come as their
             // own MT commands.
             self.af_requests += 1;
+            self.count_tx();
             return vec![rsp];
         }
         let nwk = (r.dst_addr & 0xFFFF) as u16;
@@ -82,6 +83,7 @@ impl SimState {
             return out;
         }
         self.af_requests += 1;
+        self.count_tx();
         let frame = ApsFrame {
             dst_nwk: nwk,
             dst_endpoint: 0,

@@ -220,4 +220,25 @@ impl SimState {
                 .set_ex(nvex::TCLK_TABLE, sub, nib::empty_tclk_entry());
         }
     }
+
+    /// Counts one secured frame sent on the running network: the outgoing NWK frame counter
+    /// in its NWK_SEC_MATERIAL_TABLE entry moves on, as the firmware's does.
+    pub(super) fn count_tx(&mut self) {
+        if !self.on_network() {
+            return;
+        }
+        let (_, ext, _, _) = self.network();
+        let entry = self
+            .nv
+            .table(nvex::NWK_SEC_MATERIAL_TABLE)
+            .map(|(sub, e)| (sub, nib::read_sec_material(e)))
+            .find(|(_, (_, e))| *e == ext);
+        if let Some((sub, (counter, _))) = entry {
+            self.nv.set_ex(
+                nvex::NWK_SEC_MATERIAL_TABLE,
+                sub,
+                nib::sec_material(counter.wrapping_add(1), ext),
+            );
+        }
+    }
 }

@@ -229,3 +229,29 @@ fn zdp_over_af_to_an_unknown_address_has_no_route() {
     );
     assert_eq!(chk.status, 4);
 }
+
+#[test]
+fn every_frame_sent_moves_the_nwk_frame_counter_on() {
+    let mut s = state();
+    s.form_network(0x1A62, 0x77, 15, KEY);
+    s.join(1);
+    let counter = |s: &SimState| {
+        nib::read_sec_material(s.nv.get_ex(nvex::NWK_SEC_MATERIAL_TABLE, 0).unwrap()).0
+    };
+    let before = counter(&s);
+    for tsn in 0..3 {
+        s.handle(
+            &af::DataRequest {
+                dst_addr: 0x3102,
+                dst_endpoint: 1,
+                src_endpoint: 1,
+                cluster_id: 0x0006,
+                tsn,
+                data: ShortBytes(vec![0x01, tsn, 0x02]),
+                ..Default::default()
+            }
+            .to_frame(),
+        );
+    }
+    assert_eq!(counter(&s), before + 3);
+}
