@@ -2,6 +2,7 @@
 //! the same field values, so layout mistakes on either side show up here.
 
 use super::*;
+use crate::zigbee::ezsp::wire::{LvBytes, Status};
 
 fn hex(s: &str) -> Vec<u8> {
     (0..s.len())
