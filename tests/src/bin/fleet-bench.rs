@@ -36,6 +36,7 @@ use rusp_lib::usp_record::mod_Record::OneOfrecord_type;
 use tokio::process::{Child, Command};
 use usphub::mtp::controller_client::ControllerClient;
 use usphub::mtp::mqtt::MqttConfig;
+use usphub::mtp::{Address, Inbound, Route};
 use usphub_bridges::zigbee::sim::Scenario as ZigbeeScenario;
 use usphub_bridges::zigbee::zcl::ZclValue;
 use usphub_bridges::zigbee::znp::sim::{ZnpSim, ZnpSimConfig};
@@ -53,6 +54,8 @@ const IEEE_BASE: u64 = 0x00124b00_01000000;
 const ZIGBEE_PROBE_MODEL: &str = "BENCH-TH-0000";
 /// ZCL Temperature Measurement cluster and its MeasuredValue attribute.
 const TEMPERATURE_CLUSTER: u16 = 0x0402;
+/// The simulated Z-Wave network's home id.
+const ZWAVE_HOME_ID: u32 = 0xF1EE_7001;
 /// Z-Wave Multilevel Sensor type "air temperature".
 const ZWAVE_AIR_TEMPERATURE: u8 = 0x01;
 /// Interval of the start-up poll.
@@ -147,7 +150,7 @@ fn zwave_scenario(n: usize) -> ZWaveScenario {
     ];
     assert!(n <= 231, "Z-Wave node ids end at 232");
     ZWaveScenario {
-        home_id: 0xF1EE_7001,
+        home_id: ZWAVE_HOME_ID,
         live: false,
         network_key: None,
         nodes: (0..n)
@@ -225,10 +228,31 @@ fn rss(pid: u32) -> (u64, u64) {
     (kb("VmRSS:"), kb("RssAnon:"))
 }
 
+/// User + system CPU seconds a process has used, from /proc (clock ticks of 10 ms).
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    // utime and stime are fields 14 and 15 of /proc/PID/stat (11 and 12 after the comm).
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    (ticks(11) + ticks(12)) as f64 / 100.0
+}
+
 /// A Controller over MQTT: rusp-lib encodes and decodes, the project's client carries.
 struct Ctl {
     client: ControllerClient,
     next: u64,
+    /// The last Record received (replayed through the broker for the broker-only figure).
+    last: Option<Inbound>,
 }
 
 impl Ctl {
@@ -237,7 +261,11 @@ impl Ctl {
         let client = ControllerClient::connect_mqtt(cfg, AGENT_TOPIC, Duration::from_secs(10))
             .await
             .expect("controller connects to the broker");
-        Ctl { client, next: 1 }
+        Ctl {
+            client,
+            next: 1,
+            last: None,
+        }
     }
 
     /// Sends a request body; returns its msg_id.
@@ -271,7 +299,9 @@ impl Ctl {
             let rec = try_decode_record(&inbound.bytes).expect("rusp-lib decodes the record");
             if let OneOfrecord_type::no_session_context(nsc) = &rec.record_type {
                 let msg = try_decode_msg(&nsc.payload).expect("rusp-lib decodes the msg");
-                return Some((inbound.bytes.len(), msg));
+                let size = inbound.bytes.len();
+                self.last = Some(inbound);
+                return Some((size, msg));
             }
         }
     }
@@ -473,6 +503,14 @@ fn print_latency(label: &str, mut lat: Vec<Duration>, missed: usize) {
     );
 }
 
+fn print_cpu(pid: u32, before: f64, reports: usize) {
+    let used = cpu_seconds(pid) - before;
+    println!(
+        "    agent CPU {used:.2} s for {reports} reports ({:.0} µs each, background work included)",
+        used * 1e6 / reports.max(1) as f64
+    );
+}
+
 /// Times `n` reports made by `report(i)` to the ValueChange of `path`, paced 4 ms apart.
 async fn report_latency<F, Fut>(
     c: &mut Ctl,
@@ -489,6 +527,31 @@ where
     for i in 0..n {
         let t0 = Instant::now();
         report(i).await;
+        match value_change(c, path, Duration::from_secs(1)).await {
+            Some(_) => lat.push(t0.elapsed()),
+            None => missed += 1,
+        }
+        tokio::time::sleep(Duration::from_millis(4)).await;
+    }
+    (lat, missed)
+}
+
+/// The floor under the report figures: the last Notify received is published again by the
+/// Controller to its own topic, `n` times, and timed through mosquitto and rusp-lib's decode
+/// (the same hop and decode as the report figures, without the simulator and the agent).
+async fn broker_only(c: &mut Ctl, path: &str, n: usize) -> (Vec<Duration>, usize) {
+    let last = c.last.clone().expect("a Notify was received");
+    let route = Route {
+        mtp: last.reply_to.mtp,
+        to: Address::MqttTopic(CONTROLLER_TOPIC.into()),
+    };
+    let mut lat = Vec::with_capacity(n);
+    let mut missed = 0;
+    for _ in 0..n {
+        let t0 = Instant::now();
+        c.client
+            .send_to(&route, last.bytes.clone())
+            .expect("transport accepts");
         match value_change(c, path, Duration::from_secs(1)).await {
             Some(_) => lat.push(t0.elapsed()),
             None => missed += 1,
@@ -574,7 +637,9 @@ async fn main() {
         wait_interviewed(&mut c, total, spawned, Duration::from_secs(120)).await,
     );
     // Let registries persist before the restart.
-    probe_path(&mut c, "X_USPHUB_Model", ZIGBEE_PROBE_MODEL, "Temperature").await;
+    if o.zigbee > 0 {
+        probe_path(&mut c, "X_USPHUB_Model", ZIGBEE_PROBE_MODEL, "Temperature").await;
+    }
     tokio::time::sleep(Duration::from_secs(3)).await;
     stop_agent(child).await;
 
@@ -601,7 +666,7 @@ async fn main() {
         anon_settled as f64 / 1024.0
     );
 
-    latencies(&mut c, &o, &zigbee, &zwave).await;
+    latencies(&mut c, &o, &zigbee, &zwave, pid).await;
     full_tree_gets(&mut c, o.gets, pid).await;
 
     c.client.close().await;
@@ -615,39 +680,51 @@ async fn latencies(
     o: &Opts,
     zigbee: &ZnpSim,
     zwave: &usphub_bridges::zwave::sim::SimHandle,
+    pid: u32,
 ) {
     println!(
         "report -> ValueChange Notify received and decoded by a Controller over MQTT (mosquitto on loopback, QoS 1); \
          includes the broker hop and the Controller's decode, so an upper bound of report -> Notify leaving the MTP:"
     );
-    let zigbee_probe = probe_path(c, "X_USPHUB_Model", ZIGBEE_PROBE_MODEL, "Temperature").await;
-    c.subscribe_value("fleet-zigbee", &zigbee_probe).await;
-    let ieee = IEEE_BASE;
-    let (lat, missed) = report_latency(c, &zigbee_probe, o.reports, |i| {
-        let sent = zigbee.report(
-            ieee,
-            1,
-            TEMPERATURE_CLUSTER,
-            0x0000,
-            ZclValue::Signed(report_value(i)),
-        );
-        assert!(sent, "the ZNP simulator has a host connection");
-        std::future::ready(())
-    })
-    .await;
-    print_latency("  Zigbee temperature (ZNP simulator)", lat, missed);
-
+    let mut probe = None;
+    if o.zigbee > 0 {
+        let path = probe_path(c, "X_USPHUB_Model", ZIGBEE_PROBE_MODEL, "Temperature").await;
+        c.subscribe_value("fleet-zigbee", &path).await;
+        let cpu = cpu_seconds(pid);
+        let (lat, missed) = report_latency(c, &path, o.reports, |i| {
+            let sent = zigbee.report(
+                IEEE_BASE,
+                1,
+                TEMPERATURE_CLUSTER,
+                0x0000,
+                ZclValue::Signed(report_value(i)),
+            );
+            assert!(sent, "the ZNP simulator has a host connection");
+            std::future::ready(())
+        })
+        .await;
+        print_latency("  Zigbee temperature (ZNP simulator)", lat, missed);
+        print_cpu(pid, cpu, o.reports);
+        probe = Some(path);
+    }
     // The third node of the mix (id 4) is a multisensor with an air temperature sensor.
     if o.zwave >= 3 {
         let node = 4u8;
-        let address = format!("zwave:{:08x}:{node}", 0xF1EE_7001u32);
-        let probe = probe_path(c, "X_USPHUB_Address", &address, "Temperature").await;
-        c.subscribe_value("fleet-zwave", &probe).await;
-        let (lat, missed) = report_latency(c, &probe, o.reports, |i| {
+        let address = format!("zwave:{ZWAVE_HOME_ID:08x}:{node}");
+        let path = probe_path(c, "X_USPHUB_Address", &address, "Temperature").await;
+        c.subscribe_value("fleet-zwave", &path).await;
+        let cpu = cpu_seconds(pid);
+        let (lat, missed) = report_latency(c, &path, o.reports, |i| {
             zwave.set_sensor(node, ZWAVE_AIR_TEMPERATURE, report_value(i) as i32)
         })
         .await;
         print_latency("  Z-Wave temperature (Z-Wave simulator)", lat, missed);
+        print_cpu(pid, cpu, o.reports);
+        probe = Some(path);
+    }
+    if let Some(path) = probe {
+        let (lat, missed) = broker_only(c, &path, o.reports).await;
+        print_latency("  control: the broker hop + decode alone", lat, missed);
     }
 }
 
