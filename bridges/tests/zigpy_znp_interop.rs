@@ -213,15 +213,16 @@ async fn backup_restored_onto_a_new_stick_backs_up_the_same_network() {
     assert_eq!((info.ieee, info.pan_id), (COORDINATOR, PAN));
 }
 
-/// zigpy's application as zigpy-znp's README starts it (auto_form), on a fixed channel so
-/// zigpy skips its energy scan: it forms a network, permits joining, waits for the plug to
-/// join and for zigpy's interview to have read its endpoints and model, reads its Basic and
-/// On/Off attributes and switches it on. Prints one JSON object.
+/// zigpy's application as zigpy-znp's README starts it (auto_form): it forms a network
+/// (on the channel given, or, given `scan`, on the one zigpy picks from an energy scan of a
+/// temporary network), permits joining, waits for the plug to join and for zigpy's
+/// interview to have read its endpoints and model, reads its Basic and On/Off attributes and
+/// switches it on. Prints one JSON object.
 const APP_SCRIPT: &str = r#"
 import asyncio, json, logging, os, sys
 from zigpy_znp.zigbee.application import ControllerApplication
 
-PATH, PLUG = sys.argv[1], sys.argv[2]
+PATH, PLUG, CHANNEL = sys.argv[1], sys.argv[2], sys.argv[3]
 if os.environ.get("USPHUB_ZIGPY_DEBUG"):
     logging.basicConfig(level=logging.DEBUG)
 
@@ -239,7 +240,9 @@ async def interviewed(dev):
         await asyncio.sleep(0.05)
 
 async def main():
-    config = {"device": {"path": PATH}, "network": {"channel": 15}}
+    config = {"device": {"path": PATH}}
+    if CHANNEL != "scan":
+        config["network"] = {"channel": int(CHANNEL)}
     app = await ControllerApplication.new(config, auto_form=True)
     try:
         fut = asyncio.get_running_loop().create_future()
@@ -267,19 +270,27 @@ async def main():
 asyncio.run(main())
 "#;
 
-/// Runs [`APP_SCRIPT`] against `sim` (which has only the plug) and checks what zigpy saw.
-async fn application_reads_the_plug(sim: &ZnpSim) {
+/// Runs [`APP_SCRIPT`] against `sim` (which has only the plug) and checks what zigpy saw;
+/// `channel` is the network's channel, `None` to let zigpy scan (the simulator's quietest
+/// channel is 20).
+async fn application_reads_the_plug(sim: &ZnpSim, channel: Option<u8>) {
     let dir = tempfile::tempdir().unwrap();
     let script = dir.path().join("app.py");
     std::fs::write(&script, APP_SCRIPT).unwrap();
     let path = zigpy_path(sim);
     let plug = format!("{PLUG:016x}");
-    let out = run_python(&[script.to_str().unwrap(), &path, &plug]).await;
+    let arg = channel.map_or("scan".to_owned(), |c| c.to_string());
+    let out = run_python(&[script.to_str().unwrap(), &path, &plug, &arg]).await;
     let r: Json = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
 
-    let (pan, _, channel, _) = sim.with_state(|s| s.network());
+    let (pan, _, sim_channel, _) = sim.with_state(|s| s.network());
     assert_eq!(r["pan_id"], u64::from(pan), "{r}");
-    assert_eq!((r["channel"].as_u64(), channel), (Some(15), 15), "{r}");
+    let expected = channel.unwrap_or(20);
+    assert_eq!(
+        (r["channel"].as_u64(), sim_channel),
+        (Some(expected.into()), expected),
+        "{r}"
+    );
     assert_eq!(r["coordinator"], format!("{COORDINATOR:016x}"));
     assert_eq!(r["nwk"], 0x3102);
     assert_eq!(r["manufacturer"], "usphub");
@@ -310,11 +321,11 @@ fn plug_only() -> ZnpSimConfig {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn zigpy_application_forms_a_network_and_reads_a_joined_plug_over_tcp() {
     let sim = ZnpSim::start_tcp(plug_only(), 0).await.unwrap();
-    application_reads_the_plug(&sim).await;
+    application_reads_the_plug(&sim, None).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn zigpy_application_forms_a_network_and_reads_a_joined_plug_over_a_pty() {
     let sim = ZnpSim::start_pty(plug_only()).await.unwrap();
-    application_reads_the_plug(&sim).await;
+    application_reads_the_plug(&sim, Some(15)).await;
 }

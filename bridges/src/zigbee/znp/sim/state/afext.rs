@@ -18,6 +18,20 @@ const ROUTE_NO_ENTRY: u8 = 4;
 const NWK_NO_ROUTE: u8 = 0xCD;
 /// AF_DATA_CONFIRM status for a device that does not acknowledge (MAC_NO_ACK).
 const MAC_NO_ACK: u8 = 0xE9;
+/// ZDP Mgmt_NWK_Update_req / Mgmt_NWK_Update_notify.
+const MGMT_NWK_UPDATE_REQ: u16 = 0x0038;
+const MGMT_NWK_UPDATE_NOTIFY: u16 = 0x8038;
+
+/// The simulated RF energy (0-255) per channel an energy scan finds: Wi-Fi-like noise
+/// everywhere, quietest on 20, so hosts that pick a channel by scanning pick 20.
+fn channel_energy(channel: u8) -> u8 {
+    match channel {
+        20 => 5,
+        19 | 21 => 40,
+        15 | 25 => 60,
+        _ => 120,
+    }
+}
 
 impl SimState {
     /// Answers `f` if it is AF_DATA_REQUEST_EXT or a ZDO route command.
@@ -120,6 +134,9 @@ impl SimState {
 
     /// The coordinator's own ZDO answering a ZDP request addressed to it.
     fn coordinator_zdp(&self, frame: &ApsFrame) -> Option<ApsIncoming> {
+        if frame.cluster == MGMT_NWK_UPDATE_REQ {
+            return energy_scan(&frame.payload);
+        }
         let (tsn, req) = Zdp::parse(frame.cluster, &frame.payload).ok()?;
         let rsp = match req {
             Zdp::NodeDescReq { .. } => Zdp::NodeDescRsp {
@@ -174,4 +191,31 @@ impl SimState {
             payload: rsp.encode(tsn),
         })
     }
+}
+
+/// Mgmt_NWK_Update_req with a scan duration (0-5): the energy detection scan's
+/// Mgmt_NWK_Update_notify. Channel change requests (0xFE, 0xFF) are not answered.
+fn energy_scan(payload: &[u8]) -> Option<ApsIncoming> {
+    let (&tsn, rest) = payload.split_first()?;
+    let mask = u32::from_le_bytes(rest.get(..4)?.try_into().ok()?);
+    if *rest.get(4)? > 5 {
+        return None;
+    }
+    let channels: Vec<u8> = (11..=26).filter(|c| mask & (1 << c) != 0).collect();
+    let scanned = channels.iter().fold(0u32, |m, c| m | 1 << c);
+    let mut p = vec![tsn, zdo::SUCCESS];
+    p.extend_from_slice(&scanned.to_le_bytes());
+    // Total transmissions and failures.
+    p.extend_from_slice(&[0, 0, 0, 0]);
+    p.push(channels.len() as u8);
+    p.extend(channels.iter().map(|c| channel_energy(*c)));
+    Some(ApsIncoming {
+        src_nwk: 0,
+        src_endpoint: 0,
+        dst_endpoint: 0,
+        profile: PROFILE_ZDP,
+        cluster: MGMT_NWK_UPDATE_NOTIFY,
+        lqi: 255,
+        payload: p,
+    })
 }

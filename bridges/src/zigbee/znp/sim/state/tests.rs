@@ -255,3 +255,39 @@ fn every_frame_sent_moves_the_nwk_frame_counter_on() {
     }
     assert_eq!(counter(&s), before + 3);
 }
+
+#[test]
+fn energy_scan_of_the_coordinator_answers_every_scanned_channel() {
+    let mut s = state();
+    s.handle(&mtzdo::MsgCbRegister { cluster_id: 0xFFFF }.to_frame());
+    let all: u32 = 0x07FF_F800;
+    let mut req = vec![9];
+    req.extend_from_slice(&all.to_le_bytes());
+    req.extend_from_slice(&[4, 1]);
+    let out = s.handle(
+        &af::DataRequestExt {
+            dst_addr_mode: 2,
+            dst_addr: 0,
+            cluster_id: 0x0038,
+            tsn: 9,
+            data: LongBytes(req),
+            ..Default::default()
+        }
+        .to_frame(),
+    );
+    let cb: mtzdo::MsgCbIncoming = first(&out);
+    assert_eq!((cb.cluster_id, cb.seq_num), (0x8038, 9));
+    let d = &cb.data.0;
+    assert_eq!(d[0], 0);
+    assert_eq!(u32::from_le_bytes([d[1], d[2], d[3], d[4]]), all);
+    assert_eq!(d[9], 16);
+    let energies = &d[10..];
+    assert_eq!(energies.len(), 16);
+    // Channel 20 is the quietest.
+    let quietest = energies
+        .iter()
+        .enumerate()
+        .min_by_key(|(_, e)| **e)
+        .map(|(i, _)| i + 11);
+    assert_eq!(quietest, Some(20));
+}
