@@ -386,3 +386,17 @@ async fn hung_ncp_is_reset_and_the_network_resumed_when_it_answers_again() {
     assert!(matches!(up, BackendEvent::RadioUp(info) if !info.formed));
     be.permit_join(10).await.unwrap();
 }
+
+#[tokio::test]
+async fn ash_error_frame_from_the_ncp_is_recovered_with_the_same_network() {
+    let sim = sim("").await;
+    let be = backend(&sim);
+    let (tx, mut rx) = mpsc::channel(64);
+    be.start(settings(), tx).await.unwrap();
+    // ERROR with EXCEEDED_MAXIMUM_ACK_TIMEOUT_COUNT (0x51): the NCP is FAILED until reset.
+    assert!(sim.fault(super::ash::NcpFault::SendError(0x51)));
+    next_event(&mut rx, |e| matches!(e, BackendEvent::RadioDown(_))).await;
+    let up = next_event(&mut rx, |e| matches!(e, BackendEvent::RadioUp(_))).await;
+    assert!(matches!(up, BackendEvent::RadioUp(info) if !info.formed && info.pan_id == 0x1A62));
+    be.permit_join(10).await.unwrap();
+}
