@@ -84,7 +84,8 @@ struct RunArgs {
     /// `tcp://HOST:PORT`; overrides `[zigbee] port`.
     #[arg(long, value_name = "PORT_OR_URL")]
     zigbee: Option<String>,
-    /// The Zigbee coordinator's firmware family: znp (TI Z-Stack).
+    /// The Zigbee coordinator's firmware family: znp (TI Z-Stack), ezsp (Silicon Labs
+    /// EmberZNet), or auto (probe the port at start-up).
     #[arg(long, value_name = "BACKEND")]
     zigbee_backend: Option<String>,
     /// The Z-Wave controller stick: a serial device or `tcp://HOST:PORT`; overrides

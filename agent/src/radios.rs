@@ -37,13 +37,14 @@ pub fn zwave_bridge(
     })
 }
 
-/// Starts the Zigbee bridge of a `[zigbee]` section (the ZNP backend), keeping its network
-/// and device files in `state_dir/zigbee`.
+/// Starts the Zigbee bridge of a `[zigbee]` section (ZNP or EZSP backend, or the one a
+/// probe finds), keeping its network and device files in `state_dir/zigbee`.
 pub async fn zigbee_bridge(
     section: &usphub_bridges::zigbee::config::ZigbeeSection,
     state_dir: &Path,
 ) -> Result<BridgeHandle, RadioError> {
-    use usphub_bridges::zigbee::{bridge, znp};
+    use usphub_bridges::zigbee::config::BackendKind;
+    use usphub_bridges::zigbee::{bridge, ezsp, znp};
     let e = |reason: String| RadioError {
         radio: "Zigbee",
         reason,
@@ -51,12 +52,56 @@ pub async fn zigbee_bridge(
     let dir = state_dir.join("zigbee");
     std::fs::create_dir_all(&dir).map_err(|x| e(format!("{}: {x}", dir.display())))?;
     let setup = section.setup(&dir).map_err(|x| e(x.to_string()))?;
-    let backend = znp::backend::ZnpBackend::new(znp::link::port_connector(setup.port), setup.znp);
+    let kind = match setup.backend {
+        BackendKind::Auto => probe_zigbee(&setup.port).await.map_err(e)?,
+        k => k,
+    };
+    let connector = znp::link::port_connector(setup.port);
     // The actor task runs until the last handle is dropped.
-    let (handle, _task) = bridge::start(backend, setup.bridge)
-        .await
-        .map_err(|x| e(x.to_string()))?;
+    let started = match kind {
+        BackendKind::Ezsp => {
+            let backend = ezsp::backend::EzspBackend::new(
+                connector,
+                ezsp::backend::EzspBackendConfig::default(),
+            );
+            bridge::start(backend, setup.bridge).await
+        }
+        _ => {
+            bridge::start(
+                znp::backend::ZnpBackend::new(connector, setup.znp),
+                setup.bridge,
+            )
+            .await
+        }
+    };
+    let (handle, _task) = started.map_err(|x| e(x.to_string()))?;
     Ok(handle)
+}
+
+/// Which coordinator firmware answers on `port` (`backend = "auto"`): the safe probes of
+/// `usphub dongles --probe`, once. A stick that answers neither is an error that says
+/// what to configure, not a guess.
+async fn probe_zigbee(
+    port: &SerialPortSpec,
+) -> Result<usphub_bridges::zigbee::config::BackendKind, String> {
+    use usphub_bridges::zigbee::config::BackendKind;
+    use usphub_udev::Firmware;
+    let report = usphub_udev::probe_port(
+        port,
+        &[Firmware::Znp, Firmware::Ezsp],
+        &usphub_udev::ProbeConfig::default(),
+    )
+    .await
+    .map_err(|x| format!("{port}: cannot probe: {x}"))?;
+    match report.firmware {
+        Firmware::Znp => Ok(BackendKind::Znp),
+        Firmware::Ezsp => Ok(BackendKind::Ezsp),
+        _ => Err(format!(
+            "{port}: neither a ZNP nor an EZSP coordinator answered ({}); set backend = \"znp\" or \"ezsp\"",
+            report.detail
+        )),
+    }
+    .inspect(|k| info!(%port, backend = ?k, "Zigbee coordinator identified"))
 }
 
 /// Parses 32 hex digits into a 16-byte key.

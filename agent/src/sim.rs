@@ -26,6 +26,8 @@ pub struct SimArgs {
 enum SimRadio {
     /// A TI Z-Stack ZNP Zigbee coordinator (MT protocol) with scripted devices.
     Znp(SimOpts),
+    /// A Silicon Labs EmberZNet Zigbee NCP (EZSP over ASH) with scripted devices.
+    Ezsp(SimOpts),
     /// A Z-Wave Serial API controller with scripted nodes.
     Zwave(SimOpts),
 }
@@ -52,6 +54,7 @@ struct SimError(String);
 pub async fn main(args: SimArgs) -> ExitCode {
     let result = match args.radio {
         SimRadio::Znp(o) => znp(o).await,
+        SimRadio::Ezsp(o) => ezsp(o).await,
         SimRadio::Zwave(o) => zwave(o).await,
     };
     match result {
@@ -115,6 +118,40 @@ async fn znp(o: SimOpts) -> Result<(), SimError> {
         _ => None,
     };
     announce("ZNP coordinator", &sim.url(), o.pty.as_deref());
+    crate::signals::terminated().await;
+    Ok(())
+}
+
+async fn ezsp(o: SimOpts) -> Result<(), SimError> {
+    use usphub_bridges::zigbee::ezsp::sim::{EzspSim, EzspSimConfig};
+    use usphub_bridges::zigbee::sim::Scenario;
+    let text = match &o.scenario {
+        Some(p) => read_scenario(p, 256 * 1024).await?,
+        None => crate::demo::ZIGBEE_SCENARIO.to_string(),
+    };
+    let scenario = Scenario::parse(&text).map_err(|e| SimError(format!("scenario: {e}")))?;
+    let config = EzspSimConfig {
+        scenario,
+        ..EzspSimConfig::default()
+    };
+    let err = |e: std::io::Error| SimError(format!("EZSP simulator: {e}"));
+    let sim = match &o.pty {
+        Some(_) => EzspSim::start_pty(config).await.map_err(err)?,
+        None => {
+            let addr = loopback(o.listen)?;
+            if addr.ip() != std::net::Ipv4Addr::LOCALHOST {
+                return Err(SimError(format!(
+                    "--listen {addr}: the EZSP simulator listens on 127.0.0.1"
+                )));
+            }
+            EzspSim::start_tcp(config, addr.port()).await.map_err(err)?
+        }
+    };
+    let _link = match (&o.pty, sim.port()) {
+        (Some(link), SimPort::Pty(target)) => Some(PtyLink::create(target, link)?),
+        _ => None,
+    };
+    announce("EZSP coordinator", &sim.url(), o.pty.as_deref());
     crate::signals::terminated().await;
     Ok(())
 }

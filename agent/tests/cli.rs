@@ -189,3 +189,46 @@ async fn run_refuses_an_unknown_zigbee_backend() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("unknown Zigbee backend \"deconz\""), "{err}");
 }
+
+#[tokio::test]
+async fn run_identifies_an_ezsp_coordinator_on_a_pty_by_probing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pty = tmp.path().join("zigbee-stick");
+    let pty_arg = pty.to_str().unwrap();
+    let mut ezsp = Proc::spawn(&["sim", "ezsp", "--pty", pty_arg], tmp.path());
+    ezsp.line_after("Simulated EZSP coordinator on ").await;
+
+    let db = tmp.path().join("state/usphub.redb");
+    let mut agent = Proc::spawn(
+        &[
+            "run",
+            "--endpoint-id",
+            "self::cli-agent",
+            "--db",
+            db.to_str().unwrap(),
+            "--ws-listen",
+            "127.0.0.1:0",
+            "--controller",
+            "self::cli-controller",
+            "--zigbee",
+            pty_arg,
+            "--zigbee-backend",
+            "auto",
+            // The scenario's contact sensor joins once joining is permitted.
+            "--permit-join",
+            "60",
+        ],
+        tmp.path(),
+    );
+    let url = ws_url(&mut agent).await;
+    let mut c = RuspController::websocket(&url, "self::cli-controller", "self::cli-agent").await;
+    wait_for_protocols(&mut c, &["ZigBee"]).await;
+    let fw = c.get_map("Device.X_USPHUB_Bridge.1.Firmware").await;
+    assert!(
+        fw.values().next().is_some_and(|v| !v.is_empty()),
+        "the coordinator's firmware is shown: {fw:?}"
+    );
+    c.close().await;
+    assert!(agent.terminate().await.success());
+    assert!(ezsp.terminate().await.success());
+}

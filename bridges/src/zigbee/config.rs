@@ -5,7 +5,7 @@
 //! [zigbee]
 //! port = "/dev/serial/by-id/usb-ITead_Sonoff_Zigbee_3.0_USB_Dongle_Plus-if00?baud=115200"
 //! # or port = "tcp://192.168.1.20:6638"
-//! backend = "znp"                 # the only backend so far
+//! backend = "znp"                 # znp, ezsp, or auto (probe the port at start-up)
 //! channel = 15                    # 11-26, used when a network is formed
 //! pan_id = 0x1a62                 # random when absent
 //! extended_pan_id = "dddd000011112222"  # 16 hex digits, random when absent
@@ -32,6 +32,10 @@ pub enum BackendKind {
     /// TI Z-Stack ZNP (CC2652/CC1352 sticks, SLZB-06, TubesZB, ...).
     #[default]
     Znp,
+    /// Silicon Labs EmberZNet NCP over ASH (SkyConnect/ZBT-1, Sonoff ZBDongle-E, ...).
+    Ezsp,
+    /// Probe the port once at start-up (ZNP ping, then ASH reset) and use what answers.
+    Auto,
 }
 
 impl FromStr for BackendKind {
@@ -40,7 +44,11 @@ impl FromStr for BackendKind {
     fn from_str(s: &str) -> Result<Self, String> {
         match s {
             "znp" => Ok(BackendKind::Znp),
-            other => Err(format!("unknown Zigbee backend {other:?} (expected znp)")),
+            "ezsp" => Ok(BackendKind::Ezsp),
+            "auto" => Ok(BackendKind::Auto),
+            other => Err(format!(
+                "unknown Zigbee backend {other:?} (expected znp, ezsp or auto)"
+            )),
         }
     }
 }
