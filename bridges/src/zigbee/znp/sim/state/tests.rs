@@ -291,3 +291,30 @@ fn energy_scan_of_the_coordinator_answers_every_scanned_channel() {
         .map(|(i, _)| i + 11);
     assert_eq!(quietest, Some(20));
 }
+
+#[test]
+fn truncated_extended_requests_get_an_rpc_invalid_length_error() {
+    let mut s = state();
+    for header in [
+        sys::NvRead::HEADER,
+        sys::OsalNvWriteExt::HEADER,
+        af::DataRequestExt::HEADER,
+        mtzdo::ExtRouteChk::HEADER,
+        util::AssocFindDevice::HEADER,
+    ] {
+        let out = s.handle(&MtFrame::new(header, Vec::new()));
+        let e: RpcError = first(&out);
+        assert_eq!(
+            (e.error_code, e.cmd0, e.cmd1),
+            (4, header.cmd0(), header.id),
+            "{header:?}"
+        );
+    }
+    // A write whose declared length runs past the frame is refused the same way.
+    let mut bad = vec![0x21, 0x00, 0x00, 0x00];
+    bad.extend_from_slice(&200u16.to_le_bytes());
+    bad.extend_from_slice(&[0; 4]);
+    let out = s.handle(&MtFrame::new(sys::OsalNvWriteExt::HEADER, bad));
+    let e: RpcError = first(&out);
+    assert_eq!(e.error_code, 4);
+}
