@@ -400,3 +400,67 @@ async fn ash_error_frame_from_the_ncp_is_recovered_with_the_same_network() {
     assert!(matches!(up, BackendEvent::RadioUp(info) if !info.formed && info.pan_id == 0x1A62));
     be.permit_join(10).await.unwrap();
 }
+
+#[tokio::test]
+async fn swapped_factory_new_stick_gets_the_same_network_back() {
+    let sim = sim("").await;
+    let be = backend(&sim);
+    let (tx, mut rx) = mpsc::channel(64);
+    be.start(settings(), tx).await.unwrap();
+    sim.unplug();
+    next_event(&mut rx, |e| matches!(e, BackendEvent::RadioDown(_))).await;
+    // A new stick: no network in its tokens.
+    sim.with_state(|s| s.network = None);
+    sim.replug();
+    let up = next_event(&mut rx, |e| matches!(e, BackendEvent::RadioUp(_))).await;
+    let BackendEvent::RadioUp(info) = up else {
+        unreachable!()
+    };
+    assert!(info.formed);
+    assert_eq!(
+        (info.pan_id, info.extended_pan_id, info.channel),
+        (0x1A62, 0xDDDD_0000_1111_2222, 15)
+    );
+    assert_eq!(
+        sim.with_state(|s| s.network.map(|n| n.network_key)),
+        Some([7; 16])
+    );
+}
+
+#[tokio::test]
+async fn scripted_reports_of_a_paired_device_arrive_after_start() {
+    let scenario = r#"
+[[device]]
+preset = "temperature_humidity"
+ieee = "00124b0000000101"
+nwk = 0x2001
+join = "paired"
+[[device.report]]
+after_ms = 50
+endpoint = 1
+cluster = 0x0402
+attribute = 0
+value = 1234
+"#;
+    let sim = sim(scenario).await;
+    sim.with_state(|s| {
+        s.form_network(0x1A62, 0xDDDD_0000_1111_2222, 15, [7; 16]);
+    });
+    let be = backend(&sim);
+    let (tx, mut rx) = mpsc::channel(64);
+    let info = be.start(settings(), tx).await.unwrap();
+    assert!(!info.formed);
+    let ev = next_event(
+        &mut rx,
+        |e| matches!(e, BackendEvent::Message(m) if m.src_nwk == 0x2001 && m.cluster == 0x0402),
+    )
+    .await;
+    let BackendEvent::Message(m) = ev else {
+        unreachable!()
+    };
+    let f = ZclFrame::parse(&m.payload).unwrap();
+    assert!(matches!(
+        GeneralCommand::parse(f.header.command, &f.payload).unwrap(),
+        GeneralCommand::ReportAttributes(_)
+    ));
+}

@@ -260,3 +260,94 @@ async fn radio_unplug_and_ncp_reboot_mark_devices_offline_until_recovered() {
     .await;
     switch_plug(&r.sim, &r.handle, false).await;
 }
+
+#[tokio::test]
+async fn explicit_reset_lets_a_new_network_form_and_devices_pair_again() {
+    let mut r = rig().await;
+    pair_all(&mut r).await;
+    let old_pan = r.sim.with_state(|s| s.network.map(|n| n.pan_id)).unwrap();
+    drop(r.handle);
+    r.task.await.unwrap();
+    r.sim.wait_idle().await;
+
+    let mut config = ZigbeeBridgeConfig::new(r.dir.path());
+    config.network.pan_id = Some(old_pan ^ 0x0101);
+    let backend = EzspBackend::new(port_connector(r.sim.port_spec()), test_config());
+    crate::zigbee::bridge::reset_network(&backend, &config)
+        .await
+        .unwrap();
+    assert!(!r.dir.path().join("zigbee-devices.toml").exists());
+    let (handle, _task) = start(backend, config).await.unwrap();
+    assert_eq!(
+        r.sim.with_state(|s| s.network.map(|n| n.pan_id)),
+        Some(old_pan ^ 0x0101)
+    );
+    assert!(handle.devices().await.unwrap().is_empty());
+    let mut events = handle.subscribe();
+    handle.permit_join(Duration::from_secs(30)).await.unwrap();
+    expect(&mut events, |e| {
+        matches!(e, BridgeEvent::DeviceJoined(_)).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn scripted_device_that_leaves_by_itself_is_removed() {
+    let scenario =
+        "[[device]]\npreset = \"plug\"\nieee = \"00124b0000000102\"\nleave_after_ms = 400\n";
+    let cfg = EzspSimConfig {
+        scenario: Scenario::parse(scenario).unwrap(),
+        ..EzspSimConfig::default()
+    };
+    let sim = EzspSim::start_tcp(cfg, 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (handle, _task) = start_bridge(&sim, dir.path()).await;
+    let mut events = handle.subscribe();
+    handle.permit_join(Duration::from_secs(30)).await.unwrap();
+    let joined = expect(&mut events, |e| match e {
+        BridgeEvent::DeviceJoined(d) => Some(d.id),
+        _ => None,
+    })
+    .await;
+    let left = expect(&mut events, |e| match e {
+        BridgeEvent::DeviceLeft(id) => Some(*id),
+        _ => None,
+    })
+    .await;
+    assert_eq!(joined, left);
+    assert!(handle.devices().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn bridge_starts_without_its_radio_and_comes_up_when_it_appears() {
+    let scenario = "[[device]]\npreset = \"plug\"\nieee = \"00124b0000000102\"\n";
+    let cfg = EzspSimConfig {
+        scenario: Scenario::parse(scenario).unwrap(),
+        ..EzspSimConfig::default()
+    };
+    let sim = EzspSim::start_tcp(cfg, 0).await.unwrap();
+    sim.unplug();
+    let mut be_cfg = test_config();
+    be_cfg.startup_timeout = Duration::from_millis(200);
+    let backend = EzspBackend::new(port_connector(sim.port_spec()), be_cfg);
+    let dir = tempfile::tempdir().unwrap();
+    let (handle, _task) = start(backend, ZigbeeBridgeConfig::new(dir.path()))
+        .await
+        .unwrap();
+    let mut events = handle.subscribe();
+    assert_eq!(
+        handle.permit_join(Duration::from_secs(10)).await,
+        Err(BridgeError::RadioOffline)
+    );
+    sim.replug();
+    expect(&mut events, |e| {
+        matches!(e, BridgeEvent::RadioState { online: true, .. }).then_some(())
+    })
+    .await;
+    handle.permit_join(Duration::from_secs(30)).await.unwrap();
+    expect(&mut events, |e| {
+        matches!(e, BridgeEvent::DeviceUpdated(d) if d.interview == InterviewState::Complete)
+            .then_some(())
+    })
+    .await;
+}

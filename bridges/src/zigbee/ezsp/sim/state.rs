@@ -314,9 +314,8 @@ impl NcpState {
             network_key: key,
             tx_power: p.radio_tx_power,
         });
-        for d in &mut self.devices {
-            d.joined = false;
-        }
+        // Scenario devices marked "paired" are in whatever network the host forms first, as
+        // with the ZNP simulator; leaving the network is what orphans them.
         self.network_came_up()
     }
 
