@@ -464,3 +464,10 @@ value = 1234
         GeneralCommand::ReportAttributes(_)
     ));
 }
+
+#[tokio::test]
+async fn reset_of_an_ncp_without_a_network_is_a_no_op() {
+    let sim = sim("").await;
+    backend(&sim).reset_network().await.unwrap();
+    assert_eq!(sim.with_state(|s| s.network), None);
+}

@@ -63,6 +63,7 @@ pub const FRAMES: &[(u16, &str)] = &[
     (0x0028, "getNetworkParameters"),
     (0x0034, "sendUnicast"),
     (0x0036, "sendBroadcast"),
+    (0x0038, "sendMulticast"),
     (0x003F, "messageSentHandler"),
     (0x0045, "incomingMessageHandler"),
     (0x0052, "getConfigurationValue"),

@@ -107,6 +107,32 @@ fn send_broadcast_from_v14_has_alias_and_nwk_sequence() {
 }
 
 #[test]
+fn send_multicast_swaps_the_nonmember_radius_for_a_broadcast_address_at_v14() {
+    let mut m = SendMulticast {
+        aps_frame: EmberApsFrame {
+            destination_endpoint: 0xFF,
+            options: 0,
+            group_id: 0x0010,
+            sequence: 5,
+            ..aps()
+        },
+        hops: 0,
+        nonmember_radius: 3,
+        broadcast_addr: 0,
+        message_tag: 2,
+        message: LvBytes(vec![1, 2]),
+    };
+    let v13 = hex("0401060001ff0000100005000302020102");
+    assert_eq!(encode(&m, 13), v13);
+    assert_eq!(decode::<SendMulticast>(&v13, 13), Ok(m.clone()));
+    m.nonmember_radius = 0;
+    m.broadcast_addr = 0xFFFD;
+    let v14 = hex("0401060001ff000010000500fdffffff000200020102");
+    assert_eq!(encode(&m, 14), v14);
+    assert_eq!(decode::<SendMulticast>(&v14, 14), Ok(m));
+}
+
+#[test]
 fn network_parameters_and_trust_center_join_match_bellows() {
     let np = NetworkParameters {
         extended_pan_id: 0x1122_3344_5566_7788,
@@ -179,6 +205,7 @@ fn every_declared_frame_decodes_truncated_input_without_panicking() {
             let _ = decode::<MessageSentHandler>(b, v);
             let _ = decode::<SendUnicast>(b, v);
             let _ = decode::<SendBroadcast>(b, v);
+            let _ = decode::<SendMulticast>(b, v);
             let _ = decode::<AddEndpoint>(b, v);
             let _ = decode::<GetNetworkParametersRsp>(b, v);
             let _ = decode::<ExportKeyRsp>(b, v);

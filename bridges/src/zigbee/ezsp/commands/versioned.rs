@@ -191,6 +191,60 @@ impl Wire for SendBroadcast {
 }
 command!(SendBroadcast = 0x0036, "sendBroadcast", SendRsp);
 
+/// `sendMulticast`; v14 replaced the non-member radius with a broadcast address, added alias
+/// and NWK sequence fields and widened the tag.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SendMulticast {
+    /// APS header (`group_id` is the group).
+    pub aps_frame: EmberApsFrame,
+    /// Hops (0: maximum).
+    pub hops: u8,
+    /// Hops through non-members (before v14).
+    pub nonmember_radius: u8,
+    /// Broadcast address that carries the multicast (v14+; 0xFFFD rx-on-when-idle).
+    pub broadcast_addr: u16,
+    /// Host tag.
+    pub message_tag: u16,
+    /// Payload.
+    pub message: LvBytes,
+}
+impl Wire for SendMulticast {
+    fn encode(&self, v: u8, out: &mut Vec<u8>) {
+        self.aps_frame.encode(v, out);
+        out.push(self.hops);
+        if v >= 14 {
+            self.broadcast_addr.encode(v, out);
+            0xFFFFu16.encode(v, out); // no alias
+            out.push(0); // NWK sequence, only used with an alias
+        } else {
+            out.push(self.nonmember_radius);
+        }
+        encode_tag(self.message_tag, v, out);
+        self.message.encode(v, out);
+    }
+    fn decode(v: u8, r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let aps_frame = EmberApsFrame::decode(v, r)?;
+        let hops = u8::decode(v, r)?;
+        let (mut nonmember_radius, mut broadcast_addr) = (0, 0);
+        if v >= 14 {
+            broadcast_addr = u16::decode(v, r)?;
+            u16::decode(v, r)?;
+            u8::decode(v, r)?;
+        } else {
+            nonmember_radius = u8::decode(v, r)?;
+        }
+        Ok(SendMulticast {
+            aps_frame,
+            hops,
+            nonmember_radius,
+            broadcast_addr,
+            message_tag: decode_tag(v, r)?,
+            message: LvBytes::decode(v, r)?,
+        })
+    }
+}
+command!(SendMulticast = 0x0038, "sendMulticast", SendRsp);
+
 /// `addEndpoint`: the two counts precede the two lists.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AddEndpoint {

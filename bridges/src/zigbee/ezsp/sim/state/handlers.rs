@@ -14,7 +14,8 @@ const MFG_MANUF_ID: u8 = 0x03;
 
 type Handled = Result<(u16, Vec<u8>, Vec<Out>), DecodeError>;
 
-/// `EZSP_ERROR_INVALID_CALL` / `SL_STATUS_INVALID_STATE`: not allowed in this state.
+/// `EZSP_ERROR_INVALID_CALL` / `SL_STATUS_INVALID_STATE`: an EZSP-level command (configuration,
+/// endpoints) not allowed in this state; stack calls answer `EMBER_INVALID_CALL` instead.
 fn invalid_call(v: u8) -> Status {
     Status(if v >= 14 { 0x02 } else { 0x38 })
 }
@@ -132,7 +133,7 @@ pub(super) fn dispatch(s: &mut NcpState, id: u16, p: &[u8]) -> Option<Handled> {
         }
     );
     on!(c::NetworkInit, |s, _r| match (s.network, s.network_up) {
-        (_, true) => status(invalid_call(s.v())),
+        (_, true) => status(Status::invalid_call(s.v())),
         (None, false) => status(Status::not_joined(s.v())),
         (Some(_), false) => (c::StatusRsp { status: Status::OK }, s.network_came_up()),
     });
@@ -157,7 +158,7 @@ pub(super) fn dispatch(s: &mut NcpState, id: u16, p: &[u8]) -> Option<Handled> {
         }
     ));
     on!(c::SetInitialSecurityState, |s, r| if s.network_up {
-        status(invalid_call(s.v()))
+        status(Status::invalid_call(s.v()))
     } else {
         s.security = Some(r.state);
         status(Status::OK)
@@ -174,14 +175,14 @@ pub(super) fn dispatch(s: &mut NcpState, id: u16, p: &[u8]) -> Option<Handled> {
         }
     ));
     on!(c::FormNetwork, |s, r| if s.network_up {
-        status(invalid_call(s.v()))
+        status(Status::invalid_call(s.v()))
     } else {
         (c::StatusRsp { status: Status::OK }, s.form(&r.parameters))
     });
     on!(c::LeaveNetwork, |s, _r| if s.network_up {
         (c::StatusRsp { status: Status::OK }, s.leave())
     } else {
-        status(invalid_call(s.v()))
+        status(Status::invalid_call(s.v()))
     });
     on!(c::PermitJoining, |s, r| if s.network_up {
         (
@@ -189,7 +190,7 @@ pub(super) fn dispatch(s: &mut NcpState, id: u16, p: &[u8]) -> Option<Handled> {
             s.permit_join(r.duration),
         )
     } else {
-        status(invalid_call(s.v()))
+        status(Status::invalid_call(s.v()))
     });
     on!(c::GetKey, |s, r| ok(
         match s
