@@ -21,7 +21,7 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -40,6 +40,7 @@ use usphub::mtp::{Address, Inbound, Route};
 use usphub_bridges::zigbee::sim::Scenario as ZigbeeScenario;
 use usphub_bridges::zigbee::zcl::ZclValue;
 use usphub_bridges::zigbee::znp::sim::{ZnpSim, ZnpSimConfig};
+use usphub_bridges::zwave::sim::SimHandle as ZWaveSim;
 use usphub_bridges::zwave::sim::node::NodeKind;
 use usphub_bridges::zwave::sim::scenario::{NodeSpec, Scenario as ZWaveScenario};
 use usphub_tests::mosquitto::Mosquitto;
@@ -79,28 +80,29 @@ fn arg(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// A household-like mix of Zigbee presets, repeated: sensors and bulbs dominate.
-const ZIGBEE_MIX: &[&str] = &[
-    "temperature_humidity",
-    "dimmable_bulb",
-    "contact_sensor",
-    "plug",
-    "motion_sensor",
-    "temperature_humidity",
-    "dimmable_bulb",
-    "contact_sensor",
-    "remote",
-    "double_switch",
-    "temperature_humidity",
-    "dimmable_bulb",
-    "motion_sensor",
-    "plug",
-    "window_covering",
-    "thermostat",
-    "contact_sensor",
-    "dimmable_bulb",
-    "door_lock",
-    "temperature_humidity",
+/// A household-like mix of Zigbee presets (and model names), repeated: sensors and bulbs
+/// dominate. Index 0 is the temperature sensor whose reports are timed.
+const ZIGBEE_MIX: &[(&str, &str)] = &[
+    ("temperature_humidity", "TH"),
+    ("dimmable_bulb", "BULB"),
+    ("contact_sensor", "DOOR"),
+    ("plug", "PLUG"),
+    ("motion_sensor", "PIR"),
+    ("temperature_humidity", "TH"),
+    ("dimmable_bulb", "BULB"),
+    ("contact_sensor", "DOOR"),
+    ("remote", "REMOTE"),
+    ("double_switch", "SW2"),
+    ("temperature_humidity", "TH"),
+    ("dimmable_bulb", "BULB"),
+    ("motion_sensor", "PIR"),
+    ("plug", "PLUG"),
+    ("window_covering", "COVER"),
+    ("thermostat", "THERMOSTAT"),
+    ("contact_sensor", "DOOR"),
+    ("dimmable_bulb", "BULB"),
+    ("door_lock", "LOCK"),
+    ("temperature_humidity", "TH"),
 ];
 
 /// `n` paired Zigbee devices. Each speaks once shortly after the network is up (a paired
@@ -109,18 +111,7 @@ const ZIGBEE_MIX: &[&str] = &[
 fn zigbee_scenario(n: usize) -> ZigbeeScenario {
     let mut toml = String::new();
     for i in 0..n {
-        let preset = ZIGBEE_MIX[i % ZIGBEE_MIX.len()];
-        let short = match preset {
-            "temperature_humidity" => "TH",
-            "dimmable_bulb" => "BULB",
-            "contact_sensor" => "DOOR",
-            "motion_sensor" => "PIR",
-            "double_switch" => "SW2",
-            "window_covering" => "COVER",
-            "door_lock" => "LOCK",
-            other => other,
-        }
-        .to_uppercase();
+        let (preset, short) = ZIGBEE_MIX[i % ZIGBEE_MIX.len()];
         toml.push_str(&format!(
             "[[device]]\npreset = {preset:?}\nieee = \"{:016x}\"\nmanufacturer = \"usphub-bench\"\n\
              model = \"BENCH-{short}-{i:04}\"\njoin = \"paired\"\n\
@@ -172,30 +163,36 @@ fn agent_binary() -> PathBuf {
     me.with_file_name("usphub")
 }
 
-struct Radios<'a> {
-    zigbee: &'a str,
-    zwave: &'a str,
+/// How the agent is started: its binary, state directory, broker and radios.
+struct Fleet {
+    bin: PathBuf,
+    dir: tempfile::TempDir,
+    mqtt_port: u16,
+    zigbee_url: String,
+    zwave_url: String,
     ble: usize,
 }
 
-/// Starts `usphub run` on the state in `dir`; the child is killed when dropped.
-fn spawn_agent(bin: &Path, dir: &Path, mqtt_port: u16, radios: &Radios<'_>) -> Child {
-    let mut cmd = Command::new(bin);
-    cmd.args(["run", "--endpoint-id", AGENT, "--db"])
-        .arg(dir.join("usphub.redb"))
-        .args(["--mqtt", &format!("mqtt://127.0.0.1:{mqtt_port}")])
-        .args(["--agent-topic", AGENT_TOPIC])
-        .args(["--controller", &format!("{CONTROLLER}={CONTROLLER_TOPIC}")])
-        .args(["--zigbee", radios.zigbee, "--zwave", radios.zwave])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true);
-    if radios.ble > 0 {
-        cmd.args(["--bench-ble-sim", &radios.ble.to_string()]);
+impl Fleet {
+    /// Starts `usphub run` on the fleet's state; the child is killed when dropped.
+    fn spawn(&self) -> Child {
+        let mut cmd = Command::new(&self.bin);
+        cmd.args(["run", "--endpoint-id", AGENT, "--db"])
+            .arg(self.dir.path().join("usphub.redb"))
+            .args(["--mqtt", &format!("mqtt://127.0.0.1:{}", self.mqtt_port)])
+            .args(["--agent-topic", AGENT_TOPIC])
+            .args(["--controller", &format!("{CONTROLLER}={CONTROLLER_TOPIC}")])
+            .args(["--zigbee", &self.zigbee_url, "--zwave", &self.zwave_url])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        if self.ble > 0 {
+            cmd.args(["--bench-ble-sim", &self.ble.to_string()]);
+        }
+        cmd.spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.bin.display()))
     }
-    cmd.spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()))
 }
 
 /// Stops the agent with SIGTERM (so it closes its database cleanly), SIGKILL after 10 s.
@@ -605,25 +602,39 @@ async fn main() {
     let zwave = usphub_bridges::zwave::sim::spawn_tcp(&zwave_scenario(o.zwave), "127.0.0.1:0")
         .await
         .expect("Z-Wave simulator starts");
-    let (zigbee_url, zwave_url) = (zigbee.url(), zwave.url());
-    let radios = Radios {
-        zigbee: &zigbee_url,
-        zwave: &zwave_url,
+    let fleet = Fleet {
+        bin,
+        dir: tempfile::tempdir().expect("temp dir"),
+        mqtt_port: broker.port(),
+        zigbee_url: zigbee.url(),
+        zwave_url: zwave.url(),
         ble: o.ble,
     };
-    let dir = tempfile::tempdir().expect("temp dir");
     let mut c = Ctl::connect(broker.port()).await;
 
-    // First start: nothing known, every device is discovered and interviewed.
-    let spawned = Instant::now();
-    let child = spawn_agent(&bin, dir.path(), broker.port(), &radios);
-    let first = wait_mounted(&mut c, total, spawned, Duration::from_secs(300)).await;
+    first_start(&mut c, &fleet, &o, &zwave).await;
+    let child = second_start(&mut c, &fleet, total).await;
     let pid = child.id().expect("agent pid");
-    let (rss_first, anon_first) = rss(pid);
+    latencies(&mut c, &o, &zigbee, &zwave, pid).await;
+    full_tree_gets(&mut c, o.gets, pid).await;
+
+    c.client.close().await;
+    stop_agent(child).await;
+    drop(broker);
+}
+
+/// First start on an empty database: every device is discovered and interviewed. Stops
+/// the agent once the interviews are done and persisted.
+async fn first_start(c: &mut Ctl, fleet: &Fleet, o: &Opts, zwave: &ZWaveSim) {
+    let total = o.zigbee + o.zwave + o.ble;
+    let spawned = Instant::now();
+    let child = fleet.spawn();
+    let first = wait_mounted(c, total, spawned, Duration::from_secs(300)).await;
+    let (rss_kb, anon_kb) = rss(child.id().expect("agent pid"));
     println!(
         "start-up to {total} devices mounted, first start (interviews):  {first:>9.1?}   RSS then {:.1} MB ({:.1} MB anonymous)",
-        rss_first as f64 / 1024.0,
-        anon_first as f64 / 1024.0
+        rss_kb as f64 / 1024.0,
+        anon_kb as f64 / 1024.0
     );
     // Sleeping nodes are interviewed when they wake up: wake each once, as a battery
     // device does at its wake-up interval.
@@ -634,19 +645,21 @@ async fn main() {
     }
     print_interviewed(
         "  ... every interview Complete (sleeping nodes woken at mount)",
-        wait_interviewed(&mut c, total, spawned, Duration::from_secs(120)).await,
+        wait_interviewed(c, total, spawned, Duration::from_secs(120)).await,
     );
-    // Let registries persist before the restart.
     if o.zigbee > 0 {
-        probe_path(&mut c, "X_USPHUB_Model", ZIGBEE_PROBE_MODEL, "Temperature").await;
+        probe_path(c, "X_USPHUB_Model", ZIGBEE_PROBE_MODEL, "Temperature").await;
     }
+    // The bridges persist their registries in the background: give them time.
     tokio::time::sleep(Duration::from_secs(3)).await;
     stop_agent(child).await;
+}
 
-    // Second start on the same database: interviews come from the cache.
+/// Second start on the same database (interviews from the cache); returns the running agent.
+async fn second_start(c: &mut Ctl, fleet: &Fleet, total: usize) -> Child {
     let spawned = Instant::now();
-    let child = spawn_agent(&bin, dir.path(), broker.port(), &radios);
-    let second = wait_mounted(&mut c, total, spawned, Duration::from_secs(120)).await;
+    let child = fleet.spawn();
+    let second = wait_mounted(c, total, spawned, Duration::from_secs(120)).await;
     let pid = child.id().expect("agent pid");
     let (rss_mounted, anon_mounted) = rss(pid);
     println!(
@@ -654,7 +667,7 @@ async fn main() {
     );
     print_interviewed(
         "  ... every interview Complete",
-        wait_interviewed(&mut c, total, spawned, Duration::from_secs(60)).await,
+        wait_interviewed(c, total, spawned, Duration::from_secs(60)).await,
     );
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (rss_settled, anon_settled) = rss(pid);
@@ -665,23 +678,11 @@ async fn main() {
         rss_settled as f64 / 1024.0,
         anon_settled as f64 / 1024.0
     );
-
-    latencies(&mut c, &o, &zigbee, &zwave, pid).await;
-    full_tree_gets(&mut c, o.gets, pid).await;
-
-    c.client.close().await;
-    stop_agent(child).await;
-    drop(broker);
+    child
 }
 
 /// Report → ValueChange latency on one Zigbee and one Z-Wave temperature sensor.
-async fn latencies(
-    c: &mut Ctl,
-    o: &Opts,
-    zigbee: &ZnpSim,
-    zwave: &usphub_bridges::zwave::sim::SimHandle,
-    pid: u32,
-) {
+async fn latencies(c: &mut Ctl, o: &Opts, zigbee: &ZnpSim, zwave: &ZWaveSim, pid: u32) {
     println!(
         "report -> ValueChange Notify received and decoded by a Controller over MQTT (mosquitto on loopback, QoS 1); \
          includes the broker hop and the Controller's decode, so an upper bound of report -> Notify leaving the MTP:"
