@@ -156,6 +156,19 @@ impl SimState {
         self.nv
             .set_ex(nvex::NWK_SEC_MATERIAL_TABLE, 0, nib::sec_material(1, ext));
         self.nv.set(nv::BDBNODEISONANETWORK, vec![1]);
+        // Scenario devices that start paired are in this network's tables too.
+        let paired: Vec<(u16, u64, bool)> = self
+            .devices
+            .iter()
+            .filter(|d| d.joined)
+            .map(|d| {
+                let end_device = d.device.node.mac_capabilities & 0x02 == 0;
+                (d.device.nwk, d.device.ieee, end_device)
+            })
+            .collect();
+        for (nwk, ieee, end_device) in paired {
+            self.remember_device(nwk, ieee, end_device);
+        }
     }
 
     /// Forms a network with these parameters as if a host had commissioned this coordinator

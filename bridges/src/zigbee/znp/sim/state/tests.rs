@@ -318,3 +318,18 @@ fn truncated_extended_requests_get_an_rpc_invalid_length_error() {
     let e: RpcError = first(&out);
     assert_eq!(e.error_code, 4);
 }
+
+#[test]
+fn devices_paired_from_the_start_are_in_the_tables_of_the_formed_network() {
+    let scenario = Scenario::parse(
+        "[[device]]\npreset = \"plug\"\nieee = \"00124b0000000102\"\njoin = \"paired\"\n",
+    )
+    .unwrap();
+    let mut s = SimState::new(IEEE, scenario);
+    s.form_network(0x1A62, 0x77, 15, KEY);
+    let ieees: Vec<u64> =
+        s.nv.table(nvex::ADDRMGR)
+            .filter_map(|(_, e)| nib::addrmgr_ieee(e))
+            .collect();
+    assert_eq!(ieees, [0x0012_4B00_0000_0102]);
+}
