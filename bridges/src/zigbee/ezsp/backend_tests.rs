@@ -171,6 +171,18 @@ async fn joined_device_answers_zdp_with_our_tsn_and_zcl_on_command() {
     be.start(settings(), tx).await.unwrap();
     be.permit_join(60).await.unwrap();
     next_event(&mut rx, |e| *e == BackendEvent::PermitJoin { seconds: 60 }).await;
+    // Routers are opened too, by the ZDP broadcast.
+    let opened = sim.with_state(|s| {
+        s.data_log.iter().any(|f| {
+            f.dst_nwk == 0xFFFC
+                && f.profile == PROFILE_ZDP
+                && matches!(
+                    Zdp::parse(f.cluster, &f.payload),
+                    Ok((_, Zdp::MgmtPermitJoinReq { duration: 60, .. }))
+                )
+        })
+    });
+    assert!(opened);
     let joined = next_event(&mut rx, |e| matches!(e, BackendEvent::DeviceJoined { .. })).await;
     assert_eq!(
         joined,

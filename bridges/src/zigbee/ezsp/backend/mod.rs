@@ -17,17 +17,18 @@ use tokio::sync::mpsc;
 use super::commands::{
     self as ezsp, AddEndpoint, EmberApsFrame, ExportKey, FormNetwork, GetEui64, GetKey,
     GetNetworkParameters, InitialSecurityState, LeaveNetwork, MessageSentHandler, NetworkInit,
-    NetworkParameters, PermitJoining, SecurityManagerContext, SendUnicast, SetConcentrator,
-    SetConfigurationValue, SetInitialSecurityState, SetPolicy, StackStatusHandler, VersionRsp,
-    aps_option, security_bitmask,
+    NetworkParameters, PermitJoining, SecurityManagerContext, SendBroadcast, SendUnicast,
+    SetConcentrator, SetConfigurationValue, SetInitialSecurityState, SetPolicy, StackStatusHandler,
+    VersionRsp, aps_option, security_bitmask,
 };
 use super::link::{LinkConfig, TransportConnector, ash_connector, spawn_link};
 use super::protocol::{EzspError, EzspHandle, LinkState, wait_for};
 use super::wire::{LvBytes, Status};
 use crate::zigbee::backend::{
     ApsFrame, BackendError, BackendEvent, HOST_ENDPOINT, NetworkInfo, NetworkSettings, PROFILE_HA,
-    ZigbeeBackend,
+    PROFILE_ZDP, ZigbeeBackend,
 };
+use crate::zigbee::zdo::Zdp;
 use crate::zigbee::znp::link::Connector as PortConnector;
 
 /// Configuration values set after every NCP reset (`EzspConfigId`, value). Failures are
@@ -86,6 +87,7 @@ struct Inner {
     config: EzspBackendConfig,
     tag: AtomicU16,
     aps_seq: AtomicU8,
+    zdp_tsn: AtomicU8,
     events: Mutex<Option<mpsc::Sender<BackendEvent>>>,
 }
 
@@ -155,6 +157,7 @@ impl EzspBackend {
             config,
             tag: AtomicU16::new(1),
             aps_seq: AtomicU8::new(0),
+            zdp_tsn: AtomicU8::new(0x80),
             events: Mutex::new(None),
         });
         EzspBackend { ezsp, inner }
@@ -176,6 +179,11 @@ impl EzspBackend {
 
     fn v(&self) -> u8 {
         self.ezsp.version()
+    }
+
+    /// Message tags are one byte before v14.
+    fn tag_mask(&self) -> u16 {
+        if self.v() >= 14 { 0xFFFF } else { 0x00FF }
     }
 
     /// Version, configuration, policies and endpoint: what every NCP reset undoes.
@@ -389,9 +397,8 @@ impl EzspBackend {
 
     /// One `sendUnicast`; returns `messageSentHandler`'s status.
     async fn send_once(&self, frame: &ApsFrame) -> Result<Status, BackendError> {
-        let tag = self.inner.tag.fetch_add(1, Ordering::Relaxed);
+        let tag = self.inner.tag.fetch_add(1, Ordering::Relaxed) & self.tag_mask();
         let v = self.v();
-        let tag = if v >= 14 { tag } else { tag & 0xFF };
         let mut cbs = self.ezsp.callbacks();
         let req = SendUnicast {
             message_type: ezsp::OUTGOING_DIRECT,
@@ -455,6 +462,30 @@ impl ZigbeeBackend for EzspBackend {
     }
 
     async fn permit_join(&self, seconds: u8) -> Result<(), BackendError> {
+        // permitJoining only opens the coordinator itself: routers open on the ZDP
+        // Mgmt_Permit_Joining_req broadcast to every router (0xFFFC).
+        let zdp = Zdp::MgmtPermitJoinReq {
+            duration: seconds,
+            tc_significance: 1,
+        };
+        let tsn = self.inner.zdp_tsn.fetch_add(1, Ordering::Relaxed);
+        let broadcast = SendBroadcast {
+            destination: 0xFFFC,
+            aps_frame: EmberApsFrame {
+                profile_id: PROFILE_ZDP,
+                cluster_id: zdp.cluster(),
+                source_endpoint: 0,
+                destination_endpoint: 0,
+                options: 0,
+                group_id: 0,
+                sequence: self.inner.aps_seq.fetch_add(1, Ordering::Relaxed),
+            },
+            radius: 30,
+            message_tag: self.inner.tag.fetch_add(1, Ordering::Relaxed) & self.tag_mask(),
+            message: LvBytes(zdp.encode(tsn)),
+        };
+        let st = self.ezsp.request(&broadcast).await.map_err(err)?.status;
+        check("sendBroadcast", st)?;
         let st = self
             .ezsp
             .request(&PermitJoining { duration: seconds })

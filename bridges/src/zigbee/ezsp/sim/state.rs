@@ -480,20 +480,42 @@ impl NcpState {
         })
     }
 
-    fn send_unicast(&mut self, r: c::SendUnicast) -> (c::SendRsp, Vec<Out>) {
-        self.unicasts += 1;
+    fn log(&mut self, destination: u16, aps: &EmberApsFrame, payload: &[u8]) -> ApsFrame {
         let frame = ApsFrame {
-            dst_nwk: r.destination,
-            dst_endpoint: r.aps_frame.destination_endpoint,
-            src_endpoint: r.aps_frame.source_endpoint,
-            profile: r.aps_frame.profile_id,
-            cluster: r.aps_frame.cluster_id,
-            payload: r.message.0.clone(),
+            dst_nwk: destination,
+            dst_endpoint: aps.destination_endpoint,
+            src_endpoint: aps.source_endpoint,
+            profile: aps.profile_id,
+            cluster: aps.cluster_id,
+            payload: payload.to_vec(),
         };
         if self.data_log.len() == DATA_LOG_LEN {
             self.data_log.pop_front();
         }
         self.data_log.push_back(frame.clone());
+        frame
+    }
+
+    /// A broadcast is logged and acknowledged; the virtual devices are end devices and
+    /// routers that need nothing from it.
+    fn send_broadcast(&mut self, r: c::SendBroadcast) -> (c::SendRsp, Vec<Out>) {
+        self.log(r.destination, &r.aps_frame, &r.message.0);
+        let status = if self.network_up {
+            Status::OK
+        } else {
+            Status::network_down(self.v())
+        };
+        self.aps_seq = self.aps_seq.wrapping_add(1);
+        let rsp = c::SendRsp {
+            status,
+            sequence: self.aps_seq,
+        };
+        (rsp, Vec::new())
+    }
+
+    fn send_unicast(&mut self, r: c::SendUnicast) -> (c::SendRsp, Vec<Out>) {
+        self.unicasts += 1;
+        let frame = self.log(r.destination, &r.aps_frame, &r.message.0);
         if !self.network_up {
             let rsp = c::SendRsp {
                 status: Status::network_down(self.v()),

@@ -238,14 +238,7 @@ pub(super) fn dispatch(s: &mut NcpState, id: u16, p: &[u8]) -> Option<Handled> {
     on!(c::SetConcentrator, |_s, _r| status(Status::OK));
     on!(c::SetSourceRoute, |_s, _r| status(Status::OK));
     on!(c::SendUnicast, |s, r| s.send_unicast(r));
-    on!(c::SendBroadcast, |s, _r| ok(c::SendRsp {
-        status: if s.network_up {
-            Status::OK
-        } else {
-            Status::network_down(s.v())
-        },
-        sequence: 0,
-    }));
+    on!(c::SendBroadcast, |s, r| s.send_broadcast(r));
     None
 }
 
