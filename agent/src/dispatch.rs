@@ -162,12 +162,17 @@ impl Dispatcher {
     pub fn send(&self, to: &str, route: &Route, msg: &Msg) {
         let rec = builder::no_session_record(to, &self.endpoint_id, msg);
         let bytes = builder::encode_record(&rec);
+        let large = bytes.len() >= crate::memory::LARGE_ANSWER;
         let result = match self.router.read() {
             Ok(r) => r.send(route, bytes),
             Err(_) => return,
         };
         if let Err(e) = result {
             warn!(to, msg_id = builder::msg_id(msg), error = %e, "answer could not be sent");
+        }
+        if large {
+            // The answer's intermediate values are freed by now; hand the memory back.
+            crate::memory::trim_soon();
         }
     }
 }

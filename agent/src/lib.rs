@@ -9,6 +9,7 @@ pub mod dispatch;
 pub mod handlers;
 pub mod hotplug;
 pub mod localagent;
+pub mod memory;
 pub mod mqtt_client;
 pub mod mtp;
 pub mod proxy;

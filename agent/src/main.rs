@@ -106,6 +106,7 @@ struct RunArgs {
 }
 
 fn main() -> ExitCode {
+    usphub::memory::tune_allocator();
     let cli = Cli::parse();
     // The daemon logs what it does; the command-line tools only what went wrong.
     let default_level = match cli.cmd {
