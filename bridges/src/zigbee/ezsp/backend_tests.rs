@@ -45,6 +45,10 @@ pub(crate) fn test_config() -> EzspBackendConfig {
             ash: AshConfig {
                 reset_timeout: Duration::from_millis(500),
                 reset_attempts: 3,
+                ack_timeout_initial: Duration::from_millis(400),
+                ack_timeout_min: Duration::from_millis(100),
+                ack_timeout_max: Duration::from_millis(800),
+                max_retries: 3,
                 ..AshConfig::default()
             },
             protocol: ProtocolConfig {
@@ -482,4 +486,20 @@ async fn reset_of_an_ncp_without_a_network_is_a_no_op() {
     let sim = sim("").await;
     backend(&sim).reset_network().await.unwrap();
     assert_eq!(sim.with_state(|s| s.network), None);
+}
+
+#[tokio::test]
+async fn pty_unplug_and_replug_resumes_the_network() {
+    let sim = EzspSim::start_pty(EzspSimConfig::default()).await.unwrap();
+    let be = backend(&sim);
+    let (tx, mut rx) = mpsc::channel(64);
+    be.start(settings(), tx).await.unwrap();
+    sim.unplug();
+    // The PTY stays open but silent: the host notices when its commands go unanswered.
+    assert!(be.permit_join(10).await.is_err());
+    next_event(&mut rx, |e| matches!(e, BackendEvent::RadioDown(_))).await;
+    sim.replug();
+    let up = next_event(&mut rx, |e| matches!(e, BackendEvent::RadioUp(_))).await;
+    assert!(matches!(up, BackendEvent::RadioUp(info) if !info.formed));
+    be.permit_join(10).await.unwrap();
 }
