@@ -31,15 +31,18 @@ use crate::zigbee::backend::{
 use crate::zigbee::zdo::Zdp;
 use crate::zigbee::znp::link::Connector as PortConnector;
 
-/// Configuration values set after every NCP reset (`EzspConfigId`, value). Failures are
-/// logged: firmware builds differ in what they allow.
-const CONFIG: [(u8, u16); 6] = [
-    (0x0C, 2),  // STACK_PROFILE: Zigbee PRO
-    (0x0D, 5),  // SECURITY_LEVEL
-    (0x2D, 1),  // SUPPORTED_NETWORKS
-    (0x1A, 16), // SOURCE_ROUTE_TABLE_SIZE
-    (0x04, 32), // BINDING_TABLE_SIZE
-    (0x11, 32), // MAX_END_DEVICE_CHILDREN
+/// Configuration values set after every NCP reset (`EzspConfigId`, value), the set hosts
+/// such as bellows use for a coordinator. Failures are logged: firmware builds differ in
+/// what they allow, and keep their own value.
+const CONFIG: [(u8, u16); 8] = [
+    (0x0C, 2),    // STACK_PROFILE: Zigbee PRO
+    (0x0D, 5),    // SECURITY_LEVEL
+    (0x2D, 1),    // SUPPORTED_NETWORKS
+    (0x12, 7680), // INDIRECT_TRANSMISSION_TIMEOUT, ms: sleepy end devices poll slowly
+    (0x1A, 200),  // SOURCE_ROUTE_TABLE_SIZE: routes to 80-170 devices stay on the NCP
+    (0x13, 8),    // END_DEVICE_POLL_TIMEOUT
+    (0x11, 32),   // MAX_END_DEVICE_CHILDREN
+    (0x01, 255),  // PACKET_BUFFER_COUNT: the NCP takes what its RAM allows
 ];
 
 /// Policies (`EzspPolicyId`, decision).
