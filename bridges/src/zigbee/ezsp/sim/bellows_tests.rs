@@ -49,8 +49,8 @@ async fn bellows_info(version: u8) -> String {
 }
 
 #[tokio::test]
-async fn bellows_info_reads_the_simulated_ncp_at_v13_and_v14() {
-    for version in [13, 14] {
+async fn bellows_info_reads_the_simulated_ncp_from_v8_to_v17() {
+    for version in [8, 13, 14, 17] {
         let text = bellows_info(version).await;
         for expected in [
             "00:0d:6f:00:00:00:00:01",
