@@ -1,5 +1,5 @@
 //! The EZSP link actor: opens the port, resets the NCP through ASH (RST/RSTACK), serves
-//! [`protocol`](super::protocol) requests, and survives port loss and NCP reboots (offline,
+//! [`super::protocol`] requests, and survives port loss and NCP reboots (offline,
 //! back-off, reconnect, reset again), publishing a [`LinkState`] with a generation number
 //! that grows with every connection so the backend knows to set the NCP up again.
 
