@@ -85,3 +85,29 @@ fn the_network_survives_an_ncp_reset_but_must_be_initialised_again() {
         (0x1234, 20)
     );
 }
+
+#[test]
+fn an_end_device_joins_with_trust_center_child_and_device_annce_callbacks() {
+    let scenario = "[[device]]\npreset = \"temperature_humidity\"\nieee = \"00124b0000000101\"\nnwk = 0x2001\n";
+    let v = 13;
+    let mut s = NcpState::new(1, v, Scenario::parse(scenario).unwrap());
+    s.form_network(0x1234, 7, 15, [1; 16]);
+    s.handle(&cmd(0, v, &c::NetworkInit { bitmask: 0 }));
+    let out = s.join(0);
+    let ids: Vec<u16> = frames(&out, v).iter().map(|(h, _)| h.frame_id).collect();
+    assert_eq!(
+        ids,
+        [
+            c::TrustCenterJoinHandler::ID,
+            c::ChildJoinHandler::ID,
+            c::IncomingMessageHandler::ID
+        ]
+    );
+    let (_, p) = &frames(&out, v)[1];
+    let child: c::ChildJoinHandler = c::decode(p, v).unwrap();
+    assert_eq!(
+        (child.joining, child.child_id, child.child_type),
+        (true, 0x2001, 4)
+    );
+    assert!(s.join(0).is_empty());
+}

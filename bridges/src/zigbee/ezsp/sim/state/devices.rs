@@ -60,16 +60,27 @@ impl NcpState {
         }
         d.joined = true;
         let (nwk, ieee, annce) = (d.device.nwk, d.device.ieee, d.device.announce());
-        let mut out = vec![
-            self.callback(&c::TrustCenterJoinHandler {
-                new_node_id: nwk,
-                new_node_eui64: ieee,
-                status: c::device_update::UNSECURED_JOIN,
-                policy_decision: 0,
-                parent_of_new_node_id: 0x0000,
-            }),
-            self.incoming(&annce, 4),
-        ];
+        let node = d.device.node;
+        let mut out = vec![self.callback(&c::TrustCenterJoinHandler {
+            new_node_id: nwk,
+            new_node_eui64: ieee,
+            status: c::device_update::UNSECURED_JOIN,
+            policy_decision: 0,
+            parent_of_new_node_id: 0x0000,
+        })];
+        // End devices (logical type 2) join as the coordinator's children; a sleepy one
+        // (receiver off when idle, MAC capability bit 3 clear) is EMBER_SLEEPY_END_DEVICE.
+        if node.logical_type == 2 {
+            let sleepy = node.mac_capabilities & 0x08 == 0;
+            out.push(self.callback(&c::ChildJoinHandler {
+                index: i.min(255) as u8,
+                joining: true,
+                child_id: nwk,
+                child_eui64: ieee,
+                child_type: if sleepy { 4 } else { 3 },
+            }));
+        }
+        out.push(self.incoming(&annce, 4));
         out.extend(report_schedule(i, &self.devices[i]));
         out
     }
