@@ -12,10 +12,8 @@
 //! Run: `cargo run --release -p usphub-bridges --example zwave_bench`
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use usphub_bridges::api::{BridgeEvent, BridgeHandle, InterviewState, Value};
@@ -60,49 +58,12 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOC: Counting = Counting;
 
+#[path = "common/relay.rs"]
+mod relay;
+use relay::relay;
+
 const NODES: usize = 231;
 const REPORTS: usize = 3000;
-
-/// Relays one connection between the bridge and the simulator on two threads; every write
-/// towards the bridge is timestamped in `to_bridge` just before the bytes go out.
-fn relay(sim: std::net::SocketAddr) -> std::io::Result<(u16, Arc<Mutex<Instant>>)> {
-    let listener = TcpListener::bind("127.0.0.1:0")?;
-    let port = listener.local_addr()?.port();
-    let last = Arc::new(Mutex::new(Instant::now()));
-    let stamp = last.clone();
-    std::thread::spawn(move || {
-        let Ok((bridge, _)) = listener.accept() else {
-            return;
-        };
-        let Ok(upstream) = TcpStream::connect(sim) else {
-            return;
-        };
-        let _ = bridge.set_nodelay(true);
-        let _ = upstream.set_nodelay(true);
-        let (Ok(mut b_rd), Ok(mut u_wr)) = (bridge.try_clone(), upstream.try_clone()) else {
-            return;
-        };
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n @ 1..) = b_rd.read(&mut buf) {
-                if u_wr.write_all(&buf[..n]).is_err() {
-                    return;
-                }
-            }
-        });
-        let (mut u_rd, mut b_wr) = (upstream, bridge);
-        let mut buf = [0u8; 4096];
-        while let Ok(n @ 1..) = u_rd.read(&mut buf) {
-            if let Ok(mut t) = stamp.lock() {
-                *t = Instant::now();
-            }
-            if b_wr.write_all(&buf[..n]).is_err() {
-                return;
-            }
-        }
-    });
-    Ok((port, last))
-}
 
 async fn all_complete(h: &BridgeHandle, count: usize) {
     loop {
