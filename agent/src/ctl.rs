@@ -271,8 +271,7 @@ async fn run(args: &CtlArgs) -> Result<ExitCode, String> {
         .map_err(|e| e.to_string())?;
     let answer = loop {
         let inbound = client.recv(timeout).await.map_err(|e| e.to_string())?;
-        if let Ok(DecodedRecord::Msg { msg, .. }) =
-            decode_record(&inbound.bytes, &DecodeLimits::default())
+        if let Ok(DecodedRecord::Msg { msg, .. }) = decode_record(&inbound.bytes, &ANSWER_LIMITS)
             && builder::msg_id(&msg) == msg_id
         {
             break msg;
@@ -284,6 +283,11 @@ async fn run(args: &CtlArgs) -> Result<ExitCode, String> {
     client.close().await;
     Ok(print(&answer, args.json))
 }
+
+/// Answers are decoded up to the client's Record limit, not the agent's 64 KiB default.
+const ANSWER_LIMITS: DecodeLimits = DecodeLimits {
+    max_record_size: crate::mtp::controller_client::CONTROLLER_MAX_RECORD,
+};
 
 /// Prints notifications until Ctrl-C, then deletes the subscription.
 async fn follow(
@@ -313,7 +317,7 @@ async fn follow(
             _ = tokio::signal::ctrl_c() => break,
             inbound = client.recv(Duration::from_secs(3600)) => {
                 let Ok(inbound) = inbound else { continue };
-                let Ok(DecodedRecord::Msg { msg, .. }) = decode_record(&inbound.bytes, &DecodeLimits::default()) else { continue };
+                let Ok(DecodedRecord::Msg { msg, .. }) = decode_record(&inbound.bytes, &ANSWER_LIMITS) else { continue };
                 if let Some(body::MsgBody::Request(usp::Request { req_type: Some(usp::request::ReqType::Notify(n)) })) =
                     msg.body.as_ref().and_then(|b| b.msg_body.as_ref())
                 {

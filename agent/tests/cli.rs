@@ -232,3 +232,49 @@ async fn run_identifies_an_ezsp_coordinator_on_a_pty_by_probing() {
     assert!(agent.terminate().await.success());
     assert!(ezsp.terminate().await.success());
 }
+
+#[tokio::test]
+async fn ctl_prints_a_full_tree_answer_of_several_hundred_kilobytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("state/usphub.redb");
+    let mut agent = Proc::spawn(
+        &[
+            "run",
+            "--endpoint-id",
+            "self::cli-agent",
+            "--db",
+            db.to_str().unwrap(),
+            "--ws-listen",
+            "127.0.0.1:0",
+            "--controller",
+            "self::usphub-ctl",
+            "--bench-fixture-devices",
+            "300",
+        ],
+        tmp.path(),
+    );
+    let url = ws_url(&mut agent).await;
+    let out = Command::new(env!("CARGO_BIN_EXE_usphub"))
+        .args([
+            "ctl",
+            "--url",
+            &url,
+            "--agent",
+            "self::cli-agent",
+            "--json",
+            "get",
+            "Device.ProxiedDevice.",
+        ])
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.len() > 256 * 1024, "only {} bytes", stdout.len());
+    assert!(stdout.contains("Device.ProxiedDevice.300."));
+    assert!(agent.terminate().await.success());
+}

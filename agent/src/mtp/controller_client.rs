@@ -32,6 +32,10 @@ pub struct ControllerClient {
     agent: Address,
 }
 
+/// The largest Record a Controller client accepts: a full-tree Get of a big hub answers
+/// with megabytes, and the Controller asked for it.
+pub const CONTROLLER_MAX_RECORD: usize = 64 * 1024 * 1024;
+
 impl ControllerClient {
     /// Connects to an agent's WebSocket server at `url` (`ws://host:port/path`).
     pub async fn connect_websocket(
@@ -42,6 +46,7 @@ impl ControllerClient {
         let mut cfg = WsClientConfig::new(url, controller_eid);
         cfg.send_connect_record = false;
         cfg.connect_timeout = timeout;
+        cfg.max_record_size = CONTROLLER_MAX_RECORD;
         // A tool retries quickly; the TR-369 back-off is the agent's obligation.
         cfg.retry = RetryPolicy {
             min_wait: Duration::from_millis(200),
