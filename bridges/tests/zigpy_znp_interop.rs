@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use serde_json::Value as Json;
 use tokio::process::Command;
-use usphub_bridges::zigbee::backend::{NetworkSettings, ZigbeeBackend};
+use usphub_bridges::zigbee::backend::{BackendEvent, NetworkSettings, ZigbeeBackend};
 use usphub_bridges::zigbee::sim::Scenario;
 use usphub_bridges::zigbee::znp::backend::{ZnpBackend, ZnpBackendConfig};
 use usphub_bridges::zigbee::znp::link::port_connector;
@@ -211,6 +211,44 @@ async fn backup_restored_onto_a_new_stick_backs_up_the_same_network() {
     let info = backend.start(settings, tx).await.unwrap();
     assert!(!info.formed, "{info:?}");
     assert_eq!((info.ieee, info.pan_id), (COORDINATOR, PAN));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn network_formed_by_usphub_backs_up_through_zigpy_znp() {
+    let sim = ZnpSim::start_tcp(config(COORDINATOR), 0).await.unwrap();
+    let backend = ZnpBackend::new(port_connector(sim.port_spec()), ZnpBackendConfig::default());
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    let settings = NetworkSettings {
+        pan_id: PAN,
+        extended_pan_id: EXT_PAN,
+        channel: CHANNEL,
+        network_key: KEY,
+    };
+    let info = backend.start(settings, tx).await.unwrap();
+    assert!(info.formed);
+    // Both scenario devices join while usphub permits joining.
+    backend.permit_join(30).await.unwrap();
+    let mut joined = std::collections::HashSet::new();
+    while joined.len() < 2 {
+        let event = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("devices join in time")
+            .expect("backend events");
+        if let BackendEvent::DeviceJoined { ieee, .. } = event {
+            joined.insert(ieee);
+        }
+    }
+    // usphub lets go of the port once its backend and event receiver are dropped (as when
+    // the bridge stops); zigpy-znp takes over.
+    drop(backend);
+    drop(rx);
+    tokio::time::timeout(Duration::from_secs(10), sim.wait_idle())
+        .await
+        .expect("usphub's ZNP backend still holds the port");
+
+    let dir = tempfile::tempdir().unwrap();
+    let b = backup(&sim, dir.path(), "backup.json").await;
+    assert_backup_is_the_simulators_network(&b);
 }
 
 /// zigpy's application as zigpy-znp's README starts it (auto_form): it forms a network
