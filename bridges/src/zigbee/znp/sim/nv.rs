@@ -232,22 +232,22 @@ impl NvStore {
         }
     }
 
-    /// SYS_NV_CREATE: a zero-filled item (SUCCESS), or NV_ITEM_UNINIT when it exists.
+    /// SYS_NV_CREATE: a zero-filled item (SUCCESS); an existing item is left as it is
+    /// (NV_ITEM_UNINIT, which hosts accept as "exists").
     pub fn ex_create(&mut self, sys_id: u8, item_id: u16, sub_id: u16, len: u32) -> u8 {
         // Items are bounded by NVOCMP's page size.
         let Ok(len) = u16::try_from(len) else {
             return status::NV_OPER_FAILED;
         };
-        let fresh = vec![0; usize::from(len)];
-        let existed = match slot(sys_id, item_id, sub_id) {
-            Slot::Legacy(id) => self.items.insert(id, fresh).is_some(),
-            Slot::Ex(k) => self.ex.insert(k, fresh).is_some(),
-        };
-        if existed {
-            status::NV_ITEM_UNINIT
-        } else {
-            status::SUCCESS
+        if self.ex_length(sys_id, item_id, sub_id) > 0 {
+            return status::NV_ITEM_UNINIT;
         }
+        let fresh = vec![0; usize::from(len)];
+        match slot(sys_id, item_id, sub_id) {
+            Slot::Legacy(id) => self.items.insert(id, fresh),
+            Slot::Ex(k) => self.ex.insert(k, fresh),
+        };
+        status::SUCCESS
     }
 
     /// SYS_NV_DELETE.
@@ -339,6 +339,11 @@ mod tests {
         );
         assert_eq!(s.ex_delete(1, nvex::TCLK_TABLE, 0), status::SUCCESS);
         assert_eq!(s.ex_create(1, nvex::TCLK_TABLE, 0, 20), status::SUCCESS);
+        assert_eq!(
+            s.ex_create(1, nvex::TCLK_TABLE, 0, 7),
+            status::NV_ITEM_UNINIT
+        );
+        assert_eq!(s.ex_length(1, nvex::TCLK_TABLE, 0), 20);
         assert_eq!(
             s.ex_write(1, nvex::TCLK_TABLE, 0, 0, &[0; 21]),
             status::NV_BAD_ITEM_LEN
