@@ -5,8 +5,8 @@
 //! thresholds and the arena count at start-up and returns freed memory after large answers.
 //! On other C libraries these are no-ops.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 /// Answers at least this large are followed by a trim.
 pub const LARGE_ANSWER: usize = 256 * 1024;
@@ -23,29 +23,33 @@ pub fn tune_allocator() {
     }
 }
 
-/// Seconds since the epoch of the last trim (at most one per second).
-static LAST_TRIM: AtomicU64 = AtomicU64::new(0);
+/// A trim is scheduled and has not run yet.
+static PENDING: AtomicBool = AtomicBool::new(false);
 
-/// Returns freed heap memory to the system, off the async workers, at most once a second.
+/// Delay between a large answer and the trim: a burst of large answers is followed by one
+/// trim, after the last of them has been written and freed.
+const SETTLE: Duration = Duration::from_millis(250);
+
+/// Returns freed heap memory to the system shortly after, off the async workers; calls
+/// while a trim is pending share it.
 pub fn trim_soon() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let last = LAST_TRIM.load(Ordering::Relaxed);
-        if now == last
-            || LAST_TRIM
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_err()
-        {
+        if PENDING.swap(true, Ordering::AcqRel) {
             return;
         }
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            rt.spawn_blocking(|| {
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            PENDING.store(false, Ordering::Release);
+            return;
+        };
+        rt.spawn(async {
+            tokio::time::sleep(SETTLE).await;
+            PENDING.store(false, Ordering::Release);
+            let _ = tokio::task::spawn_blocking(|| {
                 // SAFETY: malloc_trim only releases free memory; it is thread-safe.
                 unsafe { libc::malloc_trim(0) };
-            });
-        }
+            })
+            .await;
+        });
     }
 }
