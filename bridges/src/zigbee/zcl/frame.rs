@@ -113,11 +113,16 @@ impl ZclHeader {
         }
     }
 
-    /// The same header flipped to server-to-client, default responses disabled (answers).
+    /// The answer's header: global command `command`, the direction flipped (a read of a
+    /// client-side attribute, such as the OTA client's, is answered client-to-server),
+    /// default responses disabled.
     pub fn response(self, command: u8) -> Self {
         ZclHeader {
             kind: FrameKind::Global,
-            direction: Direction::ServerToClient,
+            direction: match self.direction {
+                Direction::ClientToServer => Direction::ServerToClient,
+                Direction::ServerToClient => Direction::ClientToServer,
+            },
             disable_default_response: true,
             command,
             ..self
@@ -498,6 +503,25 @@ impl GeneralCommand {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn an_answer_flows_opposite_to_its_request() {
+        let read = ZclHeader::global(7, 0x00);
+        let answer = read.response(0x01);
+        assert_eq!(answer.direction, Direction::ServerToClient);
+        assert_eq!((answer.tsn, answer.command), (7, 0x01));
+        assert!(answer.disable_default_response);
+        // A read of a client-side attribute (OTA client) is answered client to server.
+        let client_read = ZclHeader {
+            direction: Direction::ServerToClient,
+            ..read
+        };
+        assert_eq!(
+            client_read.response(0x01).direction,
+            Direction::ClientToServer
+        );
+    }
+
     use super::super::types::{ZclValue, ty};
     use super::*;
 
