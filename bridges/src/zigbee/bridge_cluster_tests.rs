@@ -264,3 +264,55 @@ async fn two_endpoint_switch_becomes_two_nodes_each_switchable() {
         Some(ZclValue::Bool(false))
     );
 }
+
+#[tokio::test]
+async fn colour_temperature_is_set_in_kelvin_and_reaches_the_bulb_in_mireds() {
+    const BULB: u64 = 0x00124B0000000301;
+    let cfg = ZnpSimConfig {
+        ieee: COORDINATOR,
+        scenario: Scenario::parse(
+            "[[device]]\npreset = \"colour_bulb\"\nieee = \"00124b0000000301\"\n",
+        )
+        .unwrap(),
+        require_bootloader_skip: false,
+    };
+    let sim = ZnpSim::start_tcp(cfg, 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (handle, _task) = start_bridge_with(&sim, dir.path(), |_| {}).await;
+    let mut events = handle.subscribe();
+    handle.permit_join(Duration::from_secs(60)).await.unwrap();
+    let d = expect(&mut events, |e| match e {
+        BridgeEvent::DeviceUpdated(d) if d.interview == InterviewState::Complete => Some(d.clone()),
+        _ => None,
+    })
+    .await;
+    let (_, cap) = d
+        .all_capabilities()
+        .find(|(_, c)| c.id.as_str().ends_with("colour_temperature"))
+        .expect("a colour temperature capability");
+    assert!(
+        matches!(cap.kind, CapabilityKind::LevelControl { .. }),
+        "{:?}",
+        cap.kind
+    );
+    let id = cap.id.clone();
+    let bulb = id_of(BULB);
+    handle
+        .write(bulb, id.clone(), Value::Decimal(Decimal::from_int(2700)))
+        .await
+        .unwrap();
+    // 10^6 / 2700 K = 370 mireds.
+    assert_eq!(
+        sim.attribute(BULB, 1, id::COLOR_CONTROL, 0x0007)
+            .map(|v| v.value),
+        Some(ZclValue::Unsigned(370))
+    );
+    let e = handle
+        .write(bulb, id, Value::Decimal(Decimal::from_int(20_000)))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, crate::api::BridgeError::InvalidValue(_)),
+        "{e:?}"
+    );
+}

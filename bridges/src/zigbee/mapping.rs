@@ -65,6 +65,13 @@ impl Range {
     }
 }
 
+/// White-light colour temperatures lamps offer (1000 K is 1000 mireds, 10000 K is 100).
+const KELVIN: Range = Range {
+    min: (1000, 0),
+    max: (10000, 0),
+    step: (100, 0),
+};
+
 const PERCENT: Range = Range {
     min: (0, 0),
     max: (100, 0),
@@ -84,6 +91,8 @@ pub enum Control {
     Lift,
     /// Write Attributes of the attribute itself, value × 10^scale as the attribute's type.
     WriteAttribute(u8),
+    /// Color Control: Move to Color Temperature (0x0A), Kelvin given, mireds sent.
+    ColourTemperature,
 }
 
 /// The capability shape; IAS Zone's Type depends on the device's ZoneType.
@@ -157,9 +166,9 @@ pub const RULES: &[Rule] = &[
         key: "colour_temperature",
         name: "Colour temperature",
         description: "Color Control ColorTemperatureMireds as Kelvin (1000000 / mireds)",
-        shape: Shape::LevelSensor(L::Temperature, U::Kelvin, None),
+        shape: Shape::LevelControl(L::Temperature, U::Kelvin, KELVIN),
         convert: Convert::MiredToKelvin,
-        control: None,
+        control: Some(Control::ColourTemperature),
         reporting: Some((1, 300, 10)),
     },
     Rule {
@@ -520,7 +529,7 @@ mod tests {
         assert_eq!(cap.kind.type_str(), "Temperature");
         assert!(matches!(
             cap.kind,
-            CapabilityKind::LevelSensor {
+            CapabilityKind::LevelControl {
                 unit: IoTUnitType::Kelvin,
                 ..
             }

@@ -403,6 +403,18 @@ fn plan(control: Control, rule: &mapping::Rule, value: &Value) -> Result<Plan, B
             let pct = in_range(rule, value)?.to_f64().round() as u8;
             Plan::Command(0x05, vec![pct], ZclValue::Unsigned(u64::from(pct)))
         }
+        Control::ColourTemperature => {
+            let kelvin = in_range(rule, value)?.to_f64();
+            // The lamp keeps mireds; what it reports back is 10^6 / mireds, rounded.
+            let mireds = (1_000_000.0 / kelvin).round().clamp(1.0, 65_279.0) as u16;
+            let [lo, hi] = mireds.to_le_bytes();
+            // Transition time 0 (tenths of a second): at once, as Move to Level is sent.
+            Plan::Command(
+                0x0A,
+                vec![lo, hi, 0, 0],
+                ZclValue::Unsigned(u64::from(mireds)),
+            )
+        }
         Control::WriteAttribute(scale) => {
             let d = in_range(rule, value)?;
             let raw = (d.to_f64() * 10f64.powi(i32::from(scale))).round() as i64;
