@@ -3,17 +3,87 @@
 //! implementation written by others.
 //!
 //! The mock server advertises itself over mDNS, so it must run in a network namespace with
-//! only loopback, together with this test (FACTS.md); `run-zwave-js-interop.sh` beside this
-//! file does that. The test is ignored by default and needs `ZWAVE_JS_MOCK=host:port`, with
-//! the mock started with `interop-mock.json` (node 2: a binary switch).
+//! only loopback, together with the bridge under test (FACTS.md). The first test below does
+//! that on every run: it starts a new user + network namespace (`unshare -rn`, no privilege
+//! needed), brings up its loopback, starts the mock there with `interop-mock.json` (node 2:
+//! a binary switch) and runs the second test — this same test binary — inside it. The second
+//! test is ignored on its own because it needs `ZWAVE_JS_MOCK=host:port`.
+//! `scripts/setup` installs the mock (`npm install zwave-js@15` under `target/zwave-js`);
+//! `run-zwave-js-interop.sh` does the same by hand.
 
 use std::time::Duration;
 
 use super::*;
 use crate::api::{BridgeEvent, CapabilityId, DeviceId, InterviewState, Value};
 
+/// The mock server of the `zwave-js` package `scripts/setup` installs.
+fn mock_server() -> std::path::PathBuf {
+    if let Some(p) = std::env::var_os("USPHUB_ZWAVE_JS_MOCK_SERVER") {
+        return p.into();
+    }
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/zwave-js/node_modules/.bin/mock-server");
+    assert!(
+        p.exists(),
+        "{} is missing: run scripts/setup (it installs zwave-js@15 there)",
+        p.display()
+    );
+    p
+}
+
 #[tokio::test]
-#[ignore = "needs the zwave-js mock server, see run-zwave-js-interop.sh"]
+async fn zwave_js_mock_server_accepts_the_bridge_in_a_loopback_only_namespace() {
+    let mock = mock_server();
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let config =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/zwave/bridge/interop-mock.json");
+    let log = tempfile::NamedTempFile::new().expect("a log file");
+    // Inside the namespace: loopback up, the mock in the background until it listens, then
+    // the ignored test below against it; the mock goes with the namespace's shell.
+    let script = r#"
+        ip link set lo up || exit 90
+        "$MOCK" -i 127.0.0.1 -p 5555 -c "$CONFIG" > "$LOG" 2>&1 &
+        mock=$!
+        i=0
+        until grep -q listening "$LOG"; do
+            i=$((i + 1)); [ $i -gt 80 ] && { kill $mock; exit 91; }
+            sleep 0.25
+        done
+        ZWAVE_JS_MOCK=127.0.0.1:5555 "$EXE" --ignored --exact --nocapture             zwave::bridge::interop::bridge_starts_interviews_and_writes_against_zwave_js_mock_server
+        rc=$?
+        kill $mock
+        exit $rc
+    "#;
+    let run = tokio::process::Command::new("unshare")
+        .args(["-rn", "sh", "-c", script])
+        .env("MOCK", &mock)
+        .env("CONFIG", &config)
+        .env("LOG", log.path())
+        .env("EXE", &exe)
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(180), run)
+        .await
+        .expect("the interop run ends within 3 minutes")
+        .expect("unshare runs");
+    assert!(
+        out.status.success(),
+        "interop against the zwave-js mock failed ({:?})\n--- test ---\n{}{}\n--- mock ---\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        std::fs::read_to_string(log.path()).unwrap_or_default()
+    );
+    // A filter that matched nothing would also exit 0.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("1 passed"),
+        "the inner test did not run:\n{stdout}"
+    );
+}
+
+#[tokio::test]
+#[ignore = "run inside a loopback-only namespace by the test above (needs ZWAVE_JS_MOCK)"]
 async fn bridge_starts_interviews_and_writes_against_zwave_js_mock_server() {
     let addr = std::env::var("ZWAVE_JS_MOCK")
         .expect("ZWAVE_JS_MOCK=host:port of the zwave-js mock server");
