@@ -1,17 +1,17 @@
-//! Cluster coverage end to end: IAS Zone, Occupancy, Door Lock, Window Covering and
-//! Thermostat devices from the simulator, through interview, reports and writes.
+//! Cluster coverage end to end: IAS Zone, Occupancy, Door Lock, Window Covering, Thermostat,
+//! multi-endpoint and colour devices from the simulator, through interview, reports and
+//! writes — each test on both coordinator backends (ZNP and EZSP simulators).
 
 use std::time::Duration;
 
-use super::bridge_tests::{cap, expect, id_of, start_bridge_with};
+use super::bridge_tests::{cap, expect, id_of};
+use super::test_radio::{AnySim, Radio, both_radios};
 use crate::api::{
     BinaryControlType, BinarySensorType, BridgeEvent, CapabilityId, CapabilityKind, Decimal,
     DeviceDescriptor, InterviewState, Value,
 };
-use crate::zigbee::sim::Scenario;
 use crate::zigbee::zcl::ZclValue;
 use crate::zigbee::zcl::clusters::id;
-use crate::zigbee::znp::sim::{ZnpSim, ZnpSimConfig};
 
 const COORDINATOR: u64 = 0x00124B00_00C0FFEE;
 const CONTACT: u64 = 0x00124B0000000201;
@@ -42,16 +42,11 @@ preset = "remote"
 ieee = "00124b0000000206"
 "#;
 
-#[tokio::test]
-async fn sensor_and_actuator_clusters_map_report_and_accept_writes() {
-    let cfg = ZnpSimConfig {
-        ieee: COORDINATOR,
-        scenario: Scenario::parse(SCENARIO).unwrap(),
-        require_bootloader_skip: false,
-    };
-    let sim = ZnpSim::start_tcp(cfg, 0).await.unwrap();
+both_radios!(sensor_and_actuator_clusters_map_report_and_accept_writes);
+async fn sensor_and_actuator_clusters_map_report_and_accept_writes(radio: Radio) {
+    let sim = AnySim::start(radio, COORDINATOR, SCENARIO).await;
     let dir = tempfile::tempdir().unwrap();
-    let (handle, _task) = start_bridge_with(&sim, dir.path(), |_| {}).await;
+    let (handle, _task) = sim.bridge(dir.path()).await;
     let mut events = handle.subscribe();
     handle.permit_join(Duration::from_secs(60)).await.unwrap();
     let mut devices: Vec<DeviceDescriptor> = Vec::new();
@@ -101,14 +96,7 @@ async fn sensor_and_actuator_clusters_map_report_and_accept_writes() {
         Some(ZclValue::Unsigned(COORDINATOR))
     );
     // The zone asked to enrol and the bridge answered: ZoneState is "enrolled".
-    let enrolled = sim.wait_until(|s| {
-        s.devices.iter().any(|d| {
-            d.device.ieee == CONTACT
-                && d.device
-                    .attribute(1, id::IAS_ZONE, 0)
-                    .is_some_and(|v| v.value == ZclValue::Unsigned(1))
-        })
-    });
+    let enrolled = sim.attribute_becomes(CONTACT, 1, id::IAS_ZONE, 0, ZclValue::Unsigned(1));
     tokio::time::timeout(Duration::from_secs(10), enrolled)
         .await
         .expect("zone enrolled");
@@ -213,17 +201,12 @@ async fn sensor_and_actuator_clusters_map_report_and_accept_writes() {
     );
 }
 
-#[tokio::test]
-async fn two_endpoint_switch_becomes_two_nodes_each_switchable() {
+both_radios!(two_endpoint_switch_becomes_two_nodes_each_switchable);
+async fn two_endpoint_switch_becomes_two_nodes_each_switchable(radio: Radio) {
     let scenario = "[[device]]\npreset = \"double_switch\"\nieee = \"00124b0000000301\"\n";
-    let cfg = ZnpSimConfig {
-        ieee: COORDINATOR,
-        scenario: Scenario::parse(scenario).unwrap(),
-        require_bootloader_skip: false,
-    };
-    let sim = ZnpSim::start_tcp(cfg, 0).await.unwrap();
+    let sim = AnySim::start(radio, COORDINATOR, scenario).await;
     let dir = tempfile::tempdir().unwrap();
-    let (handle, _task) = start_bridge_with(&sim, dir.path(), |_| {}).await;
+    let (handle, _task) = sim.bridge(dir.path()).await;
     let mut events = handle.subscribe();
     handle.permit_join(Duration::from_secs(60)).await.unwrap();
     let d = expect(&mut events, |e| match e {
@@ -265,20 +248,13 @@ async fn two_endpoint_switch_becomes_two_nodes_each_switchable() {
     );
 }
 
-#[tokio::test]
-async fn colour_temperature_is_set_in_kelvin_and_reaches_the_bulb_in_mireds() {
+both_radios!(colour_temperature_is_set_in_kelvin_and_reaches_the_bulb_in_mireds);
+async fn colour_temperature_is_set_in_kelvin_and_reaches_the_bulb_in_mireds(radio: Radio) {
     const BULB: u64 = 0x00124B0000000301;
-    let cfg = ZnpSimConfig {
-        ieee: COORDINATOR,
-        scenario: Scenario::parse(
-            "[[device]]\npreset = \"colour_bulb\"\nieee = \"00124b0000000301\"\n",
-        )
-        .unwrap(),
-        require_bootloader_skip: false,
-    };
-    let sim = ZnpSim::start_tcp(cfg, 0).await.unwrap();
+    let scenario = "[[device]]\npreset = \"colour_bulb\"\nieee = \"00124b0000000301\"\n";
+    let sim = AnySim::start(radio, COORDINATOR, scenario).await;
     let dir = tempfile::tempdir().unwrap();
-    let (handle, _task) = start_bridge_with(&sim, dir.path(), |_| {}).await;
+    let (handle, _task) = sim.bridge(dir.path()).await;
     let mut events = handle.subscribe();
     handle.permit_join(Duration::from_secs(60)).await.unwrap();
     let d = expect(&mut events, |e| match e {

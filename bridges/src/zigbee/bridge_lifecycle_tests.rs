@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::bridge_tests::{BULB, SENSOR, cap, expect, id_of, pair_all, rig, start_bridge_with};
+use super::test_radio::{AnySim, Radio, both_radios};
 use crate::api::{BridgeError, BridgeEvent, CapabilityId, Decimal, InterviewState, Value};
 use crate::zigbee::bridge::{ZigbeeBridgeConfig, start};
 use crate::zigbee::sim::Scenario;
@@ -183,24 +184,17 @@ async fn refresh_reads_values_the_device_did_not_report_and_identify_is_accepted
     assert!(matches!(e, BridgeError::Unsupported(_)), "{e:?}");
 }
 
-#[tokio::test]
-async fn silent_device_goes_offline_and_comes_back_when_heard() {
-    let scenario = Scenario::parse(
-        "[[device]]\npreset = \"temperature_humidity\"\nieee = \"00124b0000000101\"\n",
-    )
-    .unwrap();
-    let cfg = ZnpSimConfig {
-        ieee: 0x00124B00_00C0FFEE,
-        scenario,
-        require_bootloader_skip: false,
-    };
-    let sim = ZnpSim::start_tcp(cfg, 0).await.unwrap();
+both_radios!(silent_device_goes_offline_and_comes_back_when_heard);
+async fn silent_device_goes_offline_and_comes_back_when_heard(radio: Radio) {
+    let scenario = "[[device]]\npreset = \"temperature_humidity\"\nieee = \"00124b0000000101\"\n";
+    let sim = AnySim::start(radio, 0x00124B00_00C0FFEE, scenario).await;
     let dir = tempfile::tempdir().unwrap();
-    let (handle, _task) = start_bridge_with(&sim, dir.path(), |c| {
-        c.battery_timeout = Duration::from_millis(300);
-        c.availability_check = Duration::from_millis(50);
-    })
-    .await;
+    let (handle, _task) = sim
+        .bridge_with(dir.path(), |c| {
+            c.battery_timeout = Duration::from_millis(300);
+            c.availability_check = Duration::from_millis(50);
+        })
+        .await;
     let mut events = handle.subscribe();
     handle.permit_join(Duration::from_secs(60)).await.unwrap();
     expect(&mut events, |e| {
@@ -333,18 +327,13 @@ async fn report_asking_for_a_default_response_gets_one() {
         .expect("default response sent");
 }
 
-#[tokio::test]
-async fn unknown_device_that_talks_is_identified_and_adopted() {
+both_radios!(unknown_device_that_talks_is_identified_and_adopted);
+async fn unknown_device_that_talks_is_identified_and_adopted(radio: Radio) {
     // The device is in the radio's network but the host has no registry (lost file).
     let scenario = "[[device]]\npreset = \"temperature_humidity\"\nieee = \"00124b0000000101\"\njoin = \"paired\"\n";
-    let cfg = ZnpSimConfig {
-        ieee: 0x00124B00_00C0FFEE,
-        scenario: Scenario::parse(scenario).unwrap(),
-        require_bootloader_skip: false,
-    };
-    let sim = ZnpSim::start_tcp(cfg, 0).await.unwrap();
+    let sim = AnySim::start(radio, 0x00124B00_00C0FFEE, scenario).await;
     let dir = tempfile::tempdir().unwrap();
-    let (handle, _task) = start_bridge_with(&sim, dir.path(), |_| {}).await;
+    let (handle, _task) = sim.bridge(dir.path()).await;
     let mut events = handle.subscribe();
     assert!(handle.devices().await.unwrap().is_empty());
     assert!(sim.report(SENSOR, 1, id::TEMPERATURE, 0, ZclValue::Signed(2000)));
@@ -362,18 +351,13 @@ async fn unknown_device_that_talks_is_identified_and_adopted() {
     assert_eq!(done, InterviewState::Complete);
 }
 
-#[tokio::test]
-async fn scripted_device_that_leaves_by_itself_is_removed() {
+both_radios!(scripted_device_that_leaves_by_itself_is_removed);
+async fn scripted_device_that_leaves_by_itself_is_removed(radio: Radio) {
     let scenario =
         "[[device]]\npreset = \"plug\"\nieee = \"00124b0000000102\"\nleave_after_ms = 400\n";
-    let cfg = ZnpSimConfig {
-        ieee: 0x00124B00_00C0FFEE,
-        scenario: Scenario::parse(scenario).unwrap(),
-        require_bootloader_skip: false,
-    };
-    let sim = ZnpSim::start_tcp(cfg, 0).await.unwrap();
+    let sim = AnySim::start(radio, 0x00124B00_00C0FFEE, scenario).await;
     let dir = tempfile::tempdir().unwrap();
-    let (handle, _task) = start_bridge_with(&sim, dir.path(), |_| {}).await;
+    let (handle, _task) = sim.bridge(dir.path()).await;
     let mut events = handle.subscribe();
     handle.permit_join(Duration::from_secs(30)).await.unwrap();
     let joined = expect(&mut events, |e| match e {
@@ -390,21 +374,17 @@ async fn scripted_device_that_leaves_by_itself_is_removed() {
     assert!(handle.devices().await.unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn silent_mains_device_is_pinged_and_stays_online() {
+both_radios!(silent_mains_device_is_pinged_and_stays_online);
+async fn silent_mains_device_is_pinged_and_stays_online(radio: Radio) {
     let scenario = "[[device]]\npreset = \"plug\"\nieee = \"00124b0000000102\"\n";
-    let cfg = ZnpSimConfig {
-        ieee: 0x00124B00_00C0FFEE,
-        scenario: Scenario::parse(scenario).unwrap(),
-        require_bootloader_skip: false,
-    };
-    let sim = ZnpSim::start_tcp(cfg, 0).await.unwrap();
+    let sim = AnySim::start(radio, 0x00124B00_00C0FFEE, scenario).await;
     let dir = tempfile::tempdir().unwrap();
-    let (handle, _task) = start_bridge_with(&sim, dir.path(), |c| {
-        c.mains_timeout = Duration::from_millis(600);
-        c.availability_check = Duration::from_millis(50);
-    })
-    .await;
+    let (handle, _task) = sim
+        .bridge_with(dir.path(), |c| {
+            c.mains_timeout = Duration::from_millis(600);
+            c.availability_check = Duration::from_millis(50);
+        })
+        .await;
     let mut events = handle.subscribe();
     handle.permit_join(Duration::from_secs(30)).await.unwrap();
     expect(&mut events, |e| {
@@ -413,12 +393,10 @@ async fn silent_mains_device_is_pinged_and_stays_online() {
     })
     .await;
     // The ping: Read Attributes of Basic ZCLVersion (0x0000), which the interview never reads.
-    let pinged = sim.wait_until(|s| {
-        s.data_log.iter().any(|f| {
-            f.cluster == id::BASIC
-                && crate::zigbee::zcl::ZclFrame::parse(&f.payload)
-                    .is_ok_and(|z| z.header.command == 0x00 && z.payload == [0, 0])
-        })
+    let pinged = sim.host_sent(|f| {
+        f.cluster == id::BASIC
+            && crate::zigbee::zcl::ZclFrame::parse(&f.payload)
+                .is_ok_and(|z| z.header.command == 0x00 && z.payload == [0, 0])
     });
     tokio::time::timeout(Duration::from_secs(10), pinged)
         .await

@@ -55,3 +55,5 @@ mod bridge_cluster_tests;
 mod bridge_lifecycle_tests;
 #[cfg(test)]
 mod bridge_tests;
+#[cfg(test)]
+mod test_radio;

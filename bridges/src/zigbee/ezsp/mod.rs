@@ -44,6 +44,6 @@ pub mod sim;
 pub mod wire;
 
 #[cfg(test)]
-mod backend_tests;
+pub(super) mod backend_tests;
 #[cfg(test)]
 mod bridge_tests;
