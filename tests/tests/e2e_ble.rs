@@ -82,3 +82,65 @@ async fn ble_sensors_report_and_a_new_one_pairs_only_when_permitted() {
     task.abort();
     c.close().await;
 }
+
+#[tokio::test]
+async fn a_removed_ble_sensor_is_unmounted_and_stays_out_while_joining_is_closed() {
+    use rusp_lib::usp::mod_Response::OneOfresp_type as Resp;
+    use usphub_tests::controller::response_of;
+    let agent = TestAgent::start().await;
+    let scenario = ble::sim::SimScenario {
+        interval: Duration::from_millis(50),
+        ..Default::default()
+    };
+    let configured = scenario.sensors.len();
+    let (handle, task) = ble::sim::start(&ble::BleSettings::default(), scenario);
+    agent.agent().proxy.attach(handle).await.unwrap();
+    let mut c = RuspController::websocket(&agent.ws_url(), CONTROLLER, AGENT_EID).await;
+    let mut rows = BTreeMap::new();
+    for _ in 0..200 {
+        rows = c.get_map("Device.ProxiedDevice.*.ProxyProtocol").await;
+        if rows.len() == configured {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(rows.len(), configured);
+    let row = rows
+        .keys()
+        .next()
+        .unwrap()
+        .trim_end_matches("ProxyProtocol")
+        .to_string();
+    c.subscribe("gone", "ObjectDeletion", "Device.ProxiedDevice.", &[])
+        .await;
+
+    let body = rusp_lib::usp_builder::OperateBuilder::new(format!("{row}X_USPHUB_Remove()"))
+        .with_send_resp(true)
+        .build()
+        .unwrap();
+    let msg = c.request(body).await;
+    assert!(
+        matches!(response_of(&msg), Resp::operate_resp(_)),
+        "{msg:?}"
+    );
+    loop {
+        let (_, n) = c.next_notify(LONG).await.expect("an ObjectDeletion");
+        if let N::obj_deletion(od) = n.notification {
+            assert_eq!(od.obj_path, row);
+            break;
+        }
+    }
+    // It keeps advertising (every 50 ms), but joining is closed: it is not mounted again.
+    c.subscribe("back", "ObjectCreation", "Device.ProxiedDevice.", &[])
+        .await;
+    while let Some((_, n)) = c.next_notify(Duration::from_secs(1)).await {
+        assert!(
+            !matches!(n.notification, N::obj_creation(_)),
+            "the removed sensor came back: {n:?}"
+        );
+    }
+    let now = c.get_map("Device.ProxiedDevice.*.ProxyProtocol").await;
+    assert_eq!(now.len(), configured - 1);
+    task.abort();
+    c.close().await;
+}
