@@ -111,9 +111,28 @@ async fn every_mounted_capability_uses_the_tr181_vocabulary() {
         usphub_bridges::ble::sim::SimScenario::default(),
     );
     agent.agent().proxy.attach(ble).await.unwrap();
+    // Zigbee: the demo's devices (a colour bulb among them) behind the ZNP simulator.
+    let zsim = usphub_bridges::zigbee::znp::sim::ZnpSim::start_tcp(
+        usphub_bridges::zigbee::znp::sim::ZnpSimConfig {
+            ieee: usphub::demo::ZIGBEE_COORDINATOR_IEEE,
+            scenario: usphub_bridges::zigbee::sim::Scenario::parse(usphub::demo::ZIGBEE_SCENARIO)
+                .unwrap(),
+            require_bootloader_skip: false,
+        },
+        0,
+    )
+    .await
+    .unwrap();
+    let zigbee = usphub::radios::zigbee_bridge(
+        &usphub_bridges::zigbee::config::ZigbeeSection::new(zsim.url()),
+        agent.dir.path(),
+    )
+    .await
+    .unwrap();
+    agent.agent().proxy.attach(zigbee).await.unwrap();
     let mut c = RuspController::websocket(&agent.ws_url(), CONTROLLER, AGENT_EID).await;
 
-    // Wait until both radios have mounted devices with capabilities.
+    // Wait until the three radios have mounted devices with capabilities.
     let mut tree = BTreeMap::new();
     for _ in 0..300 {
         tree = get_all(&mut c, "Device.ProxiedDevice.").await;
@@ -123,7 +142,8 @@ async fn every_mounted_capability_uses_the_tr181_vocabulary() {
             .map(|(_, v)| v.as_str())
             .collect();
         let caps = tree.keys().filter(|k| k.ends_with(".Class")).count();
-        if protocols.contains("Z-Wave") && protocols.contains("X_USPHUB_BLE") && caps >= 10 {
+        let hue = tree.values().any(|v| v == "X_USPHUB_Hue");
+        if protocols.contains("Z-Wave") && protocols.contains("X_USPHUB_BLE") && hue && caps >= 10 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -150,8 +170,13 @@ async fn every_mounted_capability_uses_the_tr181_vocabulary() {
             Some(set) => set,
             None => &vocab.data_types[&vocab.type_refs[class]],
         };
+        // The project's vendor values (TR-106 `X_` form, for colour hue and saturation) are
+        // the only other strings allowed.
         assert!(
-            allowed.contains(ty),
+            allowed.contains(ty)
+                || usphub_bridges::api::IoTLevelType::ALL
+                    .iter()
+                    .any(|t| t.as_str() == ty && ty.starts_with("X_USPHUB_")),
             "{obj}Type = {ty:?} is not in the XML's enumeration"
         );
         if let Some(unit) = tree.get(&format!("{obj}Unit")) {

@@ -124,7 +124,8 @@ tr181_enum! {
 }
 
 tr181_enum! {
-    /// `IoTLevelType`: the Type of LevelSensor and LevelControl.
+    /// `IoTLevelType`: the Type of LevelSensor and LevelControl, and the project's vendor
+    /// values for what TR-181 has no type for (colour hue and saturation).
     IoTLevelType as "IoTLevelType" {
         Acceleration = "Acceleration",
         Area = "Area",
@@ -151,6 +152,10 @@ tr181_enum! {
         Depth = "Depth",
         Counter = "Counter",
         Duration = "Duration",
+        /// Vendor value (TR-106 `X_` form): Color Control hue, in degrees.
+        XUsphubHue = "X_USPHUB_Hue",
+        /// Vendor value (TR-106 `X_` form): Color Control saturation, in percent.
+        XUsphubSaturation = "X_USPHUB_Saturation",
     }
 }
 

@@ -262,16 +262,16 @@ async fn colour_temperature_is_set_in_kelvin_and_reaches_the_bulb_in_mireds(radi
         _ => None,
     })
     .await;
-    let (_, cap) = d
+    let (_, ct) = d
         .all_capabilities()
         .find(|(_, c)| c.id.as_str().ends_with("colour_temperature"))
         .expect("a colour temperature capability");
     assert!(
-        matches!(cap.kind, CapabilityKind::LevelControl { .. }),
+        matches!(ct.kind, CapabilityKind::LevelControl { .. }),
         "{:?}",
-        cap.kind
+        ct.kind
     );
-    let id = cap.id.clone();
+    let id = ct.id.clone();
     let bulb = id_of(BULB);
     handle
         .write(bulb, id.clone(), Value::Decimal(Decimal::from_int(2700)))
@@ -290,5 +290,31 @@ async fn colour_temperature_is_set_in_kelvin_and_reaches_the_bulb_in_mireds(radi
     assert!(
         matches!(e, crate::api::BridgeError::InvalidValue(_)),
         "{e:?}"
+    );
+
+    // Hue and saturation, with the project's vendor Types (TR-181 has none for them).
+    let hue = cap(&d, "ep1.hue");
+    assert_eq!(hue.kind.type_str(), "X_USPHUB_Hue");
+    assert_eq!(hue.kind.unit(), Some(crate::api::IoTUnitType::Degree));
+    handle
+        .write(bulb, hue.id.clone(), Value::Decimal(Decimal::from_int(120)))
+        .await
+        .unwrap();
+    // 120 degrees of 360 is 85 of 254.
+    assert_eq!(
+        sim.attribute(BULB, 1, id::COLOR_CONTROL, 0x0000)
+            .map(|v| v.value),
+        Some(ZclValue::Unsigned(85))
+    );
+    let sat = cap(&d, "ep1.saturation");
+    assert_eq!(sat.kind.type_str(), "X_USPHUB_Saturation");
+    handle
+        .write(bulb, sat.id.clone(), Value::Decimal(Decimal::from_int(50)))
+        .await
+        .unwrap();
+    assert_eq!(
+        sim.attribute(BULB, 1, id::COLOR_CONTROL, 0x0001)
+            .map(|v| v.value),
+        Some(ZclValue::Unsigned(127))
     );
 }

@@ -32,6 +32,8 @@ pub enum Convert {
     LevelPercent,
     /// Color Control mireds (10^6 / K) as Kelvin, rounded to whole kelvins.
     MiredToKelvin,
+    /// Color Control CurrentHue 0..254 as 0..360 degrees, rounded to whole degrees.
+    Hue,
     /// Illuminance MeasuredValue = 10000 log10(lx) + 1.
     Illuminance,
     /// Integer times the multiplier attribute over the divisor attribute of the same
@@ -72,6 +74,13 @@ const KELVIN: Range = Range {
     step: (100, 0),
 };
 
+/// Hue in degrees around the colour wheel.
+const DEGREES: Range = Range {
+    min: (0, 0),
+    max: (360, 0),
+    step: (10, 0),
+};
+
 const PERCENT: Range = Range {
     min: (0, 0),
     max: (100, 0),
@@ -93,6 +102,10 @@ pub enum Control {
     WriteAttribute(u8),
     /// Color Control: Move to Color Temperature (0x0A), Kelvin given, mireds sent.
     ColourTemperature,
+    /// Color Control: Move to Hue (0x00), degrees given, 0..254 sent.
+    Hue,
+    /// Color Control: Move to Saturation (0x03), percent given, 0..254 sent.
+    Saturation,
 }
 
 /// The capability shape; IAS Zone's Type depends on the device's ZoneType.
@@ -170,6 +183,28 @@ pub const RULES: &[Rule] = &[
         convert: Convert::MiredToKelvin,
         control: Some(Control::ColourTemperature),
         reporting: Some((1, 300, 10)),
+    },
+    Rule {
+        cluster: id::COLOR_CONTROL,
+        attribute: 0x0000,
+        key: "hue",
+        name: "Hue",
+        description: "Color Control CurrentHue (0-254) as degrees (vendor type X_USPHUB_Hue)",
+        shape: Shape::LevelControl(L::XUsphubHue, U::Degree, DEGREES),
+        convert: Convert::Hue,
+        control: Some(Control::Hue),
+        reporting: Some((1, 300, 1)),
+    },
+    Rule {
+        cluster: id::COLOR_CONTROL,
+        attribute: 0x0001,
+        key: "saturation",
+        name: "Saturation",
+        description: "Color Control CurrentSaturation (0-254) as percent (vendor type X_USPHUB_Saturation)",
+        shape: Shape::LevelControl(L::XUsphubSaturation, U::Percent, PERCENT),
+        convert: Convert::LevelPercent,
+        control: Some(Control::Saturation),
+        reporting: Some((1, 300, 1)),
     },
     Rule {
         cluster: id::TEMPERATURE,
@@ -476,6 +511,10 @@ pub fn convert(ep: u8, rule: &Rule, raw: &ZclValue, cache: &AttrCache) -> Option
                 return None;
             }
             Value::Decimal(Decimal::from_int((1_000_000 + mireds / 2) / mireds))
+        }
+        Convert::Hue => {
+            let v = int?.clamp(0, 254);
+            Value::Decimal(Decimal::from_int((v * 360 + 127) / 254))
         }
         Convert::Illuminance => {
             let v = int?;

@@ -415,6 +415,16 @@ fn plan(control: Control, rule: &mapping::Rule, value: &Value) -> Result<Plan, B
                 ZclValue::Unsigned(u64::from(mireds)),
             )
         }
+        Control::Hue => {
+            let deg = in_range(rule, value)?.to_f64();
+            let hue = (deg * 254.0 / 360.0).round().clamp(0.0, 254.0) as u8;
+            // Direction 0: the shortest way round; transition 0: at once.
+            Plan::Command(0x00, vec![hue, 0, 0, 0], ZclValue::Unsigned(u64::from(hue)))
+        }
+        Control::Saturation => {
+            let sat = mapping::percent_to_level(in_range(rule, value)?);
+            Plan::Command(0x03, vec![sat, 0, 0], ZclValue::Unsigned(u64::from(sat)))
+        }
         Control::WriteAttribute(scale) => {
             let d = in_range(rule, value)?;
             let raw = (d.to_f64() * 10f64.powi(i32::from(scale))).round() as i64;

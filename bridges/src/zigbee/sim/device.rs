@@ -257,8 +257,9 @@ impl VirtualDevice {
     }
 
     /// Applies a cluster-specific command; returns the status and the attributes it changed.
-    /// Color Control Move to Hue and Saturation (0x06), Move to Color (0x07) and Move to
-    /// Color Temperature (0x0A), applied at once (no transition); ColorMode follows.
+    /// Color Control Move to Hue (0x00), Move to Saturation (0x03), Move to Hue and
+    /// Saturation (0x06), Move to Color (0x07) and Move to Color Temperature (0x0A), applied
+    /// at once (no transition); ColorMode follows.
     fn colour_command(&mut self, ep: u8, command: u8, payload: &[u8]) -> (u8, Vec<u16>) {
         // ZCL MALFORMED_COMMAND.
         const MALFORMED: u8 = 0x80;
@@ -268,6 +269,14 @@ impl VirtualDevice {
                 .map(|b| u64::from(u16::from_le_bytes([b[0], b[1]])))
         };
         let (values, mode): (Vec<(u16, TypedValue)>, u64) = match command {
+            // Move to Hue / Move to Saturation: one of the two, hue-saturation mode.
+            0x00 | 0x03 if !payload.is_empty() => (
+                vec![(
+                    if command == 0x00 { 0x0000 } else { 0x0001 },
+                    TypedValue::new(ty::UINT8, ZclValue::Unsigned(payload[0].into())),
+                )],
+                0,
+            ),
             0x06 if payload.len() >= 2 => (
                 vec![
                     (
@@ -348,7 +357,9 @@ impl VirtualDevice {
                 );
                 (status::SUCCESS, vec![0])
             }
-            (id::COLOR_CONTROL, 0x06 | 0x07 | 0x0A) => self.colour_command(ep, command, payload),
+            (id::COLOR_CONTROL, 0x00 | 0x03 | 0x06 | 0x07 | 0x0A) => {
+                self.colour_command(ep, command, payload)
+            }
             (id::LEVEL_CONTROL, 0x00 | 0x04) if !payload.is_empty() => {
                 let target = i64::from(payload[0].min(254));
                 self.set(
