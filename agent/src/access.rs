@@ -229,6 +229,18 @@ pub fn affects_access(path: &str) -> bool {
         || path.starts_with("Device.LocalAgent.Controller.")
 }
 
+/// Whether `change` can change anyone's permissions; allocates nothing, since every value
+/// report passes here.
+pub fn change_affects_access(change: &usp_datamodel::Change) -> bool {
+    use usp_datamodel::Change;
+    match change {
+        Change::ValueChange { path, .. }
+        | Change::ObjectCreation { path, .. }
+        | Change::ObjectDeletion { path } => affects_access(path),
+        Change::Event { .. } | Change::OperationComplete { .. } => false,
+    }
+}
+
 /// Per-Controller [`Access`], cached until the trust configuration changes.
 #[derive(Debug, Clone, Default)]
 pub struct AccessCache {
@@ -273,7 +285,7 @@ impl AccessCache {
             use tokio::sync::broadcast::error::RecvError;
             loop {
                 match rx.recv().await {
-                    Ok(change) if affects_access(&change.subject()) => cache.invalidate(),
+                    Ok(change) if change_affects_access(&change) => cache.invalidate(),
                     Ok(_) => {}
                     Err(RecvError::Lagged(_)) => cache.invalidate(),
                     Err(RecvError::Closed) => return,

@@ -5,7 +5,9 @@
 //! thresholds and the arena count at start-up and returns freed memory after large answers.
 //! On other C libraries these are no-ops.
 
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
 use std::sync::atomic::{AtomicBool, Ordering};
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
 use std::time::Duration;
 
 /// Answers at least this large are followed by a trim.
@@ -24,8 +26,10 @@ pub fn tune_allocator() {
 }
 
 /// A trim is scheduled and has not run yet.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
 static PENDING: AtomicBool = AtomicBool::new(false);
 
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
 /// Delay between a large answer and the trim: a burst of large answers is followed by one
 /// trim, after the last of them has been written and freed.
 const SETTLE: Duration = Duration::from_millis(250);

@@ -191,8 +191,7 @@ impl Actor {
     }
 
     async fn change(&mut self, change: Change) {
-        let subject = change.subject();
-        if crate::access::affects_access(&subject) {
+        if crate::access::change_affects_access(&change) {
             self.access.invalidate();
         }
         let config = table::affects_snapshot(&change);
@@ -221,7 +220,7 @@ impl Actor {
             .matching(&self.dm, &change)
             .into_iter()
             .map(|(s, c)| Target::new(s, c))
-            .filter(|t| self.may_notify(&t.controller, &change, &subject))
+            .filter(|t| self.may_notify(&t.controller, &change))
             .collect();
         if targets.is_empty() {
             return;
@@ -235,18 +234,18 @@ impl Actor {
     /// Whether the Controller's role grants Notify on what changed: the parameter for
     /// ValueChange, the table for ObjectCreation, the instance for ObjectDeletion, the event
     /// or command for Event and OperationComplete.
-    fn may_notify(&self, controller: &str, change: &Change, subject: &str) -> bool {
+    fn may_notify(&self, controller: &str, change: &Change) -> bool {
         use crate::access::{On, Perm};
         let access = self.access.get(&self.dm, controller);
         if access.grants_all() {
             return true;
         }
         let (on, path) = match change {
-            Change::ValueChange { .. } => (On::Param, subject.to_string()),
+            Change::ValueChange { .. } => (On::Param, change.subject()),
             Change::ObjectCreation { path, .. } => (On::Obj, table_of(path)),
-            Change::ObjectDeletion { .. } => (On::Instance, subject.to_string()),
+            Change::ObjectDeletion { .. } => (On::Instance, change.subject()),
             Change::Event { .. } | Change::OperationComplete { .. } => {
-                (On::CommandEvent, subject.to_string())
+                (On::CommandEvent, change.subject())
             }
         };
         let ok = access.allows(&self.dm, on, Perm::Notify, &path);
