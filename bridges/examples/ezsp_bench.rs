@@ -9,56 +9,25 @@
 //!
 //! Run: `cargo run --release -p usphub-bridges --example ezsp_bench`
 
-use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use tokio::sync::broadcast;
-use usphub_bridges::api::{BridgeEvent, BridgeHandle, DeviceId, Eui64, InterviewState};
+use usphub_bridges::api::{BridgeEvent, DeviceId, Eui64};
 use usphub_bridges::zigbee::bridge::{ZigbeeBridgeConfig, start};
 use usphub_bridges::zigbee::ezsp::backend::{EzspBackend, EzspBackendConfig};
 use usphub_bridges::zigbee::ezsp::sim::{EzspSim, EzspSimConfig};
-use usphub_bridges::zigbee::sim::Scenario;
 use usphub_bridges::zigbee::zcl::ZclValue;
 use usphub_bridges::zigbee::znp::link::port_connector;
 
 #[path = "common/relay.rs"]
 mod relay;
 
+#[path = "common/zigbee.rs"]
+mod zigbee;
+
 const DEVICES: usize = 50;
 const REPORTS: usize = 3000;
-
-fn scenario() -> Scenario {
-    let mut text = String::new();
-    for i in 0..DEVICES {
-        let preset = if i % 2 == 0 {
-            "temperature_humidity"
-        } else {
-            "plug"
-        };
-        text.push_str(&format!(
-            "[[device]]\npreset = \"{preset}\"\nieee = \"000d6f00{:08x}\"\n",
-            0x1000 + i
-        ));
-    }
-    Scenario::parse(&text).unwrap_or_default()
-}
-
-async fn pair_all(h: &BridgeHandle, events: &mut broadcast::Receiver<BridgeEvent>) -> Duration {
-    let t = Instant::now();
-    let _ = h.permit_join(Duration::from_secs(250)).await;
-    let mut done = HashSet::new();
-    while done.len() < DEVICES {
-        match events.recv().await {
-            Ok(BridgeEvent::DeviceUpdated(d)) if d.interview == InterviewState::Complete => {
-                done.insert(d.id);
-            }
-            Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
-            Err(broadcast::error::RecvError::Closed) => break,
-        }
-    }
-    t.elapsed()
-}
 
 /// Host latencies: from the report's ASH DATA frame entering the bridge's socket to the
 /// `Value` event for it.
@@ -100,7 +69,7 @@ fn percentile(sorted: &[Duration], q: f64) -> Duration {
 async fn main() {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!("machine: {cores} cores");
-    let scenario = scenario();
+    let scenario = zigbee::scenario("000d6f00", DEVICES);
     let first = scenario.devices.first().map(|d| d.device.ieee).unwrap_or(0);
     let config = EzspSimConfig {
         scenario,
@@ -136,7 +105,7 @@ async fn main() {
         t0.elapsed()
     );
     let mut events = handle.subscribe();
-    let took = pair_all(&handle, &mut events).await;
+    let took = zigbee::pair_all(&handle, &mut events, DEVICES).await;
     println!("pairing + interview of {DEVICES} simulated devices: {took:.2?}");
 
     let mut lat = latencies(&sim, &mut events, &last, first).await;

@@ -8,7 +8,6 @@
 //! Run: `cargo run --release -p usphub-bridges --example znp_bench`
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::collections::HashSet;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -16,9 +15,8 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 use tokio::sync::broadcast;
 use tokio_util::codec::Decoder;
-use usphub_bridges::api::{BridgeEvent, BridgeHandle, DeviceId, Eui64, InterviewState};
+use usphub_bridges::api::{BridgeEvent, DeviceId, Eui64};
 use usphub_bridges::zigbee::bridge::{ZigbeeBridgeConfig, start};
-use usphub_bridges::zigbee::sim::Scenario;
 use usphub_bridges::zigbee::zcl::ZclValue;
 use usphub_bridges::zigbee::znp::backend::{ZnpBackend, ZnpBackendConfig};
 use usphub_bridges::zigbee::znp::commands::{MtMessage, ShortBytes, af};
@@ -61,6 +59,9 @@ unsafe impl GlobalAlloc for Counting {
 
 #[global_allocator]
 static ALLOC: Counting = Counting;
+
+#[path = "common/zigbee.rs"]
+mod zigbee;
 
 const DEVICES: usize = 200;
 const REPORTS: usize = 5000;
@@ -122,38 +123,6 @@ fn codec_rate(n: usize) -> (f64, f64) {
     (framed as f64 / el, (n / 1000 * 1000) as f64 / raw)
 }
 
-fn scenario() -> Scenario {
-    let mut text = String::new();
-    for i in 0..DEVICES {
-        let preset = if i % 2 == 0 {
-            "temperature_humidity"
-        } else {
-            "plug"
-        };
-        text.push_str(&format!(
-            "[[device]]\npreset = \"{preset}\"\nieee = \"00124b00{:08x}\"\n",
-            0x1000 + i
-        ));
-    }
-    Scenario::parse(&text).unwrap_or_default()
-}
-
-async fn pair_all(h: &BridgeHandle, events: &mut broadcast::Receiver<BridgeEvent>) -> Duration {
-    let t = Instant::now();
-    let _ = h.permit_join(Duration::from_secs(250)).await;
-    let mut done = HashSet::new();
-    while done.len() < DEVICES {
-        match events.recv().await {
-            Ok(BridgeEvent::DeviceUpdated(d)) if d.interview == InterviewState::Complete => {
-                done.insert(d.id);
-            }
-            Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
-            Err(broadcast::error::RecvError::Closed) => break,
-        }
-    }
-    t.elapsed()
-}
-
 /// Report -> BridgeEvent latencies: the simulated sensor reports a new temperature (the
 /// simulator writes the AF_INCOMING_MSG to the TCP port), timed until the bridge emits the
 /// `Value` event for it.
@@ -192,7 +161,7 @@ async fn main() {
     println!("  framing + FCS check             {raw:>12.0} frames/s");
     println!("  framing + typed AF decode       {typed:>12.0} frames/s");
 
-    let scenario = scenario();
+    let scenario = zigbee::scenario("00124b00", DEVICES);
     let first = scenario.devices.first().map(|d| d.device.ieee).unwrap_or(0);
     let config = ZnpSimConfig {
         ieee: 0x0012_4B00_00C0_FFEE,
@@ -215,7 +184,7 @@ async fn main() {
     // Settle, then measure around pairing only (simulator devices already exist).
     tokio::task::yield_now().await;
     let (heap0, rss0) = (LIVE.load(Ordering::Relaxed), rss_bytes().unwrap_or(0));
-    let took = pair_all(&handle, &mut events).await;
+    let took = zigbee::pair_all(&handle, &mut events, DEVICES).await;
     let (heap1, rss1) = (LIVE.load(Ordering::Relaxed), rss_bytes().unwrap_or(0));
     let paired = handle.devices().await.map(|d| d.len()).unwrap_or(0);
     // The simulator lets one device join every 30 ms, which bounds the pairing time.
