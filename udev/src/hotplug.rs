@@ -1,11 +1,10 @@
-//! Hot-plug: add/remove events for serial ports, from udev's netlink monitor (tokio-udev) or
+//! Hot-plug: add/remove events for serial ports, from udev's netlink multicast or
 //! from any other [`HotplugSource`], and a [`DongleTracker`] that turns them into
 //! "this stick appeared / went away" with its identification.
 //!
-//! Concurrency: udev's monitor socket is not `Send`, so [`UdevMonitor`] owns it on a thread
-//! of its own (with a current-thread runtime) and forwards events over a bounded channel;
-//! when the channel is full the thread waits (udev queues in the kernel socket meanwhile).
-//! The thread ends when the [`UdevMonitor`] is dropped.
+//! [`UdevMonitor`] reads the uevent netlink socket itself ([`crate::netlink`]) on the caller's
+//! runtime; while nobody asks for the next event, the kernel queues them in the socket, and
+//! if that overflows the monitor rescans sysfs rather than miss a stick.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -36,7 +35,7 @@ pub trait HotplugSource: Send {
     fn next_event(&mut self) -> Pin<Box<dyn Future<Output = Option<HotplugEvent>> + Send + '_>>;
 }
 
-/// A source fed through a channel: the test double, and the end of [`UdevMonitor`]'s thread.
+/// A source fed through a channel: the test double.
 #[derive(Debug)]
 pub struct ChannelSource {
     rx: mpsc::Receiver<HotplugEvent>,
@@ -61,20 +60,23 @@ pub use self::udev_monitor::UdevMonitor;
 
 #[cfg(target_os = "linux")]
 mod udev_monitor {
+    use std::collections::{BTreeSet, VecDeque};
     use std::io;
     use std::pin::Pin;
 
-    use futures_util::StreamExt;
-    use tokio::sync::{mpsc, oneshot};
-    use tokio_udev::{AsyncMonitorSocket, EventType, MonitorBuilder};
-
     use super::{HotplugEvent, HotplugSource};
-    use crate::sysfs::{SysRoots, port_info};
+    use crate::netlink::{Received, UeventGroup, UeventSocket};
+    use crate::sysfs::{SysRoots, enumerate, port_info};
 
-    /// udev's netlink monitor for the `tty` subsystem.
+    /// Hot-plug of USB serial ports from the uevent netlink multicast.
     #[derive(Debug)]
     pub struct UdevMonitor {
-        rx: mpsc::Receiver<HotplugEvent>,
+        socket: UeventSocket,
+        roots: SysRoots,
+        /// USB serial ports believed present, to tell removals after an overrun.
+        known: BTreeSet<String>,
+        /// Events of a rescan not handed out yet.
+        pending: VecDeque<HotplugEvent>,
     }
 
     impl UdevMonitor {
@@ -82,25 +84,84 @@ mod udev_monitor {
         /// Fails where the netlink socket cannot be opened (sandboxes); callers then run
         /// without hot-plug.
         pub async fn start(roots: SysRoots) -> io::Result<UdevMonitor> {
-            Self::start_with(roots, false).await
+            Self::start_with(roots, UeventGroup::Udev)
         }
 
         /// Starts listening to the kernel's own events, for systems without udevd (some
         /// containers): no by-id links or rules then, ports are identified from sysfs alone.
         pub async fn start_kernel(roots: SysRoots) -> io::Result<UdevMonitor> {
-            Self::start_with(roots, true).await
+            Self::start_with(roots, UeventGroup::Kernel)
         }
 
-        async fn start_with(roots: SysRoots, kernel: bool) -> io::Result<UdevMonitor> {
-            let (tx, rx) = mpsc::channel(64);
-            let (ready_tx, ready_rx) = oneshot::channel();
-            std::thread::Builder::new()
-                .name("usphub-udev".into())
-                .spawn(move || run(roots, kernel, tx, ready_tx))?;
-            ready_rx
-                .await
-                .map_err(|_| io::Error::other("udev monitor thread ended"))??;
-            Ok(UdevMonitor { rx })
+        fn start_with(roots: SysRoots, group: UeventGroup) -> io::Result<UdevMonitor> {
+            let socket = UeventSocket::open(group)?;
+            // After the socket is bound, so a stick plugged in meanwhile is in one or both.
+            let known = enumerate(&roots)
+                .map(|ports| ports.into_iter().map(|p| p.name).collect())
+                .unwrap_or_default();
+            Ok(UdevMonitor {
+                socket,
+                roots,
+                known,
+                pending: VecDeque::new(),
+            })
+        }
+
+        async fn next(&mut self) -> Option<HotplugEvent> {
+            loop {
+                if let Some(ev) = self.pending.pop_front() {
+                    return Some(ev);
+                }
+                let event = match self.socket.recv().await {
+                    Ok(Received::Event(ev)) => ev,
+                    Ok(Received::Overrun) => {
+                        tracing::warn!("uevents were lost (socket buffer full); rescanning ports");
+                        self.rescan();
+                        continue;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "uevent socket failed; hot-plug ends");
+                        return None;
+                    }
+                };
+                if event.subsystem() != "tty" {
+                    continue;
+                }
+                let name = event.sysname().to_owned();
+                tracing::trace!(%name, action = event.action(), "tty uevent");
+                let out = match event.action() {
+                    "add" => match port_info(&self.roots, &name) {
+                        Some(info) if info.usb.is_some() => {
+                            self.known.insert(name);
+                            HotplugEvent::Added(info)
+                        }
+                        _ => continue,
+                    },
+                    "remove" => {
+                        self.known.remove(&name);
+                        HotplugEvent::Removed { name }
+                    }
+                    _ => continue,
+                };
+                tracing::debug!(?out, "hot-plug event");
+                return Some(out);
+            }
+        }
+
+        /// After lost events: every port present now as added (the tracker ignores repeats),
+        /// every port believed present but gone as removed.
+        fn rescan(&mut self) {
+            let Ok(ports) = enumerate(&self.roots) else {
+                return;
+            };
+            let now: BTreeSet<String> = ports.iter().map(|p| p.name.clone()).collect();
+            for gone in self.known.difference(&now) {
+                self.pending
+                    .push_back(HotplugEvent::Removed { name: gone.clone() });
+            }
+            self.pending
+                .extend(ports.into_iter().map(HotplugEvent::Added));
+            self.known = now;
         }
     }
 
@@ -108,77 +169,8 @@ mod udev_monitor {
         fn next_event(
             &mut self,
         ) -> Pin<Box<dyn Future<Output = Option<HotplugEvent>> + Send + '_>> {
-            Box::pin(self.rx.recv())
+            Box::pin(self.next())
         }
-    }
-
-    fn run(
-        roots: SysRoots,
-        kernel: bool,
-        tx: mpsc::Sender<HotplugEvent>,
-        ready: oneshot::Sender<io::Result<()>>,
-    ) {
-        let runtime = match tokio::runtime::Builder::new_current_thread()
-            .enable_io()
-            .build()
-        {
-            Ok(r) => r,
-            Err(e) => {
-                let _ = ready.send(Err(e));
-                return;
-            }
-        };
-        runtime.block_on(async move {
-            let builder = if kernel {
-                MonitorBuilder::new_kernel()
-            } else {
-                MonitorBuilder::new()
-            };
-            let socket = builder
-                .and_then(|b| b.match_subsystem("tty"))
-                .and_then(|b| b.listen())
-                .and_then(AsyncMonitorSocket::new);
-            let mut socket = match socket {
-                Ok(s) => {
-                    let _ = ready.send(Ok(()));
-                    s
-                }
-                Err(e) => {
-                    let _ = ready.send(Err(e));
-                    return;
-                }
-            };
-            loop {
-                let event = tokio::select! {
-                    ev = socket.next() => ev,
-                    () = tx.closed() => return,
-                };
-                let event = match event {
-                    Some(Ok(ev)) => ev,
-                    Some(Err(e)) => {
-                        tracing::warn!(error = %e, "udev monitor read failed");
-                        continue;
-                    }
-                    None => return,
-                };
-                let Some(name) = event.sysname().to_str().map(str::to_owned) else {
-                    continue;
-                };
-                tracing::trace!(%name, kind = ?event.event_type(), "tty uevent");
-                let out = match event.event_type() {
-                    EventType::Add => match port_info(&roots, &name) {
-                        Some(info) if info.usb.is_some() => HotplugEvent::Added(info),
-                        _ => continue,
-                    },
-                    EventType::Remove => HotplugEvent::Removed { name },
-                    _ => continue,
-                };
-                tracing::debug!(?out, "udev event");
-                if tx.send(out).await.is_err() {
-                    return;
-                }
-            }
-        });
     }
 }
 

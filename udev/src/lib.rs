@@ -5,6 +5,7 @@
 //! * [`sysfs`]: enumeration of USB serial ports from sysfs and `/dev/serial/by-id`.
 //! * [`probe`]: Z-Wave GetVersion, ASH RST → RSTACK and ZNP SYS_PING probes.
 //! * [`identify`](mod@identify): table + probe → [`Identified`].
+//! * [`netlink`]: udevd's and the kernel's uevents, read from netlink without libudev.
 //! * [`hotplug`]: add/remove events (udev or a test double) and the [`DongleTracker`].
 //! * [`policy`]: the auto-start decision.
 //! * [`autostart`]: hot-plug changes → start/stop actions for the agent ([`AutoStart`]).
@@ -16,6 +17,7 @@
 pub mod autostart;
 pub mod hotplug;
 pub mod identify;
+pub mod netlink;
 pub mod policy;
 pub mod probe;
 pub mod report;
