@@ -1,11 +1,14 @@
-//! Starting the radios the configuration names (`[zwave]`, `[zigbee]`), attaching each
-//! bridge to the proxy, and opening them for pairing at start-up (`permit_join_s`).
+//! Starting the radios the configuration names (`[zwave]`, `[zigbee]`, `[ble]`), attaching
+//! each bridge to the proxy, and opening them for pairing at start-up (`permit_join_s`).
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
-use tracing::{info, warn};
-use usphub_bridges::api::{BridgeHandle, SerialPortSpec};
+use tracing::{debug, info, warn};
+use usp_datamodel::Store;
+use usphub_bridges::api::{BleAddress, BridgeEvent, BridgeHandle, DeviceId, SerialPortSpec};
+use usphub_bridges::ble::BleSettings;
 use usphub_bridges::zwave;
 
 use crate::agent::RunningAgent;
@@ -35,6 +38,75 @@ pub fn zwave_bridge(
         radio: "Z-Wave",
         reason: e.to_string(),
     })
+}
+
+/// Store namespace of the BLE devices paired through a join window (configured ones are in
+/// the file): BLE has no network to remember them, so the agent does.
+const BLE_PAIRED: &str = "usphub.ble.paired";
+
+/// Starts the BLE bridge of a `[ble]` section on BlueZ, with the devices paired earlier;
+/// devices paired or removed from now on are remembered in `store`.
+pub fn ble_bridge(settings: &BleSettings, store: Option<Arc<Store>>) -> BridgeHandle {
+    let mut settings = settings.clone();
+    if let Some(s) = &store {
+        match s.kv_list(BLE_PAIRED) {
+            Ok(rows) => settings.paired = rows.iter().filter_map(|(k, _)| k.parse().ok()).collect(),
+            Err(e) => warn!(error = %e, "paired BLE devices could not be read"),
+        }
+    }
+    let configured: Vec<BleAddress> = settings.devices.iter().map(|d| d.address).collect();
+    let (handle, _actor) = usphub_bridges::ble::start(&settings);
+    if let Some(store) = store {
+        // Subscribed before any advert can be heard, so no pairing is missed.
+        let events = handle.subscribe();
+        tokio::spawn(remember_ble_pairings(events, store, configured));
+    }
+    handle
+}
+
+async fn remember_ble_pairings(
+    mut events: tokio::sync::broadcast::Receiver<BridgeEvent>,
+    store: Arc<Store>,
+    configured: Vec<BleAddress>,
+) {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        let (address, joined) = match events.recv().await {
+            Ok(BridgeEvent::DeviceJoined(d)) => match d.id {
+                DeviceId::Ble(a) => (a, true),
+                _ => continue,
+            },
+            Ok(BridgeEvent::DeviceLeft(DeviceId::Ble(a))) => (a, false),
+            Ok(_) => continue,
+            Err(RecvError::Lagged(n)) => {
+                warn!(
+                    missed = n,
+                    "BLE events missed; a pairing made meanwhile may not be remembered"
+                );
+                continue;
+            }
+            Err(RecvError::Closed) => return,
+        };
+        if configured.contains(&address) {
+            continue;
+        }
+        let key = address.to_string();
+        let done = if joined {
+            store
+                .clone()
+                .kv_put_async(BLE_PAIRED.to_string(), key.clone(), Vec::new())
+                .await
+        } else {
+            store
+                .clone()
+                .kv_delete_async(BLE_PAIRED.to_string(), key.clone())
+                .await
+        };
+        match done {
+            Ok(()) => debug!(device = %key, joined, "BLE pairing recorded"),
+            Err(e) => warn!(device = %key, error = %e, "BLE pairing not recorded"),
+        }
+    }
 }
 
 /// Starts the Zigbee bridge of a `[zigbee]` section (ZNP or EZSP backend, or the one a
@@ -192,6 +264,10 @@ pub async fn start_configured(
         // An absent or unplugged stick is retried by the bridge in the background.
         handles.push(zigbee_bridge(z, state_dir).await?);
     }
+    if let Some(b) = &cfg.ble {
+        // No BlueZ or no adapter yet is retried by the scanner in the background.
+        handles.push(ble_bridge(b, agent.dm.store()));
+    }
     for h in &handles {
         agent
             .proxy
@@ -225,6 +301,42 @@ pub async fn permit_join(handles: &[BridgeHandle], seconds: u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn ble_pairings_are_remembered_until_the_device_leaves_and_configured_ones_never() {
+        use usphub_bridges::api::DeviceDescriptor;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path().join("db.redb")).unwrap());
+        let paired: BleAddress = "A4:C1:38:8D:18:B2".parse().unwrap();
+        let configured: BleAddress = "A4:C1:38:02:83:F4".parse().unwrap();
+        let (tx, rx) = tokio::sync::broadcast::channel(16);
+        let task = tokio::spawn(remember_ble_pairings(rx, store.clone(), vec![configured]));
+        let joined = |a| BridgeEvent::DeviceJoined(DeviceDescriptor::new(DeviceId::Ble(a)));
+        let listed = || -> Vec<String> {
+            store
+                .kv_list(BLE_PAIRED)
+                .unwrap()
+                .into_iter()
+                .map(|(k, _)| k)
+                .collect()
+        };
+        tx.send(joined(paired)).unwrap();
+        tx.send(joined(configured)).unwrap();
+        tx.send(BridgeEvent::DeviceLeft(DeviceId::Ble(configured)))
+            .unwrap();
+        // The sender gone, the task ends after handling everything sent.
+        drop(tx);
+        task.await.unwrap();
+        assert_eq!(listed(), [paired.to_string()]);
+
+        let (tx, rx) = tokio::sync::broadcast::channel(16);
+        let task = tokio::spawn(remember_ble_pairings(rx, store.clone(), vec![configured]));
+        tx.send(BridgeEvent::DeviceLeft(DeviceId::Ble(paired)))
+            .unwrap();
+        drop(tx);
+        task.await.unwrap();
+        assert!(listed().is_empty());
+    }
 
     #[test]
     fn a_generated_zwave_key_is_private_and_reused() {

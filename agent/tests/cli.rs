@@ -1,6 +1,7 @@
 //! The `usphub` binary as a user runs it: `usphub sim znp|zwave` on a TCP port and a PTY,
-//! `usphub run --zigbee … --zwave …` driving them, `usphub demo`, and a clean exit on
-//! SIGTERM (systemd's stop). A rusp-lib Controller checks what the agent mounted.
+//! `usphub run --zigbee … --zwave …` driving them, `usphub run --ble` on a BlueZ stand-in,
+//! `usphub demo`, and a clean exit on SIGTERM (systemd's stop). A rusp-lib Controller checks
+//! what the agent mounted.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -10,6 +11,9 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
 use usphub_tests::controller::RuspController;
+
+#[path = "../../bridges/tests/ble_common/mod.rs"]
+mod ble_common;
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -21,8 +25,13 @@ struct Proc {
 
 impl Proc {
     fn spawn(args: &[&str], tmp: &Path) -> Proc {
+        Self::spawn_env(args, tmp, &[])
+    }
+
+    fn spawn_env(args: &[&str], tmp: &Path, env: &[(&str, &str)]) -> Proc {
         let mut child = Command::new(env!("CARGO_BIN_EXE_usphub"))
             .args(args)
+            .envs(env.iter().copied())
             // `usphub demo` keeps its state under the temp directory.
             .env("TMPDIR", tmp)
             .env("RUST_LOG", "warn")
@@ -276,5 +285,87 @@ async fn ctl_prints_a_full_tree_answer_of_several_hundred_kilobytes() {
     );
     assert!(stdout.len() > 256 * 1024, "only {} bytes", stdout.len());
     assert!(stdout.contains("Device.ProxiedDevice.300."));
+    assert!(agent.terminate().await.success());
+}
+
+/// Sends a sensor's advert until `path` (a wildcard Get) reads `want` somewhere, as a real
+/// sensor advertises every few seconds until someone listens.
+async fn advertise_until(
+    standin: &mut ble_common::StandIn,
+    c: &mut RuspController,
+    service_data: &str,
+    path: &str,
+    want: &str,
+) -> String {
+    for _ in 0..300 {
+        standin
+            .advert(
+                BTHOME_SENSOR,
+                "ATC_8D18B2",
+                ble_common::BTHOME,
+                service_data,
+            )
+            .await;
+        if let Some((k, _)) = c.get_map(path).await.into_iter().find(|(_, v)| v == want) {
+            return k;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{path} never read {want}");
+}
+
+const BTHOME_SENSOR: &str = "A4:C1:38:8D:18:B2";
+
+#[tokio::test]
+async fn run_with_ble_pairs_a_sensor_through_bluez_and_mounts_it_again_after_a_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bus = ble_common::Bus::private().await;
+    let address = bus.address().to_string();
+    let mut standin = ble_common::StandIn::start(bus).await;
+    let db = tmp.path().join("state/usphub.redb");
+    let args = |permit: bool| {
+        let mut a = vec![
+            "run",
+            "--endpoint-id",
+            "self::ble-agent",
+            "--db",
+            db.to_str().unwrap(),
+            "--ws-listen",
+            "127.0.0.1:0",
+            "--controller",
+            "self::ble-controller",
+            "--ble",
+        ];
+        if permit {
+            a.extend(["--permit-join", "120"]);
+        }
+        a
+    };
+    let env = [("DBUS_SYSTEM_BUS_ADDRESS", address.as_str())];
+    let readings = "Device.ProxiedDevice.*.IoTCapability.*.LevelSensor.Value";
+
+    // Joining permitted at start-up: an unknown BTHome sensor is heard through BlueZ and paired.
+    let mut agent = Proc::spawn_env(&args(true), tmp.path(), &env);
+    let url = ws_url(&mut agent).await;
+    standin.expect_line("DISCOVERING").await;
+    let mut c = RuspController::websocket(&url, "self::ble-controller", "self::ble-agent").await;
+    let first = advertise_until(&mut standin, &mut c, "4002ca0903bf13", readings, "25.06").await;
+    let protocols = c.get_map("Device.ProxiedDevice.*.ProxyProtocol").await;
+    assert_eq!(
+        protocols.values().collect::<Vec<_>>(),
+        ["X_USPHUB_BLE"],
+        "{protocols:?}"
+    );
+    c.close().await;
+    assert!(agent.terminate().await.success());
+
+    // Joining closed after a restart: the paired sensor is mounted again, same row, new value.
+    let mut agent = Proc::spawn_env(&args(false), tmp.path(), &env);
+    let url = ws_url(&mut agent).await;
+    standin.expect_line("DISCOVERING").await;
+    let mut c = RuspController::websocket(&url, "self::ble-controller", "self::ble-agent").await;
+    let again = advertise_until(&mut standin, &mut c, "4002d209", readings, "25.14").await;
+    assert_eq!(again, first, "the sensor keeps its instance");
+    c.close().await;
     assert!(agent.terminate().await.success());
 }

@@ -24,7 +24,22 @@ pub struct Bus {
 }
 
 impl Bus {
+    /// Starts the daemon and exports its address to this process (btleplug in-process).
     pub async fn start() -> Self {
+        let bus = Self::private().await;
+        // SAFETY: this binary holds one test, and nothing else reads the environment while
+        // the variable is set; libdbus reads it later when btleplug connects.
+        unsafe { std::env::set_var("DBUS_SYSTEM_BUS_ADDRESS", &bus.address) };
+        bus
+    }
+
+    /// The daemon's address, for a child process's `DBUS_SYSTEM_BUS_ADDRESS`.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// Starts the daemon without touching this process's environment.
+    pub async fn private() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let address = format!("unix:path={}", dir.path().join("bus").display());
         let mut daemon = Command::new("dbus-daemon")
@@ -41,9 +56,6 @@ impl Bus {
             .unwrap()
             .expect("dbus-daemon printed no address");
         assert!(printed.starts_with("unix:"), "{printed}");
-        // SAFETY: this binary holds one test, and nothing else reads the environment while
-        // the variable is set; libdbus reads it later when btleplug connects.
-        unsafe { std::env::set_var("DBUS_SYSTEM_BUS_ADDRESS", &printed) };
         Self {
             _daemon: daemon,
             address: printed,
@@ -62,7 +74,9 @@ pub struct StandIn {
 
 impl StandIn {
     pub async fn start(bus: Bus) -> Self {
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/bluez_standin.py");
+        // Through the workspace root: this module is also compiled into the agent's tests.
+        let script =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../bridges/tests/bluez_standin.py");
         let mut python = Command::new("/usr/bin/python3")
             .arg(script)
             .arg(&bus.address)
