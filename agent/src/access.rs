@@ -110,6 +110,26 @@ impl Access {
         })
     }
 
+    /// Whether `perm` is granted on a supported path (`Device.X.{i}.Param`, GetSupportedDM):
+    /// meta-information is the same for every instance, so only rules whose Targets cover
+    /// every instance (names, `*`, partial paths) speak for it; a rule naming one instance
+    /// or a search does not decide it.
+    pub fn allows_supported(&self, on: On, perm: Perm, supported_path: &str) -> bool {
+        if self.all {
+            return true;
+        }
+        if self.none {
+            return false;
+        }
+        let bit = perm as u8;
+        self.roles.iter().any(|role| {
+            role.rules
+                .iter()
+                .find(|r| r.targets.iter().any(|t| covers_type(t, supported_path)))
+                .is_some_and(|r| r.perms[on as usize] & bit != 0)
+        })
+    }
+
     /// True when every permission is granted everywhere (no check needed).
     pub fn grants_all(&self) -> bool {
         self.all
@@ -223,6 +243,33 @@ fn load_role(dm: &DataModel, role: &str) -> Option<RoleRules> {
     Some(RoleRules { rules })
 }
 
+/// Whether target `t` covers every instance the supported path `supported` stands for.
+fn covers_type(t: &PathExpr, supported: &str) -> bool {
+    use usp_datamodel::path::{Leaf, Segment};
+    let Some(rest) = supported.strip_prefix("Device.") else {
+        return false;
+    };
+    let parts: Vec<&str> = rest.split('.').collect();
+    let Some((leaf, elems)) = parts.split_last() else {
+        return false;
+    };
+    if t.segments.len() > elems.len() {
+        return false;
+    }
+    let steps_match = t.segments.iter().zip(elems).all(|(seg, e)| match seg {
+        Segment::Name(n) => **n == **e,
+        Segment::Wildcard => *e == "{i}",
+        Segment::Instance(_) | Segment::Search(_) | Segment::Follow { .. } => false,
+    });
+    steps_match
+        && match &t.leaf {
+            Leaf::Object => true,
+            Leaf::Param(p) | Leaf::Command(p) | Leaf::Event(p) => {
+                t.segments.len() == elems.len() && **p == **leaf
+            }
+        }
+}
+
 /// Whether a change to `path` can change anyone's permissions.
 pub fn affects_access(path: &str) -> bool {
     path.starts_with("Device.LocalAgent.ControllerTrust.")
@@ -307,5 +354,33 @@ mod tests {
         assert_eq!(parse_perms("wr--"), None);
         assert_eq!(parse_perms("rw"), None);
         assert_eq!(parse_perms("rwxnn"), None);
+    }
+
+    #[test]
+    fn only_targets_covering_every_instance_speak_for_a_supported_path() {
+        let t = |s: &str| usp_datamodel::path::parse(s).unwrap();
+        let sub = "Device.LocalAgent.Subscription.{i}.";
+        assert!(covers_type(&t("Device."), sub));
+        assert!(covers_type(&t("Device.LocalAgent.Subscription."), sub));
+        assert!(covers_type(&t("Device.LocalAgent.Subscription.*."), sub));
+        assert!(!covers_type(&t("Device.LocalAgent.Subscription.1."), sub));
+        assert!(!covers_type(
+            &t("Device.LocalAgent.Subscription.[Enable==true]."),
+            sub
+        ));
+        assert!(!covers_type(&t("Device.LocalAgent.Controller."), sub));
+        let param = "Device.LocalAgent.Subscription.{i}.Enable";
+        assert!(covers_type(
+            &t("Device.LocalAgent.Subscription.*.Enable"),
+            param
+        ));
+        assert!(!covers_type(
+            &t("Device.LocalAgent.Subscription.*.ID"),
+            param
+        ));
+        assert!(!covers_type(
+            &t("Device.LocalAgent.Subscription.*.Enable"),
+            sub
+        ));
     }
 }

@@ -1,6 +1,7 @@
 //! Controller permissions from Device.LocalAgent.ControllerTrust, end to end: a full-access
 //! Controller defines a role with Permission rows over USP and assigns it to another
-//! Controller, whose Gets, Sets, Adds, Deletes and notifications then follow the role —
+//! Controller, whose Gets, GetSupportedDMs, Sets, Adds, Deletes and notifications then follow
+//! the role —
 //! highest Order wins within the role — and go back to nothing when the untrusted role is
 //! assigned again.
 
@@ -9,11 +10,47 @@ use std::time::Duration;
 use rusp_lib::usp::mod_AddResp::mod_CreatedObjectResult::mod_OperationStatus::OneOfoper_status as AddStatus;
 use rusp_lib::usp::mod_Notify::OneOfnotification as N;
 use rusp_lib::usp::mod_Response::OneOfresp_type as Resp;
-use rusp_lib::usp_builder::{AddBuilder, CreateObjectBuilder, DeleteBuilder, GetBuilder};
+use rusp_lib::usp_builder::{
+    AddBuilder, CreateObjectBuilder, DeleteBuilder, GetBuilder, GetSupportedDMBuilder,
+};
 use usphub_tests::agent::{AGENT_EID, CONTROLLER, GUEST, TestAgent};
 use usphub_tests::controller::{RuspController, error_of, response_of, set_one};
 
 const WAIT: Duration = Duration::from_secs(10);
+
+/// GetSupportedDM of one path with parameters: its error code and each object's parameter
+/// names.
+async fn supported_dm(
+    c: &mut RuspController,
+    path: &str,
+) -> Vec<(u32, std::collections::BTreeMap<String, Vec<String>>)> {
+    let msg = c
+        .request(
+            GetSupportedDMBuilder::new()
+                .with_obj_paths(vec![path.into()])
+                .with_return_params(true)
+                .build()
+                .unwrap(),
+        )
+        .await;
+    let Resp::get_supported_dm_resp(g) = response_of(&msg) else {
+        panic!("{msg:?}")
+    };
+    g.req_obj_results
+        .iter()
+        .map(|r| {
+            let objs = r
+                .supported_objs
+                .iter()
+                .map(|o| {
+                    let params = o.supported_params.iter().map(|p| p.param_name.clone());
+                    (o.supported_obj_path.clone(), params.collect())
+                })
+                .collect();
+            (r.err_code, objs)
+        })
+        .collect()
+}
 
 /// Adds one row to `table` with `params`; returns its instance path.
 async fn add(c: &mut RuspController, table: &str, params: &[(&str, &str)]) -> String {
@@ -163,6 +200,27 @@ async fn a_role_defined_over_usp_governs_another_controller() {
             .any(|p| p.starts_with("Device.LocalAgent.Controller.")),
         "the Controller table is hidden: {params:?}"
     );
+
+    // GetSupportedDM: the Controller table's meta-information is hidden like its values.
+    let supported = supported_dm(&mut guest, "Device.LocalAgent.").await;
+    let (code, objs) = &supported[0];
+    assert_eq!(*code, 0);
+    assert!(
+        objs.contains_key("Device.LocalAgent.Subscription.{i}."),
+        "{objs:?}"
+    );
+    assert!(
+        objs["Device.LocalAgent."].contains(&"EndpointID".to_string()),
+        "{objs:?}"
+    );
+    assert!(
+        !objs
+            .keys()
+            .any(|o| o.starts_with("Device.LocalAgent.Controller.")),
+        "{objs:?}"
+    );
+    let hidden = supported_dm(&mut guest, "Device.LocalAgent.Controller.{i}.").await;
+    assert_eq!(hidden[0].0, 7006);
 
     // Write: refused on the Controller table, allowed on subscriptions.
     let msg = guest

@@ -1,6 +1,7 @@
 //! GetSupportedDM (TR-369 "The GetSupportedDM Message"): the supported model below each
 //! requested path, with access, multi-instance shape, parameter types and value-change
 //! behaviour, command arguments and type, event arguments and (USP 1.4) unique key sets.
+//! A Controller sees only what its role lets it read the meta-information of.
 
 use usp_datamodel::ops::{SupportedDmOptions, SupportedObject};
 use usp_datamodel::schema::{Access, ObjAccess, ValueChangeMode};
@@ -8,6 +9,7 @@ use usp_datamodel::value::ParamType;
 use usp_proto::usp::{GetSupportedDm, GetSupportedDmResp, get_supported_dm_resp as g};
 
 use super::Ctx;
+use crate::access::{On, Perm};
 
 /// The data model URI the response names for every requested path.
 const DM_INST_URI: &str = "urn:broadband-forum-org:tr-181-2-19-1";
@@ -26,8 +28,15 @@ pub fn handle(ctx: &Ctx<'_>, req: GetSupportedDm) -> GetSupportedDmResp {
         .obj_paths
         .into_iter()
         .zip(results)
-        .map(|(req_obj_path, r)| match r {
-            Ok(objs) => g::RequestedObjectResult {
+        .map(|(req_obj_path, r)| match r.map(|objs| visible(ctx, objs)) {
+            Ok(None) => g::RequestedObjectResult {
+                err_code: usp_proto::ErrorCode::PermissionDenied.code(),
+                err_msg: format!("no read permission on the meta-information of {req_obj_path}"),
+                req_obj_path,
+                data_model_inst_uri: String::new(),
+                supported_objs: Vec::new(),
+            },
+            Ok(Some(objs)) => g::RequestedObjectResult {
                 req_obj_path,
                 err_code: 0,
                 err_msg: String::new(),
@@ -44,6 +53,30 @@ pub fn handle(ctx: &Ctx<'_>, req: GetSupportedDm) -> GetSupportedDmResp {
         })
         .collect();
     GetSupportedDmResp { req_obj_results }
+}
+
+/// What the Controller may read the meta-information of (`r` on Obj, Param and
+/// CommandEvent); `None` when that is nothing (the requested path then carries 7006).
+fn visible(ctx: &Ctx<'_>, objs: Vec<SupportedObject>) -> Option<Vec<SupportedObject>> {
+    if ctx.access.grants_all() {
+        return Some(objs);
+    }
+    let may = |on, path: &str| ctx.access.allows_supported(on, Perm::Read, path);
+    let kept: Vec<SupportedObject> = objs
+        .into_iter()
+        .filter(|o| may(On::Obj, &o.path))
+        .map(|mut o| {
+            let path = o.path.clone();
+            o.params
+                .retain(|p| may(On::Param, &format!("{path}{}", p.name)));
+            o.commands
+                .retain(|c| may(On::CommandEvent, &format!("{path}{}", c.name)));
+            o.events
+                .retain(|e| may(On::CommandEvent, &format!("{path}{}", e.name)));
+            o
+        })
+        .collect();
+    (!kept.is_empty()).then_some(kept)
 }
 
 fn object(o: SupportedObject) -> g::SupportedObjectResult {
