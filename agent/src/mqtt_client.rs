@@ -111,7 +111,7 @@ pub fn watch(
                     Err(_) => return,
                 },
             };
-            let relevant = match &change {
+            let relevant = match change.as_deref() {
                 Ok(Change::ValueChange { path, .. }) => path
                     .strip_prefix(row.as_str())
                     .is_some_and(|p| WRITABLE.contains(&p)),

@@ -238,8 +238,8 @@ async fn subscription_added_after_start_is_used_and_gets_a_creation_date() {
     // The notifier fills in the unknown CreationDate.
     let creation_path = format!("{sub}CreationDate");
     loop {
-        match changes.recv().await {
-            Ok(Change::ValueChange { path, .. }) if path == creation_path => break,
+        match changes.recv().await.as_deref() {
+            Ok(Change::ValueChange { path, .. }) if *path == creation_path => break,
             Ok(_) => {}
             Err(e) => panic!("change stream: {e}"),
         }
@@ -424,8 +424,8 @@ async fn time_to_live_deletes_the_subscription() {
     let t0 = Instant::now();
     let _n = h.start().await;
     loop {
-        match changes.recv().await {
-            Ok(Change::ObjectDeletion { path }) if path == sub => break,
+        match changes.recv().await.as_deref() {
+            Ok(Change::ObjectDeletion { path }) if *path == sub => break,
             Ok(_) => {}
             Err(e) => panic!("change stream: {e}"),
         }
@@ -447,8 +447,8 @@ async fn deleting_a_controller_deletes_its_subscriptions() {
     let mut changes = h.dm.changes();
     h.dm.delete_instance(CTL_B).await.unwrap();
     loop {
-        match changes.recv().await {
-            Ok(Change::ObjectDeletion { path }) if path == of_b => break,
+        match changes.recv().await.as_deref() {
+            Ok(Change::ObjectDeletion { path }) if *path == of_b => break,
             Ok(_) => {}
             Err(e) => panic!("change stream: {e}"),
         }

@@ -32,7 +32,7 @@ pub struct DataModel {
 
 pub(crate) struct Inner {
     tree: RwLock<Tree>,
-    changes: broadcast::Sender<Change>,
+    changes: broadcast::Sender<Arc<Change>>,
     pub(crate) store: Option<Arc<Store>>,
     gate: Mutex<()>,
 }
@@ -127,7 +127,7 @@ impl DataModel {
     pub(crate) fn publish(&self, changes: Vec<Change>) {
         for c in changes {
             // No receiver is not an error: nobody subscribed yet.
-            let _ = self.inner.changes.send(c);
+            let _ = self.inner.changes.send(Arc::new(c));
         }
     }
 
@@ -153,7 +153,7 @@ impl DataModel {
     }
 
     /// A receiver of every change from now on.
-    pub fn changes(&self) -> broadcast::Receiver<Change> {
+    pub fn changes(&self) -> broadcast::Receiver<Arc<Change>> {
         self.inner.changes.subscribe()
     }
 

@@ -36,7 +36,7 @@ async fn add_creates_rows_with_cpe_aliases_unique_keys_and_creation_changes() {
             ("ID".to_string(), "sub-1".to_string())
         ]
     );
-    match rx.recv().await.unwrap() {
+    match std::sync::Arc::unwrap_or_clone(rx.recv().await.unwrap()) {
         Change::ObjectCreation { path, unique_keys } => {
             assert_eq!(path, "Device.LocalAgent.Subscription.1.");
             assert_eq!(unique_keys, c.unique_keys);
@@ -218,7 +218,7 @@ async fn delete_removes_subtrees_and_tolerates_missing_instances() {
     assert!(r[1].outcome.as_ref().unwrap().affected_paths.is_empty());
     let mut deleted = Vec::new();
     let mut counts = Vec::new();
-    while let Ok(c) = rx.try_recv() {
+    while let Ok(c) = rx.try_recv().map(std::sync::Arc::unwrap_or_clone) {
         match c {
             Change::ObjectDeletion { path } => deleted.push(path),
             Change::ValueChange { path, value } => counts.push((path, value)),

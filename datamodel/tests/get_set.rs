@@ -128,7 +128,7 @@ async fn set_updates_all_matched_instances_and_publishes_value_changes() {
         vec![("MTU".to_string(), "1280".to_string())]
     );
     for i in 1..=2 {
-        match rx.recv().await.unwrap() {
+        match std::sync::Arc::unwrap_or_clone(rx.recv().await.unwrap()) {
             Change::ValueChange { path, value } => {
                 assert_eq!(path, format!("Device.IP.Interface.{i}.MTU"));
                 assert_eq!(value, "1280");

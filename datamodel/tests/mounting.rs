@@ -29,7 +29,7 @@ async fn mount_and_unmount_announce_every_row_and_keep_counters() {
     assert_eq!(path, "Device.ProxiedDevice.7.");
     let mut created = Vec::new();
     let mut counts = Vec::new();
-    while let Ok(c) = rx.try_recv() {
+    while let Ok(c) = rx.try_recv().map(std::sync::Arc::unwrap_or_clone) {
         match c {
             Change::ObjectCreation { path, unique_keys } => created.push((path, unique_keys)),
             Change::ValueChange { path, value } => counts.push(format!("{path}={value}")),
@@ -104,7 +104,7 @@ async fn mount_and_unmount_announce_every_row_and_keep_counters() {
         .await
         .unwrap();
     let mut deleted = Vec::new();
-    while let Ok(c) = rx.try_recv() {
+    while let Ok(c) = rx.try_recv().map(std::sync::Arc::unwrap_or_clone) {
         if let Change::ObjectDeletion { path } = c {
             deleted.push(path);
         }

@@ -99,7 +99,7 @@ async fn write_through_sets_go_to_the_device_before_being_stored() {
     assert!(r[0].outcome.is_ok());
     assert_eq!(dm.stored_value(&format!("{path}Value")).unwrap(), "true");
     assert_eq!(
-        rx.recv().await.unwrap(),
+        std::sync::Arc::unwrap_or_clone(rx.recv().await.unwrap()),
         Change::ValueChange {
             path: format!("{path}Value"),
             value: "true".into()
@@ -209,7 +209,7 @@ async fn async_commands_complete_on_the_change_stream() {
         };
         assert_eq!(pending.command_key, key);
         pending.spawn_reporting(&dm).await.unwrap();
-        match rx.recv().await.unwrap() {
+        match std::sync::Arc::unwrap_or_clone(rx.recv().await.unwrap()) {
             Change::OperationComplete {
                 obj_path,
                 command_name,
@@ -251,7 +251,7 @@ async fn events_are_published_only_when_declared() {
     let args = Args::from([("Cause".to_string(), "LocalReboot".to_string())]);
     dm.emit_event("Device.", "Boot!", args.clone()).unwrap();
     assert_eq!(
-        rx.recv().await.unwrap(),
+        std::sync::Arc::unwrap_or_clone(rx.recv().await.unwrap()),
         Change::Event {
             obj_path: "Device.".into(),
             event_name: "Boot!".into(),

@@ -71,7 +71,7 @@ pub(super) struct Actor {
     dm: DataModel,
     endpoint_id: String,
     link: Arc<dyn ControllerLink>,
-    changes: broadcast::Receiver<Change>,
+    changes: broadcast::Receiver<Arc<Change>>,
     snapshot: Snapshot,
     dirty: bool,
     origin: Instant,
@@ -190,7 +190,8 @@ impl Actor {
         }
     }
 
-    async fn change(&mut self, change: Change) {
+    async fn change(&mut self, change: Arc<Change>) {
+        let change: &Change = &change;
         if crate::access::change_affects_access(&change) {
             self.access.invalidate();
         }
@@ -203,7 +204,7 @@ impl Actor {
                 obj_path,
                 event_name,
                 ..
-            } = &change
+            } = change
             && obj_path == "Device."
             && event_name == "Boot!"
         {
