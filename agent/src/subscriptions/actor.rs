@@ -192,10 +192,10 @@ impl Actor {
 
     async fn change(&mut self, change: Arc<Change>) {
         let change: &Change = &change;
-        if crate::access::change_affects_access(&change) {
+        if crate::access::change_affects_access(change) {
             self.access.invalidate();
         }
-        let config = table::affects_snapshot(&change);
+        let config = table::affects_snapshot(change);
         if config {
             self.dirty = true;
         }
@@ -218,15 +218,15 @@ impl Actor {
         }
         let targets: Vec<Target> = self
             .snapshot
-            .matching(&self.dm, &change)
+            .matching(&self.dm, change)
             .into_iter()
             .map(|(s, c)| Target::new(s, c))
-            .filter(|t| self.may_notify(&t.controller, &change))
+            .filter(|t| self.may_notify(&t.controller, change))
             .collect();
         if targets.is_empty() {
             return;
         }
-        let notification = message::notification(&change);
+        let notification = message::notification(change);
         for t in &targets {
             self.deliver(t, notification.clone());
         }
