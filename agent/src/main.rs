@@ -109,17 +109,18 @@ fn main() -> ExitCode {
     usphub::memory::tune_allocator();
     let cli = Cli::parse();
     // The daemon logs what it does; the command-line tools only what went wrong.
+    use tracing_subscriber::filter::LevelFilter;
     let default_level = match cli.cmd {
-        Cmd::Run(_) | Cmd::Demo { .. } | Cmd::Sim(_) => "info",
-        Cmd::Ctl(_) | Cmd::Dongles { .. } => "warn",
+        Cmd::Run(_) | Cmd::Demo { .. } | Cmd::Sim(_) => LevelFilter::INFO,
+        Cmd::Ctl(_) | Cmd::Dongles { .. } => LevelFilter::WARN,
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let fmt = tracing_subscriber::fmt().with_writer(std::io::stderr);
+    // RUST_LOG's per-module directives need EnvFilter; without them a plain level is enough,
+    // and cheaper for every log call site.
+    match tracing_subscriber::EnvFilter::try_from_default_env() {
+        Ok(filter) => fmt.with_env_filter(filter).init(),
+        Err(_) => fmt.with_max_level(default_level).init(),
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
