@@ -95,19 +95,7 @@ impl Access {
     /// Whether `perm` is granted on `path` (a parameter, instance, table, or command/event
     /// path such as `Device.X.Reboot()` / `Device.Boot!`).
     pub fn allows(&self, dm: &DataModel, on: On, perm: Perm, path: &str) -> bool {
-        if self.all {
-            return true;
-        }
-        if self.none {
-            return false;
-        }
-        let bit = perm as u8;
-        self.roles.iter().any(|role| {
-            role.rules
-                .iter()
-                .find(|r| r.targets.iter().any(|t| dm.matches(t, path)))
-                .is_some_and(|r| r.perms[on as usize] & bit != 0)
-        })
+        self.decide(on, perm, |t| dm.matches(t, path))
     }
 
     /// Whether `perm` is granted on a supported path (`Device.X.{i}.Param`, GetSupportedDM):
@@ -115,6 +103,12 @@ impl Access {
     /// every instance (names, `*`, partial paths) speak for it; a rule naming one instance
     /// or a search does not decide it.
     pub fn allows_supported(&self, on: On, perm: Perm, supported_path: &str) -> bool {
+        self.decide(on, perm, |t| covers_type(t, supported_path))
+    }
+
+    /// In each role the highest-Order rule with a target that `covers` decides; any role
+    /// granting suffices.
+    fn decide(&self, on: On, perm: Perm, covers: impl Fn(&PathExpr) -> bool) -> bool {
         if self.all {
             return true;
         }
@@ -125,7 +119,7 @@ impl Access {
         self.roles.iter().any(|role| {
             role.rules
                 .iter()
-                .find(|r| r.targets.iter().any(|t| covers_type(t, supported_path)))
+                .find(|r| r.targets.iter().any(&covers))
                 .is_some_and(|r| r.perms[on as usize] & bit != 0)
         })
     }
