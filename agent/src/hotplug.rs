@@ -8,9 +8,9 @@
 //!   the [`Proxy`], which mounts the devices under the instance numbers its registry keeps
 //!   for them. A stick seen before (same stable key: by-id link, else USB serial) resumes the
 //!   bridge it had instead of getting a second one.
-//! * `Stop`: the stick's port is closed and not reopened until the stick is back (ZNP and
-//!   EZSP, through a [`gate`]; a Z-Wave bridge opens its port itself and notices the loss
-//!   when its reads fail); the bridge reports its radio offline, so its devices read
+//! * `Stop`: the stick's port is closed and not reopened until the stick is back (through a
+//!   [`gate`] in front of the bridge's port, whatever the radio); the bridge reports its
+//!   radio offline, so its devices read
 //!   `Online=false`. Nothing is deleted and the bridge stays attached, answering
 //!   `RadioOffline`, so its devices keep their rows.
 //! * `Ignored`: logged (deCONZ sticks, unidentified ports, auto-start off).
@@ -281,9 +281,8 @@ struct Radio {
     port: SerialPortSpec,
     /// The bridge once started and attached; held for the proxy's mounts and for resumption.
     handle: Option<BridgeHandle>,
-    /// ZNP and EZSP sticks: the switch that closes the port on removal and reopens it on
-    /// return.
-    gate: Option<PortGate>,
+    /// The switch that closes the port on removal and reopens it on return.
+    gate: PortGate,
     /// Its stick is plugged in.
     plugged: bool,
 }
@@ -333,9 +332,7 @@ impl Supervisor {
     /// Closes every port this task opened.
     fn close(self) {
         for r in self.radios.values() {
-            if let Some(g) = &r.gate {
-                g.unplug();
-            }
+            r.gate.unplug();
         }
     }
 
@@ -360,21 +357,13 @@ impl Supervisor {
             return;
         }
         if let Some(r) = self.radios.get_mut(&key) {
-            match &r.gate {
-                Some(g) => g.plug(port.clone()),
-                None if r.port != port => warn!(
-                    was = %r.port, now = %port,
-                    "stick came back on another port; its bridge keeps reopening the old one"
-                ),
-                None => {}
-            }
+            r.gate.plug(port.clone());
             r.port = port;
             r.plugged = true;
             info!(%key, firmware = r.firmware.as_str(), "stick back: its bridge resumes");
             return;
         }
-        let gate =
-            matches!(firmware, Firmware::Znp | Firmware::Ezsp).then(|| PortGate::new(port.clone()));
+        let gate = PortGate::new(port.clone());
         let job = StartJob {
             firmware,
             port: port.clone(),
@@ -421,8 +410,8 @@ impl Supervisor {
             Err(e) => {
                 // Forgotten, so that plugging the stick in again tries again.
                 warn!(%key, error = %e, "bridge not started");
-                if let Some(g) = self.radios.remove(&key).and_then(|r| r.gate) {
-                    g.unplug();
+                if let Some(r) = self.radios.remove(&key) {
+                    r.gate.unplug();
                 }
             }
         }
@@ -434,12 +423,7 @@ impl Supervisor {
             debug!(%key, "removed stick had no bridge of this task");
             return;
         };
-        match &r.gate {
-            Some(g) => g.unplug(),
-            // The Z-Wave bridge opens its port itself: the unplugged device fails its reads
-            // and the bridge retries until the stick is back.
-            None => debug!(%key, "bridge follows the port loss itself"),
-        }
+        r.gate.unplug();
         r.plugged = false;
         info!(
             %key, path = %stick.path, firmware = r.firmware.as_str(),
@@ -472,7 +456,7 @@ impl Supervisor {
 struct StartJob {
     firmware: Firmware,
     port: SerialPortSpec,
-    gate: Option<PortGate>,
+    gate: PortGate,
     state_dir: PathBuf,
     proxy: Proxy,
 }
@@ -481,23 +465,24 @@ impl StartJob {
     /// Starts the bridge and attaches it to the proxy.
     async fn run(self) -> Result<BridgeHandle, String> {
         use usphub_bridges::zigbee::{ezsp, znp};
-        let handle = match (self.firmware, &self.gate) {
-            (Firmware::Ezsp, Some(gate)) => {
+        let gate = &self.gate;
+        let handle = match self.firmware {
+            Firmware::Ezsp => {
                 let backend = ezsp::backend::EzspBackend::new(
                     gate.connector(),
                     ezsp::backend::EzspBackendConfig::default(),
                 );
                 self.zigbee_bridge(backend).await?
             }
-            (Firmware::Znp, Some(gate)) => {
+            Firmware::Znp => {
                 let backend = znp::backend::ZnpBackend::new(
                     gate.connector(),
                     znp::backend::ZnpBackendConfig::default(),
                 );
                 self.zigbee_bridge(backend).await?
             }
-            (Firmware::ZWave, _) => self.zwave_bridge()?,
-            (f, _) => return Err(format!("no bridge for {} sticks", f.as_str())),
+            Firmware::ZWave => self.zwave_bridge(gate)?,
+            f => return Err(format!("no bridge for {} sticks", f.as_str())),
         };
         self.proxy
             .attach(handle.clone())
@@ -524,10 +509,11 @@ impl StartJob {
 
     /// A Z-Wave bridge with the agent's S0 key (generated and kept on first use), its node
     /// registry beside the database as for a configured `[zwave]` stick.
-    fn zwave_bridge(&self) -> Result<BridgeHandle, String> {
+    fn zwave_bridge(&self, gate: &PortGate) -> Result<BridgeHandle, String> {
         let key =
             crate::radios::zwave_network_key(None, &self.state_dir).map_err(|e| e.to_string())?;
-        crate::radios::zwave_bridge(self.port.clone(), &self.state_dir, Some(key))
+        let cfg = crate::radios::zwave_config(self.port.clone(), &self.state_dir, Some(key));
+        usphub_bridges::zwave::bridge::spawn_with(cfg, gate.zwave_connector())
             .map_err(|e| e.to_string())
     }
 }

@@ -31,13 +31,27 @@ pub fn zwave_bridge(
     state_dir: &Path,
     network_key: Option<[u8; 16]>,
 ) -> Result<BridgeHandle, RadioError> {
+    zwave::bridge::spawn(zwave_config(port, state_dir, network_key)).map_err(zwave_error)
+}
+
+/// The settings of a Z-Wave bridge on `port` with its registry in `state_dir`.
+pub fn zwave_config(
+    port: SerialPortSpec,
+    state_dir: &Path,
+    network_key: Option<[u8; 16]>,
+) -> zwave::bridge::ZWaveConfig {
     let mut cfg = zwave::bridge::ZWaveConfig::new(port);
     cfg.registry = Some(state_dir.join("zwave.redb"));
     cfg.network_key = network_key;
-    zwave::bridge::spawn(cfg).map_err(|e| RadioError {
+    cfg
+}
+
+/// A Z-Wave bridge that could not start (its registry file).
+pub fn zwave_error(e: impl std::fmt::Display) -> RadioError {
+    RadioError {
         radio: "Z-Wave",
         reason: e.to_string(),
-    })
+    }
 }
 
 /// Store namespace of the BLE devices paired through a join window (configured ones are in

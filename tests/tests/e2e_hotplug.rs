@@ -459,8 +459,12 @@ async fn plugged_zwave_stick_gets_a_zwave_bridge_that_is_resumed_not_doubled() {
     let row = created(&mut c, "Device.ProxiedDevice.").await;
     c.eventually(&format!("{row}ProxyProtocol"), Some("Z-Wave"))
         .await;
+    let online = format!("{row}Online");
+    c.subscribe("online", "ValueChange", &online, &[]).await;
+    reads(&mut c, &online, "true").await;
 
-    // Pulled out and plugged in again: one bridge throughout, resumed.
+    // Pulled out: the agent closes the port at once (the simulator behind it stays up, as a
+    // stick whose reads do not fail would), so the nodes go offline.
     send(
         &tx,
         HotplugEvent::Removed {
@@ -470,8 +474,12 @@ async fn plugged_zwave_stick_gets_a_zwave_bridge_that_is_resumed_not_doubled() {
     .await;
     let status = status_until(&agent, |s| s.plugged.is_empty()).await;
     assert_eq!(status.bridged, [sim.url()], "the bridge is kept");
+    reads(&mut c, &online, "false").await;
+
+    // Plugged in again: one bridge throughout, resumed, its nodes online again.
     send(&tx, HotplugEvent::Added(info)).await;
     status_until(&agent, |s| s.plugged == [sim.url()]).await;
+    reads(&mut c, &online, "true").await;
     let bridges = c.get_map("Device.X_USPHUB_Bridge.*.Protocol").await;
     assert_eq!(bridges.len(), 1, "no second bridge: {bridges:?}");
 

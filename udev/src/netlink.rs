@@ -266,6 +266,7 @@ impl UeventSocket {
                 Ok(Err(e)) if e.raw_os_error() == Some(libc::ENOBUFS) => {
                     return Ok(Received::Overrun);
                 }
+                Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Ok(Err(e)) => return Err(e),
                 Ok(Ok(r)) => r,
             };

@@ -1,7 +1,7 @@
-//! The on/off switch in front of a hot-plugged Zigbee stick's port (see the parent module):
-//! a ZNP/EZSP link connector that opens the stick's current port or fails at once while it
-//! is unplugged, and a port wrapper that fails every read and write once the stick is gone,
-//! so the link drops (closes) it.
+//! The on/off switch in front of a hot-plugged stick's port (see the parent module): a
+//! connector (for the ZNP/EZSP link or the Z-Wave port actor) that opens the stick's current
+//! port or fails at once while it is unplugged, and a port wrapper that fails every read and
+//! write once the stick is gone, so its owner drops (closes) it.
 
 use std::future::Future;
 use std::io;
@@ -53,29 +53,48 @@ impl PortGate {
         });
     }
 
-    /// A ZNP link connector that opens the stick's current port, or fails at once while it
-    /// is unplugged.
+    /// A ZNP/EZSP link connector that opens the stick's current port, or fails at once while
+    /// it is unplugged.
     pub(super) fn connector(&self) -> usphub_bridges::zigbee::znp::link::Connector {
         let tx = self.tx.clone();
         Arc::new(move || {
             let tx = tx.clone();
             Box::pin(async move {
-                let state = tx.borrow().clone();
-                let spec = state.spec.ok_or_else(|| "stick unplugged".to_string())?;
-                let io = open_port(&spec).await.map_err(|e| e.to_string())?;
-                let mut rx = tx.subscribe();
-                let ended: SessionEnd = Box::pin(async move {
-                    // Err: the gate is gone, which ends the session too.
-                    let _ = rx.wait_for(|s| s.session != state.session).await;
-                });
-                Ok(Box::new(GatedPort {
-                    io,
-                    ended,
-                    closed: false,
-                }) as Box<dyn AsyncPort>)
+                let port = open_gated(&tx).await?;
+                Ok(Box::new(port) as Box<dyn AsyncPort>)
             })
         })
     }
+
+    /// The same for the Z-Wave bridge's port actor.
+    pub(super) fn zwave_connector(&self) -> impl usphub_bridges::zwave::serial::port::Connector {
+        use usphub_bridges::zwave::serial::port::{BoxPort, ConnectFuture};
+        let tx = self.tx.clone();
+        move || -> ConnectFuture {
+            let tx = tx.clone();
+            Box::pin(async move {
+                let port = open_gated(&tx).await.map_err(io::Error::other)?;
+                Ok(Box::new(port) as BoxPort)
+            })
+        }
+    }
+}
+
+/// Opens the port of the current plug-in session, wrapped to fail once the session ends.
+async fn open_gated(tx: &watch::Sender<GateState>) -> Result<GatedPort, String> {
+    let state = tx.borrow().clone();
+    let spec = state.spec.ok_or_else(|| "stick unplugged".to_string())?;
+    let io = open_port(&spec).await.map_err(|e| e.to_string())?;
+    let mut rx = tx.subscribe();
+    let ended: SessionEnd = Box::pin(async move {
+        // Err: the gate is gone, which ends the session too.
+        let _ = rx.wait_for(|s| s.session != state.session).await;
+    });
+    Ok(GatedPort {
+        io,
+        ended,
+        closed: false,
+    })
 }
 
 type SessionEnd = Pin<Box<dyn Future<Output = ()> + Send>>;

@@ -116,8 +116,18 @@ pub fn spec_connector(spec: SerialPortSpec) -> impl Connector {
 
 /// Starts the bridge; fails only if the registry file cannot be opened.
 pub fn spawn(config: ZWaveConfig) -> Result<BridgeHandle, RegistryError> {
+    let connector = spec_connector(config.port.clone());
+    spawn_with(config, connector)
+}
+
+/// Starts the bridge on ports `connector` opens (a hot-plugged stick's gate) instead of
+/// `config.port`, which then only names the stick.
+pub fn spawn_with(
+    config: ZWaveConfig,
+    connector: impl port::Connector,
+) -> Result<BridgeHandle, RegistryError> {
     let registry = config.registry.as_deref().map(Registry::open).transpose()?;
-    let (serial, inbound) = port::spawn(spec_connector(config.port.clone()), config.port_config);
+    let (serial, inbound) = port::spawn(connector, config.port_config);
     let (handle, inbox) = bridge_channel(ProxyProtocol::ZWave, 64, 1024);
     let (internal_tx, internal_rx) = mpsc::channel(64);
     let (member_tx, member_rx) = mpsc::channel(16);
