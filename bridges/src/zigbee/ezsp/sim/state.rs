@@ -16,65 +16,17 @@ use crate::zigbee::ezsp::commands::{
 };
 use crate::zigbee::ezsp::frame::{FC_CALLBACK_ASYNC, Header, HeaderFormat};
 use crate::zigbee::ezsp::wire::{LvBytes, Status, Wire};
-use crate::zigbee::sim::{JoinMode, Scenario, ScriptedReport, VirtualDevice};
+use crate::zigbee::sim::Scenario;
+use crate::zigbee::sim::ncp::{SimRandom, joins_on_permit, log_data, network_schedule};
 use crate::zigbee::zdo::{self, Zdp};
 
 mod devices;
 mod handlers;
 
-use devices::report_schedule;
+pub use crate::zigbee::sim::{DATA_LOG_LEN, SimDevice, Timed};
 
-/// How many host data frames [`NcpState::data_log`] keeps.
-pub const DATA_LOG_LEN: usize = 32;
-
-/// A timed event the server runs later.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Timed {
-    /// Device `n` of the scenario joins.
-    Join(usize),
-    /// Scripted report `report` of device `device`.
-    Report {
-        /// Device index.
-        device: usize,
-        /// Report index.
-        report: usize,
-    },
-    /// Joining closes (if `epoch` is still the current permit).
-    ClosePermitJoin {
-        /// Which permitJoining opened it.
-        epoch: u32,
-    },
-    /// Device `n` stops answering.
-    Silent(usize),
-    /// Device `n` leaves the network by itself.
-    Leave(usize),
-}
-
-/// Something to do after handling a frame.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Out {
-    /// Send this EZSP frame now.
-    Frame(Vec<u8>),
-    /// Run this event after a delay.
-    Later(Duration, Timed),
-}
-
-/// One scenario device and its network state.
-#[derive(Debug, Clone)]
-pub struct SimDevice {
-    /// The device model.
-    pub device: VirtualDevice,
-    /// When it joins.
-    pub join: JoinMode,
-    /// Whether it is in the network now.
-    pub joined: bool,
-    /// Scripted reports.
-    pub reports: Vec<ScriptedReport>,
-    /// Goes silent this long after joining.
-    pub silent_after_ms: Option<u64>,
-    /// Leaves this long after joining.
-    pub leave_after_ms: Option<u64>,
-}
+/// Something to do after handling a frame: an EZSP frame to send, or a timed event.
+pub type Out = crate::zigbee::sim::Out<Vec<u8>>;
 
 /// The network kept in the NCP's tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,7 +71,7 @@ pub struct NcpState {
     last_seq: u8,
     aps_seq: u8,
     permit_epoch: u32,
-    random: u64,
+    random: SimRandom,
 }
 
 /// The stack version a firmware of `protocol` reports (one nibble per digit).
@@ -140,18 +92,7 @@ pub fn stack_version(protocol: u8) -> u16 {
 impl NcpState {
     /// A factory-new NCP speaking `protocol_version` with the scenario's devices.
     pub fn new(ieee: u64, protocol_version: u8, scenario: Scenario) -> Self {
-        let devices = scenario
-            .devices
-            .into_iter()
-            .map(|d| SimDevice {
-                joined: d.join == JoinMode::Paired,
-                device: d.device,
-                join: d.join,
-                reports: d.reports,
-                silent_after_ms: d.silent_after_ms,
-                leave_after_ms: d.leave_after_ms,
-            })
-            .collect();
+        let devices = scenario.devices.into_iter().map(SimDevice::from).collect();
         NcpState {
             ieee,
             protocol_version,
@@ -168,16 +109,8 @@ impl NcpState {
             last_seq: 0,
             aps_seq: 0,
             permit_epoch: 0,
-            random: ieee ^ 0x9E37_79B9_7F4A_7C15,
+            random: SimRandom::new(ieee),
         }
-    }
-
-    fn next_random(&mut self) -> u64 {
-        // xorshift64*: the simulator's "random" keys only need to differ per run.
-        self.random ^= self.random >> 12;
-        self.random ^= self.random << 25;
-        self.random ^= self.random >> 27;
-        self.random.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
 
     fn v(&self) -> u8 {
@@ -287,11 +220,7 @@ impl NcpState {
     fn network_came_up(&mut self) -> Vec<Out> {
         self.network_up = true;
         let mut out = vec![self.stack_status(Status::network_up(self.v()))];
-        for (i, d) in self.devices.iter().enumerate() {
-            if d.joined {
-                out.extend(report_schedule(i, d));
-            }
-        }
+        out.extend(network_schedule(&self.devices));
         out
     }
 
@@ -299,7 +228,7 @@ impl NcpState {
         let key = match &self.security {
             Some(s) if s.bitmask & c::security_bitmask::HAVE_NETWORK_KEY != 0 => s.network_key,
             _ => {
-                let (a, b) = (self.next_random(), self.next_random());
+                let (a, b) = (self.random.next_u64(), self.random.next_u64());
                 let mut k = [0u8; 16];
                 k[..8].copy_from_slice(&a.to_le_bytes());
                 k[8..].copy_from_slice(&b.to_le_bytes());
@@ -340,17 +269,7 @@ impl NcpState {
             return out;
         }
         out.push(self.stack_status(Status(if self.v() >= 14 { 0x0C18 } else { 0x9C })));
-        let waiting = self
-            .devices
-            .iter()
-            .enumerate()
-            .filter(|(_, d)| !d.joined && d.join == JoinMode::OnPermit);
-        for (k, (i, _)) in waiting.enumerate() {
-            out.push(Out::Later(
-                Duration::from_millis(20 + 30 * k as u64),
-                Timed::Join(i),
-            ));
-        }
+        out.extend(joins_on_permit(&self.devices));
         if duration < 255 {
             let epoch = self.permit_epoch;
             out.push(Out::Later(
@@ -365,31 +284,6 @@ impl NcpState {
         Status(if self.v() >= 14 { 0x0C19 } else { 0x9D })
     }
 
-    /// Runs a timed event.
-    pub fn timed(&mut self, t: Timed) -> Vec<Out> {
-        match t {
-            Timed::Join(i) => self.join(i),
-            Timed::ClosePermitJoin { epoch } if epoch == self.permit_epoch => {
-                vec![self.stack_status(self.network_closed())]
-            }
-            Timed::ClosePermitJoin { .. } => Vec::new(),
-            Timed::Silent(i) => {
-                if let Some(d) = self.devices.get_mut(i) {
-                    d.device.responsive = false;
-                }
-                Vec::new()
-            }
-            Timed::Leave(i) => match self.devices.get(i) {
-                Some(d) if d.joined && self.network_up => {
-                    let (nwk, ieee) = (d.device.nwk, d.device.ieee);
-                    self.device_left(nwk, ieee)
-                }
-                _ => Vec::new(),
-            },
-            Timed::Report { device, report } => self.scripted_report(t, device, report),
-        }
-    }
-
     fn log(&mut self, destination: u16, aps: &EmberApsFrame, payload: &[u8]) -> ApsFrame {
         let frame = ApsFrame {
             dst_nwk: destination,
@@ -399,10 +293,7 @@ impl NcpState {
             cluster: aps.cluster_id,
             payload: payload.to_vec(),
         };
-        if self.data_log.len() == DATA_LOG_LEN {
-            self.data_log.pop_front();
-        }
-        self.data_log.push_back(frame.clone());
+        log_data(&mut self.data_log, frame.clone());
         frame
     }
 

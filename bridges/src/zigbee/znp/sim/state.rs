@@ -6,7 +6,10 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use crate::zigbee::backend::{ApsFrame, ApsIncoming};
-use crate::zigbee::sim::{JoinMode, Scenario, VirtualDevice};
+use crate::zigbee::sim::Scenario;
+use crate::zigbee::sim::ncp::{
+    CoordinatorState, SimRandom, joins_on_permit, log_data, network_schedule,
+};
 use crate::zigbee::zdo::{self, Zdp};
 use crate::zigbee::znp::commands::sys::{self as sys, nv};
 use crate::zigbee::znp::commands::{
@@ -23,54 +26,10 @@ mod nvcmd;
 mod tests;
 mod zdp;
 
-/// How many host data frames [`SimState::data_log`] keeps.
-pub const DATA_LOG_LEN: usize = 32;
-
-/// A timed event the server runs later.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Timed {
-    /// Device `n` of the scenario joins.
-    Join(usize),
-    /// Scripted report `report` of device `device`.
-    Report {
-        /// Device index.
-        device: usize,
-        /// Report index.
-        report: usize,
-    },
-    /// Joining closes.
-    ClosePermitJoin,
-    /// Device `n` stops answering.
-    Silent(usize),
-    /// Device `n` leaves the network by itself.
-    Leave(usize),
-}
+pub use crate::zigbee::sim::{DATA_LOG_LEN, SimDevice, Timed};
 
 /// Something to do after handling a frame.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Out {
-    /// Send this frame now.
-    Frame(MtFrame),
-    /// Run this event after a delay.
-    Later(Duration, Timed),
-}
-
-/// One scenario device and its network state.
-#[derive(Debug, Clone)]
-pub struct SimDevice {
-    /// The device model.
-    pub device: VirtualDevice,
-    /// When it joins.
-    pub join: JoinMode,
-    /// Whether it is in the network now.
-    pub joined: bool,
-    /// Scripted reports.
-    pub reports: Vec<crate::zigbee::sim::ScriptedReport>,
-    /// Goes silent this long after joining.
-    pub silent_after_ms: Option<u64>,
-    /// Leaves this long after joining.
-    pub leave_after_ms: Option<u64>,
-}
+pub type Out = crate::zigbee::sim::Out<MtFrame>;
 
 /// The coordinator's state.
 #[derive(Debug)]
@@ -93,7 +52,7 @@ pub struct SimState {
     zdo_callbacks: BTreeSet<u16>,
     primary_channels: u32,
     zdp_tsn: u8,
-    random: u64,
+    random: SimRandom,
 }
 
 fn emit<M: MtMessage>(m: M) -> Out {
@@ -103,18 +62,7 @@ fn emit<M: MtMessage>(m: M) -> Out {
 impl SimState {
     /// A factory-new coordinator with the scenario's devices.
     pub fn new(ieee: u64, scenario: Scenario) -> Self {
-        let devices = scenario
-            .devices
-            .into_iter()
-            .map(|d| SimDevice {
-                joined: d.join == JoinMode::Paired,
-                device: d.device,
-                join: d.join,
-                reports: d.reports,
-                silent_after_ms: d.silent_after_ms,
-                leave_after_ms: d.leave_after_ms,
-            })
-            .collect();
+        let devices = scenario.devices.into_iter().map(SimDevice::from).collect();
         SimState {
             nv: NvStore::factory(ieee),
             ieee,
@@ -127,16 +75,8 @@ impl SimState {
             zdo_callbacks: BTreeSet::new(),
             primary_channels: 0x0000_0800,
             zdp_tsn: 0,
-            random: ieee ^ 0x9E37_79B9_7F4A_7C15,
+            random: SimRandom::new(ieee),
         }
-    }
-
-    fn next_random(&mut self) -> u64 {
-        // xorshift64*: the simulator's "random" PAN ids and keys only need to differ per run.
-        self.random ^= self.random >> 12;
-        self.random ^= self.random << 25;
-        self.random ^= self.random >> 27;
-        self.random.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
 
     fn on_network(&self) -> bool {
@@ -316,11 +256,7 @@ impl SimState {
             out.push(emit(mtzdo::StateChangeInd {
                 state: mtzdo::state::ZB_COORD,
             }));
-            for (i, d) in self.devices.iter().enumerate() {
-                if d.joined {
-                    out.extend(report_schedule(i, d));
-                }
-            }
+            out.extend(network_schedule(&self.devices));
         }
         out
     }
@@ -369,73 +305,13 @@ impl SimState {
             emit(mtzdo::PermitJoinInd { duration }),
         ];
         if duration > 0 && self.dev_state == mtzdo::state::ZB_COORD {
-            let waiting = self
-                .devices
-                .iter()
-                .enumerate()
-                .filter(|(_, d)| !d.joined && d.join == JoinMode::OnPermit);
-            for (k, (i, _)) in waiting.enumerate() {
-                out.push(Out::Later(
-                    Duration::from_millis(20 + 30 * k as u64),
-                    Timed::Join(i),
-                ));
-            }
+            out.extend(joins_on_permit(&self.devices));
             out.push(Out::Later(
                 Duration::from_secs(u64::from(duration)),
-                Timed::ClosePermitJoin,
+                Timed::ClosePermitJoin { epoch: 0 },
             ));
         }
         out
-    }
-
-    /// Runs a timed event.
-    pub fn timed(&mut self, t: Timed) -> Vec<Out> {
-        match t {
-            Timed::Join(i) => self.join(i),
-            Timed::ClosePermitJoin => vec![emit(mtzdo::PermitJoinInd { duration: 0 })],
-            Timed::Silent(i) => {
-                if let Some(d) = self.devices.get_mut(i) {
-                    d.device.responsive = false;
-                }
-                Vec::new()
-            }
-            Timed::Leave(i) => match self.devices.get_mut(i) {
-                Some(d) if d.joined => {
-                    d.joined = false;
-                    let (nwk_addr, ieee) = (d.device.nwk, d.device.ieee);
-                    self.forget_device(ieee);
-                    vec![emit(mtzdo::LeaveInd {
-                        nwk_addr,
-                        ieee,
-                        request: 0,
-                        remove: 0,
-                        rejoin: 0,
-                    })]
-                }
-                _ => Vec::new(),
-            },
-            Timed::Report { device, report } => {
-                let Some(d) = self.devices.get_mut(device) else {
-                    return Vec::new();
-                };
-                let Some(r) = d.reports.get(report).cloned() else {
-                    return Vec::new();
-                };
-                if !d.joined || !d.device.responsive {
-                    return Vec::new();
-                }
-                let mut out = Vec::new();
-                if let Some(v) = r.zcl_value()
-                    && let Some(msg) = d.device.report(r.endpoint, r.cluster, r.attribute, v)
-                {
-                    out.push(incoming(&msg));
-                }
-                if let Some(every) = r.every_ms {
-                    out.push(Out::Later(Duration::from_millis(every.max(10)), t));
-                }
-                out
-            }
-        }
     }
 
     /// Device `i` joins: trust-centre indication, then its Device_annce.
@@ -469,7 +345,7 @@ impl SimState {
             let annce = dev.announce();
             out.push(self.msg_cb(&annce));
         }
-        out.extend(report_schedule(i, &self.devices[i]));
+        out.extend(self.devices[i].schedule(i));
         out
     }
 
@@ -490,10 +366,7 @@ impl SimState {
             cluster: r.cluster_id,
             payload: r.data.0,
         };
-        if self.data_log.len() == DATA_LOG_LEN {
-            self.data_log.pop_front();
-        }
-        self.data_log.push_back(frame.clone());
+        log_data(&mut self.data_log, frame.clone());
         let mut out = vec![emit(af::DataRequestRsp { status: 0 })];
         let answers = match self.device_by_nwk(r.dst_addr) {
             // MAC_NO_ACK for a silent device, NWK_NO_ROUTE for an unknown address.
@@ -514,59 +387,57 @@ impl SimState {
         out.extend(answers.unwrap_or_default().iter().map(incoming));
         out
     }
-
-    /// A device sends a cluster command to the coordinator now (a button press).
-    pub fn command_now(
-        &mut self,
-        ieee: u64,
-        ep: u8,
-        cluster: u16,
-        command: u8,
-        payload: Vec<u8>,
-    ) -> Option<Out> {
-        let d = self
-            .devices
-            .iter_mut()
-            .find(|d| d.device.ieee == ieee && d.joined)?;
-        d.device
-            .command(ep, cluster, command, payload)
-            .map(|m| incoming(&m))
-    }
-
-    /// A device sends a report now (test control); false if it cannot.
-    pub fn report_now(
-        &mut self,
-        ieee: u64,
-        ep: u8,
-        cluster: u16,
-        attr: u16,
-        v: crate::zigbee::zcl::ZclValue,
-    ) -> Option<Out> {
-        let d = self
-            .devices
-            .iter_mut()
-            .find(|d| d.device.ieee == ieee && d.joined)?;
-        d.device.report(ep, cluster, attr, v).map(|m| incoming(&m))
-    }
 }
 
-fn report_schedule(i: usize, d: &SimDevice) -> Vec<Out> {
-    let reports = d.reports.iter().enumerate().map(|(k, r)| {
-        Out::Later(
-            Duration::from_millis(r.after_ms),
-            Timed::Report {
-                device: i,
-                report: k,
+impl CoordinatorState for SimState {
+    type Frame = MtFrame;
+
+    fn devices_mut(&mut self) -> &mut [SimDevice] {
+        &mut self.devices
+    }
+
+    fn timed(&mut self, t: Timed) -> Vec<Out> {
+        match t {
+            Timed::Join(i) => self.join(i),
+            Timed::ClosePermitJoin { .. } => vec![emit(mtzdo::PermitJoinInd { duration: 0 })],
+            Timed::Silent(i) => {
+                if let Some(d) = self.devices.get_mut(i) {
+                    d.device.responsive = false;
+                }
+                Vec::new()
+            }
+            Timed::Leave(i) => match self.devices.get_mut(i) {
+                Some(d) if d.joined => {
+                    d.joined = false;
+                    let (nwk_addr, ieee) = (d.device.nwk, d.device.ieee);
+                    self.forget_device(ieee);
+                    vec![emit(mtzdo::LeaveInd {
+                        nwk_addr,
+                        ieee,
+                        request: 0,
+                        remove: 0,
+                        rejoin: 0,
+                    })]
+                }
+                _ => Vec::new(),
             },
-        )
-    });
-    let silent = d
-        .silent_after_ms
-        .map(|ms| Out::Later(Duration::from_millis(ms), Timed::Silent(i)));
-    let leave = d
-        .leave_after_ms
-        .map(|ms| Out::Later(Duration::from_millis(ms), Timed::Leave(i)));
-    reports.chain(silent).chain(leave).collect()
+            Timed::Report { device, report } => {
+                let Some((msg, again)) = self
+                    .devices
+                    .get_mut(device)
+                    .and_then(|d| d.scripted_report(report))
+                else {
+                    return Vec::new();
+                };
+                let again = again.map(|after| Out::Later(after, t));
+                msg.iter().map(incoming).chain(again).collect()
+            }
+        }
+    }
+
+    fn incoming(&self, a: &ApsIncoming) -> Out {
+        incoming(a)
+    }
 }
 
 /// AF_INCOMING_MSG for a device's frame.

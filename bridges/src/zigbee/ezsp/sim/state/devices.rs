@@ -2,38 +2,13 @@
 //! Device_annce), leaves, scripted and test-driven reports and commands, all delivered as
 //! `incomingMessageHandler` callbacks.
 
-use std::time::Duration;
-
 use super::{NcpState, Out, SimDevice, Timed};
 use crate::zigbee::backend::ApsIncoming;
 use crate::zigbee::ezsp::commands::{self as c, EmberApsFrame};
 use crate::zigbee::ezsp::wire::LvBytes;
+use crate::zigbee::sim::CoordinatorState;
 
 impl NcpState {
-    pub(super) fn scripted_report(&mut self, t: Timed, device: usize, report: usize) -> Vec<Out> {
-        let up = self.network_up;
-        let Some(d) = self.devices.get_mut(device) else {
-            return Vec::new();
-        };
-        let Some(r) = d.reports.get(report).cloned() else {
-            return Vec::new();
-        };
-        if !d.joined || !d.device.responsive || !up {
-            return Vec::new();
-        }
-        let msg = r
-            .zcl_value()
-            .and_then(|v| d.device.report(r.endpoint, r.cluster, r.attribute, v));
-        let mut out: Vec<Out> = msg
-            .iter()
-            .map(|m| self.incoming(m, c::INCOMING_UNICAST))
-            .collect();
-        if let Some(every) = r.every_ms {
-            out.push(Out::Later(Duration::from_millis(every.max(10)), t));
-        }
-        out
-    }
-
     pub(super) fn device_left(&mut self, nwk: u16, ieee: u64) -> Vec<Out> {
         if let Some(d) = self.devices.iter_mut().find(|d| d.device.ieee == ieee) {
             d.joined = false;
@@ -81,7 +56,7 @@ impl NcpState {
             }));
         }
         out.push(self.incoming(&annce, 4));
-        out.extend(report_schedule(i, &self.devices[i]));
+        out.extend(self.devices[i].schedule(i));
         out
     }
 
@@ -113,57 +88,53 @@ impl NcpState {
             message: LvBytes(a.payload.clone()),
         })
     }
-
-    /// A device sends a cluster command to the coordinator now (a button press).
-    pub fn command_now(
-        &mut self,
-        ieee: u64,
-        ep: u8,
-        cluster: u16,
-        command: u8,
-        payload: Vec<u8>,
-    ) -> Option<Out> {
-        let d = self
-            .devices
-            .iter_mut()
-            .find(|d| d.device.ieee == ieee && d.joined)?;
-        let m = d.device.command(ep, cluster, command, payload)?;
-        Some(self.incoming(&m, c::INCOMING_UNICAST))
-    }
-
-    /// A device sends a report now; `None` if it cannot.
-    pub fn report_now(
-        &mut self,
-        ieee: u64,
-        ep: u8,
-        cluster: u16,
-        attr: u16,
-        v: crate::zigbee::zcl::ZclValue,
-    ) -> Option<Out> {
-        let d = self
-            .devices
-            .iter_mut()
-            .find(|d| d.device.ieee == ieee && d.joined)?;
-        let m = d.device.report(ep, cluster, attr, v)?;
-        Some(self.incoming(&m, c::INCOMING_UNICAST))
-    }
 }
 
-pub(super) fn report_schedule(i: usize, d: &SimDevice) -> Vec<Out> {
-    let reports = d.reports.iter().enumerate().map(|(k, r)| {
-        Out::Later(
-            Duration::from_millis(r.after_ms),
-            Timed::Report {
-                device: i,
-                report: k,
+impl CoordinatorState for NcpState {
+    type Frame = Vec<u8>;
+
+    fn devices_mut(&mut self) -> &mut [SimDevice] {
+        &mut self.devices
+    }
+
+    fn timed(&mut self, t: Timed) -> Vec<Out> {
+        match t {
+            Timed::Join(i) => self.join(i),
+            Timed::ClosePermitJoin { epoch } if epoch == self.permit_epoch => {
+                vec![self.stack_status(self.network_closed())]
+            }
+            Timed::ClosePermitJoin { .. } => Vec::new(),
+            Timed::Silent(i) => {
+                if let Some(d) = self.devices.get_mut(i) {
+                    d.device.responsive = false;
+                }
+                Vec::new()
+            }
+            Timed::Leave(i) => match self.devices.get(i) {
+                Some(d) if d.joined && self.network_up => {
+                    let (nwk, ieee) = (d.device.nwk, d.device.ieee);
+                    self.device_left(nwk, ieee)
+                }
+                _ => Vec::new(),
             },
-        )
-    });
-    let silent = d
-        .silent_after_ms
-        .map(|ms| Out::Later(Duration::from_millis(ms), Timed::Silent(i)));
-    let leave = d
-        .leave_after_ms
-        .map(|ms| Out::Later(Duration::from_millis(ms), Timed::Leave(i)));
-    reports.chain(silent).chain(leave).collect()
+            Timed::Report { device, report } => {
+                let up = self.network_up;
+                let Some((msg, again)) = self
+                    .devices
+                    .get_mut(device)
+                    .filter(|_| up)
+                    .and_then(|d| d.scripted_report(report))
+                else {
+                    return Vec::new();
+                };
+                let again = again.map(|after| Out::Later(after, t));
+                let msgs = msg.iter().map(|m| self.incoming(m, c::INCOMING_UNICAST));
+                msgs.chain(again).collect()
+            }
+        }
+    }
+
+    fn incoming(&self, a: &ApsIncoming) -> Out {
+        NcpState::incoming(self, a, c::INCOMING_UNICAST)
+    }
 }

@@ -125,7 +125,7 @@ impl SimState {
     pub(super) fn form(&mut self) {
         let (mut pan, mut ext, _, key) = self.network();
         if pan == 0xFFFF || pan == 0xFFFE || pan == 0 {
-            pan = (self.next_random() as u16 % 0xFFF0).max(1);
+            pan = (self.random.next_u64() as u16 % 0xFFF0).max(1);
         }
         if ext == 0 || ext == u64::MAX {
             ext = self.ieee;
@@ -134,8 +134,8 @@ impl SimState {
             .find(|c| self.primary_channels & (1 << c) != 0)
             .unwrap_or(11);
         if key == [0; 16] {
-            let a = self.next_random().to_le_bytes();
-            let b = self.next_random().to_le_bytes();
+            let a = self.random.next_u64().to_le_bytes();
+            let b = self.random.next_u64().to_le_bytes();
             self.nv.set(nv::PRECFGKEY, [a, b].concat());
         }
         let mut active_key = vec![0u8];
