@@ -3,16 +3,12 @@
 
 use std::time::Duration;
 
-use super::bridge_tests::{BULB, SENSOR, cap, expect, id_of, pair_all, rig, start_bridge_with};
+use super::bridge_tests::{BULB, COORDINATOR, SENSOR, cap, expect, id_of, pair_all, rig, rig_on};
 use super::test_radio::{AnySim, Radio, both_radios};
 use crate::api::{BridgeError, BridgeEvent, CapabilityId, Decimal, InterviewState, Value};
-use crate::zigbee::bridge::{ZigbeeBridgeConfig, start};
-use crate::zigbee::sim::Scenario;
+use crate::zigbee::bridge::ZigbeeBridgeConfig;
 use crate::zigbee::zcl::ZclValue;
 use crate::zigbee::zcl::clusters::id;
-use crate::zigbee::znp::backend::{ZnpBackend, ZnpBackendConfig};
-use crate::zigbee::znp::link::port_connector;
-use crate::zigbee::znp::sim::{ZnpSim, ZnpSimConfig};
 
 fn incoming(src_addr: u16, cluster_id: u16, data: Vec<u8>) -> crate::zigbee::znp::frame::MtFrame {
     use crate::zigbee::znp::commands::{MtMessage, ShortBytes, af::IncomingMsg};
@@ -96,24 +92,17 @@ async fn garbage_broken_frames_and_malformed_zcl_are_survived() {
     assert_eq!(r.handle.devices().await.unwrap().len(), devices.len());
 }
 
-#[tokio::test]
-async fn device_silent_during_interview_is_interviewed_again_when_it_talks() {
-    let scenario = Scenario::parse(
-        "[[device]]\npreset = \"temperature_humidity\"\nieee = \"00124b0000000101\"\n",
-    )
-    .unwrap();
-    let cfg = ZnpSimConfig {
-        ieee: 0x00124B00_00C0FFEE,
-        scenario,
-        require_bootloader_skip: false,
-    };
-    let sim = ZnpSim::start_tcp(cfg, 0).await.unwrap();
+both_radios!(device_silent_during_interview_is_interviewed_again_when_it_talks);
+async fn device_silent_during_interview_is_interviewed_again_when_it_talks(radio: Radio) {
+    let scenario = "[[device]]\npreset = \"temperature_humidity\"\nieee = \"00124b0000000101\"\n";
+    let sim = AnySim::start(radio, COORDINATOR, scenario).await;
     let dir = tempfile::tempdir().unwrap();
-    let (handle, _task) = start_bridge_with(&sim, dir.path(), |c| {
-        c.response_timeout = Duration::from_millis(300);
-        c.interview_retry = Duration::ZERO;
-    })
-    .await;
+    let (handle, _task) = sim
+        .bridge_with(dir.path(), |c| {
+            c.response_timeout = Duration::from_millis(300);
+            c.interview_retry = Duration::ZERO;
+        })
+        .await;
     let mut events = handle.subscribe();
     sim.set_responsive(SENSOR, false);
     handle.permit_join(Duration::from_secs(60)).await.unwrap();
@@ -187,7 +176,7 @@ async fn refresh_reads_values_the_device_did_not_report_and_identify_is_accepted
 both_radios!(silent_device_goes_offline_and_comes_back_when_heard);
 async fn silent_device_goes_offline_and_comes_back_when_heard(radio: Radio) {
     let scenario = "[[device]]\npreset = \"temperature_humidity\"\nieee = \"00124b0000000101\"\n";
-    let sim = AnySim::start(radio, 0x00124B00_00C0FFEE, scenario).await;
+    let sim = AnySim::start(radio, COORDINATOR, scenario).await;
     let dir = tempfile::tempdir().unwrap();
     let (handle, _task) = sim
         .bridge_with(dir.path(), |c| {
@@ -217,25 +206,24 @@ async fn silent_device_goes_offline_and_comes_back_when_heard(radio: Radio) {
     assert_eq!(online, (id_of(SENSOR), true));
 }
 
-#[tokio::test]
-async fn explicit_reset_lets_a_new_network_form_and_devices_pair_again() {
-    let mut r = rig().await;
+both_radios!(explicit_reset_lets_a_new_network_form_and_devices_pair_again);
+async fn explicit_reset_lets_a_new_network_form_and_devices_pair_again(radio: Radio) {
+    let mut r = rig_on(radio).await;
     pair_all(&mut r).await;
-    let old_pan = r.sim.with_state(|s| s.network().0);
+    let old_pan = r.sim.pan_id().unwrap();
     drop(r.handle);
     r.task.await.unwrap();
     r.sim.wait_idle().await;
 
     let mut config = ZigbeeBridgeConfig::new(r.dir.path());
     config.network.pan_id = Some(old_pan ^ 0x0101);
-    let be_cfg = ZnpBackendConfig::default();
-    let backend = ZnpBackend::new(port_connector(r.sim.port_spec()), be_cfg);
-    crate::zigbee::bridge::reset_network(&backend, &config)
-        .await
-        .unwrap();
-    assert!(!r.dir.path().join("zigbee-devices.toml").exists());
-    let (handle, _task) = start(backend, config).await.unwrap();
-    assert_eq!(r.sim.with_state(|s| s.network().0), old_pan ^ 0x0101);
+    let (handle, _task) = r
+        .sim
+        .reset_network_then_bridge(config, || {
+            assert!(!r.dir.path().join("zigbee-devices.toml").exists());
+        })
+        .await;
+    assert_eq!(r.sim.pan_id(), Some(old_pan ^ 0x0101));
     assert!(handle.devices().await.unwrap().is_empty());
     let mut events = handle.subscribe();
     handle.permit_join(Duration::from_secs(30)).await.unwrap();
@@ -331,7 +319,7 @@ both_radios!(unknown_device_that_talks_is_identified_and_adopted);
 async fn unknown_device_that_talks_is_identified_and_adopted(radio: Radio) {
     // The device is in the radio's network but the host has no registry (lost file).
     let scenario = "[[device]]\npreset = \"temperature_humidity\"\nieee = \"00124b0000000101\"\njoin = \"paired\"\n";
-    let sim = AnySim::start(radio, 0x00124B00_00C0FFEE, scenario).await;
+    let sim = AnySim::start(radio, COORDINATOR, scenario).await;
     let dir = tempfile::tempdir().unwrap();
     let (handle, _task) = sim.bridge(dir.path()).await;
     let mut events = handle.subscribe();
@@ -355,7 +343,7 @@ both_radios!(scripted_device_that_leaves_by_itself_is_removed);
 async fn scripted_device_that_leaves_by_itself_is_removed(radio: Radio) {
     let scenario =
         "[[device]]\npreset = \"plug\"\nieee = \"00124b0000000102\"\nleave_after_ms = 400\n";
-    let sim = AnySim::start(radio, 0x00124B00_00C0FFEE, scenario).await;
+    let sim = AnySim::start(radio, COORDINATOR, scenario).await;
     let dir = tempfile::tempdir().unwrap();
     let (handle, _task) = sim.bridge(dir.path()).await;
     let mut events = handle.subscribe();
@@ -377,7 +365,7 @@ async fn scripted_device_that_leaves_by_itself_is_removed(radio: Radio) {
 both_radios!(silent_mains_device_is_pinged_and_stays_online);
 async fn silent_mains_device_is_pinged_and_stays_online(radio: Radio) {
     let scenario = "[[device]]\npreset = \"plug\"\nieee = \"00124b0000000102\"\n";
-    let sim = AnySim::start(radio, 0x00124B00_00C0FFEE, scenario).await;
+    let sim = AnySim::start(radio, COORDINATOR, scenario).await;
     let dir = tempfile::tempdir().unwrap();
     let (handle, _task) = sim
         .bridge_with(dir.path(), |c| {
@@ -411,31 +399,15 @@ async fn silent_mains_device_is_pinged_and_stays_online(radio: Radio) {
     assert_eq!(handle.devices().await.unwrap().len(), 1);
 }
 
-#[tokio::test]
-async fn bridge_starts_without_its_radio_and_comes_up_when_it_appears() {
+both_radios!(bridge_starts_without_its_radio_and_comes_up_when_it_appears);
+async fn bridge_starts_without_its_radio_and_comes_up_when_it_appears(radio: Radio) {
     let scenario = "[[device]]\npreset = \"plug\"\nieee = \"00124b0000000102\"\n";
-    let cfg = ZnpSimConfig {
-        ieee: 0x00124B00_00C0FFEE,
-        scenario: Scenario::parse(scenario).unwrap(),
-        require_bootloader_skip: false,
-    };
-    let sim = ZnpSim::start_tcp(cfg, 0).await.unwrap();
+    let sim = AnySim::start(radio, COORDINATOR, scenario).await;
     sim.unplug();
-    let link = crate::zigbee::znp::link::LinkConfig {
-        backoff_min: Duration::from_millis(20),
-        backoff_max: Duration::from_millis(100),
-        ..Default::default()
-    };
-    let be_cfg = ZnpBackendConfig {
-        link,
-        startup_timeout: Duration::from_millis(200),
-        ..Default::default()
-    };
-    let backend = ZnpBackend::new(port_connector(sim.port_spec()), be_cfg);
     let dir = tempfile::tempdir().unwrap();
-    let (handle, _task) = start(backend, ZigbeeBridgeConfig::new(dir.path()))
-        .await
-        .unwrap();
+    let (handle, _task) = sim
+        .bridge_with_startup_timeout(dir.path(), Duration::from_millis(200))
+        .await;
     let mut events = handle.subscribe();
     assert_eq!(
         handle.permit_join(Duration::from_secs(10)).await,

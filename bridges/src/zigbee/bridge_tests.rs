@@ -1,11 +1,13 @@
-//! End to end through the bridge actor: ZNP backend, MT over loopback TCP, ZNP simulator
-//! with scripted devices. Joins, interviews, reports, writes, commands, removal, port loss.
+//! End to end through the bridge actor on either radio: ZNP (MT over loopback TCP) or EZSP
+//! (ASH over loopback TCP), each against its simulator with the same scripted devices. Joins,
+//! interviews, reports, writes, commands, removal, port loss, restart.
 
 use std::time::Duration;
 
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
+use super::test_radio::{AnySim, Radio, both_radios};
 use crate::api::{
     BinaryControlType, BridgeError, BridgeEvent, BridgeHandle, CapabilityId, CapabilityKind,
     Decimal, DeviceDescriptor, DeviceId, Eui64, InterviewState, IoTLevelType, IoTUnitType,
@@ -22,6 +24,8 @@ use crate::zigbee::znp::sim::{ZnpSim, ZnpSimConfig};
 pub(super) const SENSOR: u64 = 0x00124B0000000101;
 pub(super) const PLUG: u64 = 0x00124B0000000102;
 pub(super) const BULB: u64 = 0x00124B0000000103;
+/// The coordinator's own IEEE address in every simulator here.
+pub(super) const COORDINATOR: u64 = 0x00124B00_00C0FFEE;
 
 const SCENARIO: &str = r#"
 [[device]]
@@ -37,19 +41,17 @@ preset = "dimmable_bulb"
 ieee = "00124b0000000103"
 "#;
 
-pub(super) struct Rig {
-    pub(super) sim: ZnpSim,
+/// A simulator with the three scenario devices, a bridge on it and its event stream.
+pub(super) struct Rig<S> {
+    pub(super) sim: S,
     pub(super) handle: BridgeHandle,
     pub(super) events: broadcast::Receiver<BridgeEvent>,
     pub(super) task: JoinHandle<()>,
     pub(super) dir: tempfile::TempDir,
 }
 
-pub(super) async fn start_bridge_with(
-    sim: &ZnpSim,
-    dir: &std::path::Path,
-    tweak: impl FnOnce(&mut ZigbeeBridgeConfig),
-) -> (BridgeHandle, JoinHandle<()>) {
+/// The ZNP backend with the tests' short timeouts.
+pub(super) fn znp_test_config() -> ZnpBackendConfig {
     let link = LinkConfig {
         sreq_timeout: Duration::from_secs(2),
         ping_timeout: Duration::from_millis(300),
@@ -58,36 +60,54 @@ pub(super) async fn start_bridge_with(
         backoff_max: Duration::from_millis(100),
         max_timeouts: 3,
     };
-    let be_cfg = ZnpBackendConfig {
+    ZnpBackendConfig {
         link,
         startup_timeout: Duration::from_secs(10),
         network_timeout: Duration::from_secs(5),
         data_confirm_timeout: Duration::from_secs(2),
         data_attempts: 2,
         retry_delay: Duration::from_millis(10),
-    };
-    let port = sim.port_spec();
-    let backend = ZnpBackend::new(port_connector(port), be_cfg);
+    }
+}
+
+pub(super) async fn start_bridge_with(
+    sim: &ZnpSim,
+    dir: &std::path::Path,
+    tweak: impl FnOnce(&mut ZigbeeBridgeConfig),
+) -> (BridgeHandle, JoinHandle<()>) {
+    let backend = ZnpBackend::new(port_connector(sim.port_spec()), znp_test_config());
     let mut config = ZigbeeBridgeConfig::new(dir);
     config.response_timeout = Duration::from_secs(2);
     tweak(&mut config);
     start(backend, config).await.unwrap()
 }
 
-async fn start_bridge(sim: &ZnpSim, dir: &std::path::Path) -> (BridgeHandle, JoinHandle<()>) {
-    start_bridge_with(sim, dir, |_| {}).await
-}
-
-pub(super) async fn rig() -> Rig {
+/// The rig on the ZNP simulator, for tests that drive MT frames directly.
+pub(super) async fn rig() -> Rig<ZnpSim> {
     let scenario = Scenario::parse(SCENARIO).unwrap();
     let cfg = ZnpSimConfig {
-        ieee: 0x00124B00_00C0FFEE,
+        ieee: COORDINATOR,
         scenario,
         require_bootloader_skip: false,
     };
     let sim = ZnpSim::start_tcp(cfg, 0).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let (handle, task) = start_bridge(&sim, dir.path()).await;
+    let (handle, task) = start_bridge_with(&sim, dir.path(), |_| {}).await;
+    let events = handle.subscribe();
+    Rig {
+        sim,
+        handle,
+        events,
+        task,
+        dir,
+    }
+}
+
+/// The rig on either radio's simulator.
+pub(super) async fn rig_on(radio: Radio) -> Rig<AnySim> {
+    let sim = AnySim::start(radio, COORDINATOR, SCENARIO).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (handle, task) = sim.bridge(dir.path()).await;
     let events = handle.subscribe();
     Rig {
         sim,
@@ -124,7 +144,7 @@ pub(super) async fn expect<T>(
 }
 
 /// Opens joining and waits until every scenario device is interviewed.
-pub(super) async fn pair_all(r: &mut Rig) -> Vec<DeviceDescriptor> {
+pub(super) async fn pair_all<S>(r: &mut Rig<S>) -> Vec<DeviceDescriptor> {
     r.handle.permit_join(Duration::from_secs(60)).await.unwrap();
     let mut done = Vec::new();
     while done.len() < 3 {
@@ -147,9 +167,9 @@ pub(super) fn cap<'a>(d: &'a DeviceDescriptor, id: &str) -> &'a crate::api::Capa
         .unwrap_or_else(|| panic!("{id} missing in {d:?}"))
 }
 
-#[tokio::test]
-async fn joining_devices_are_interviewed_into_tr181_capabilities() {
-    let mut r = rig().await;
+both_radios!(joining_devices_are_interviewed_into_tr181_capabilities_with_units);
+async fn joining_devices_are_interviewed_into_tr181_capabilities_with_units(radio: Radio) {
+    let mut r = rig_on(radio).await;
     let devices = pair_all(&mut r).await;
     let sensor = devices.iter().find(|d| d.id == id_of(SENSOR)).unwrap();
     assert_eq!(
@@ -196,12 +216,14 @@ async fn joining_devices_are_interviewed_into_tr181_capabilities() {
         cap(plug, "ep1.energy").value,
         Some(Value::Decimal(Decimal::new(123_456, 3)))
     );
+    let bulb = devices.iter().find(|d| d.id == id_of(BULB)).unwrap();
+    assert!(cap(bulb, "ep1.brightness").writable);
     assert_eq!(r.handle.devices().await.unwrap().len(), 3);
 }
 
-#[tokio::test]
-async fn attribute_report_arrives_as_value_event() {
-    let mut r = rig().await;
+both_radios!(attribute_report_arrives_as_value_event);
+async fn attribute_report_arrives_as_value_event(radio: Radio) {
+    let mut r = rig_on(radio).await;
     pair_all(&mut r).await;
     assert!(
         r.sim
@@ -221,9 +243,9 @@ async fn attribute_report_arrives_as_value_event() {
     assert_eq!(value, Value::Decimal(Decimal::new(221, 1)));
 }
 
-#[tokio::test]
-async fn write_switches_the_simulated_plug_only_after_its_confirmation() {
-    let mut r = rig().await;
+both_radios!(write_switches_the_simulated_plug_only_after_its_confirmation);
+async fn write_switches_the_simulated_plug_only_after_its_confirmation(radio: Radio) {
+    let mut r = rig_on(radio).await;
     pair_all(&mut r).await;
     r.handle
         .write(
@@ -277,9 +299,9 @@ async fn write_switches_the_simulated_plug_only_after_its_confirmation() {
     );
 }
 
-#[tokio::test]
-async fn brightness_write_and_step_reach_the_bulb() {
-    let mut r = rig().await;
+both_radios!(brightness_write_and_step_reach_the_bulb);
+async fn brightness_write_and_step_reach_the_bulb(radio: Radio) {
+    let mut r = rig_on(radio).await;
     pair_all(&mut r).await;
     let bri = CapabilityId::new("ep1.brightness");
     r.handle
@@ -324,9 +346,9 @@ async fn brightness_write_and_step_reach_the_bulb() {
     assert!(matches!(e, BridgeError::Unsupported(_)), "{e:?}");
 }
 
-#[tokio::test]
-async fn removed_device_leaves_and_is_forgotten() {
-    let mut r = rig().await;
+both_radios!(removed_device_leaves_and_is_forgotten);
+async fn removed_device_leaves_and_is_forgotten(radio: Radio) {
+    let mut r = rig_on(radio).await;
     pair_all(&mut r).await;
     r.handle.remove(id_of(SENSOR), false).await.unwrap();
     expect(&mut r.events, |e| {
@@ -334,20 +356,16 @@ async fn removed_device_leaves_and_is_forgotten() {
     })
     .await;
     assert_eq!(r.handle.devices().await.unwrap().len(), 2);
-    assert!(!r.sim.with_state(|s| {
-        s.devices
-            .iter()
-            .any(|d| d.device.ieee == SENSOR && d.joined)
-    }));
+    assert!(!r.sim.joined(SENSOR));
     assert_eq!(
         r.handle.remove(id_of(SENSOR), false).await,
         Err(BridgeError::UnknownDevice(id_of(SENSOR)))
     );
 }
 
-#[tokio::test]
-async fn port_loss_marks_devices_offline_and_recovery_brings_them_back() {
-    let mut r = rig().await;
+both_radios!(port_loss_marks_devices_offline_and_recovery_brings_them_back);
+async fn port_loss_marks_devices_offline_and_recovery_brings_them_back(radio: Radio) {
+    let mut r = rig_on(radio).await;
     pair_all(&mut r).await;
     r.sim.unplug();
     expect(&mut r.events, |e| {
@@ -385,16 +403,16 @@ async fn port_loss_marks_devices_offline_and_recovery_brings_them_back() {
     );
 }
 
-#[tokio::test]
-async fn restart_resumes_network_and_devices_without_pairing_again() {
-    let mut r = rig().await;
+both_radios!(restart_resumes_network_and_devices_without_pairing_again);
+async fn restart_resumes_network_and_devices_without_pairing_again(radio: Radio) {
+    let mut r = rig_on(radio).await;
     pair_all(&mut r).await;
     let network = std::fs::read_to_string(r.dir.path().join("zigbee-network.toml")).unwrap();
     drop(r.handle);
     r.task.await.unwrap();
     r.sim.wait_idle().await;
 
-    let (handle, _task) = start_bridge(&r.sim, r.dir.path()).await;
+    let (handle, _task) = r.sim.bridge(r.dir.path()).await;
     let mut events = handle.subscribe();
     let devices = handle.devices().await.unwrap();
     assert_eq!(devices.len(), 3);
@@ -431,4 +449,8 @@ async fn restart_resumes_network_and_devices_without_pairing_again() {
         )
         .await
         .unwrap();
+    assert_eq!(
+        r.sim.attribute(PLUG, 1, id::ON_OFF, 0).map(|v| v.value),
+        Some(ZclValue::Bool(true))
+    );
 }

@@ -7,13 +7,15 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
-use super::bridge::{ZigbeeBridgeConfig, start};
-use super::bridge_tests::start_bridge_with;
+use super::backend::ZigbeeBackend;
+use super::bridge::{ZigbeeBridgeConfig, reset_network, start};
+use super::bridge_tests::znp_test_config;
 use super::ezsp::backend::EzspBackend;
 use super::ezsp::backend_tests::test_config;
 use super::ezsp::sim::{EzspSim, EzspSimConfig};
-use super::sim::Scenario;
+use super::sim::{CoordinatorState, Scenario};
 use super::zcl::{TypedValue, ZclValue};
+use super::znp::backend::ZnpBackend;
 use super::znp::link::port_connector;
 use super::znp::sim::{ZnpSim, ZnpSimConfig};
 use crate::api::BridgeHandle;
@@ -29,6 +31,32 @@ pub(super) enum Radio {
 pub(super) enum AnySim {
     Znp(ZnpSim),
     Ezsp(EzspSim),
+}
+
+/// `on_each!(sim, s => expr)`: `expr` with `s` bound to the simulator of whichever kind.
+macro_rules! on_each {
+    ($sim:expr, $s:ident => $e:expr) => {
+        match $sim {
+            AnySim::Znp($s) => $e,
+            AnySim::Ezsp($s) => $e,
+        }
+    };
+}
+
+/// Starts a bridge on `backend`, first resetting its network when `reset` is given (and
+/// running that check between the reset and the start).
+async fn launch<B: ZigbeeBackend>(
+    backend: B,
+    config: ZigbeeBridgeConfig,
+    reset: Option<Box<dyn FnOnce() + '_>>,
+) -> (BridgeHandle, JoinHandle<()>) {
+    if let Some(after_reset) = reset {
+        reset_network(&backend, &config)
+            .await
+            .expect("network resets");
+        after_reset();
+    }
+    start(backend, config).await.expect("bridge starts")
 }
 
 impl AnySim {
@@ -74,24 +102,93 @@ impl AnySim {
         dir: &std::path::Path,
         tweak: impl FnOnce(&mut ZigbeeBridgeConfig),
     ) -> (BridgeHandle, JoinHandle<()>) {
+        let mut config = ZigbeeBridgeConfig::new(dir);
+        config.response_timeout = Duration::from_secs(2);
+        tweak(&mut config);
+        self.launch(config, None, None).await
+    }
+
+    /// A bridge whose backend gives the radio only `startup` to come up before it reports
+    /// the radio offline (and keeps trying in the background).
+    pub(super) async fn bridge_with_startup_timeout(
+        &self,
+        dir: &std::path::Path,
+        startup: Duration,
+    ) -> (BridgeHandle, JoinHandle<()>) {
+        self.launch(ZigbeeBridgeConfig::new(dir), Some(startup), None)
+            .await
+    }
+
+    /// Resets the radio's network and the bridge files of `config` (as the explicit reset
+    /// does), runs `after_reset`, then starts a bridge on the same backend.
+    pub(super) async fn reset_network_then_bridge(
+        &self,
+        config: ZigbeeBridgeConfig,
+        after_reset: impl FnOnce(),
+    ) -> (BridgeHandle, JoinHandle<()>) {
+        self.launch(config, None, Some(Box::new(after_reset))).await
+    }
+
+    async fn launch(
+        &self,
+        config: ZigbeeBridgeConfig,
+        startup: Option<Duration>,
+        reset: Option<Box<dyn FnOnce() + '_>>,
+    ) -> (BridgeHandle, JoinHandle<()>) {
         match self {
-            AnySim::Znp(sim) => start_bridge_with(sim, dir, tweak).await,
-            AnySim::Ezsp(sim) => {
-                let backend = EzspBackend::new(port_connector(sim.port_spec()), test_config());
-                let mut config = ZigbeeBridgeConfig::new(dir);
-                config.response_timeout = Duration::from_secs(2);
-                tweak(&mut config);
-                start(backend, config).await.expect("bridge starts")
+            AnySim::Znp(sim) => {
+                let mut be_cfg = znp_test_config();
+                be_cfg.startup_timeout = startup.unwrap_or(be_cfg.startup_timeout);
+                let backend = ZnpBackend::new(port_connector(sim.port_spec()), be_cfg);
+                launch(backend, config, reset).await
             }
+            AnySim::Ezsp(sim) => {
+                let mut be_cfg = test_config();
+                be_cfg.startup_timeout = startup.unwrap_or(be_cfg.startup_timeout);
+                let backend = EzspBackend::new(port_connector(sim.port_spec()), be_cfg);
+                launch(backend, config, reset).await
+            }
+        }
+    }
+
+    /// Pulls the radio out: the host's port closes and reconnecting fails until `replug`.
+    pub(super) fn unplug(&self) {
+        on_each!(self, s => s.unplug())
+    }
+
+    /// Plugs the radio back in.
+    pub(super) fn replug(&self) {
+        on_each!(self, s => s.replug())
+    }
+
+    /// Waits until no host is connected.
+    pub(super) async fn wait_idle(&self) {
+        on_each!(self, s => s.wait_idle().await)
+    }
+
+    /// Makes a virtual device answer (or ignore) the host.
+    pub(super) fn set_responsive(&self, ieee: u64, responsive: bool) {
+        on_each!(self, s => s.set_responsive(ieee, responsive))
+    }
+
+    /// Whether the virtual device `ieee` is in the radio's network now.
+    pub(super) fn joined(&self, ieee: u64) -> bool {
+        on_each!(self, s => s.with_state(|st| {
+            st.devices_mut().iter().any(|d| d.device.ieee == ieee && d.joined)
+        }))
+    }
+
+    /// The PAN id of the network the radio holds, if any.
+    pub(super) fn pan_id(&self) -> Option<u16> {
+        match self {
+            AnySim::Znp(s) => Some(s.with_state(|st| st.network().0)),
+            AnySim::Ezsp(s) => s.with_state(|st| st.network.map(|n| n.pan_id)),
         }
     }
 
     /// Resolves once the host has sent an APS frame matching `pred` (of the last few kept).
     pub(super) async fn host_sent(&self, pred: impl Fn(&super::backend::ApsFrame) -> bool) {
-        match self {
-            AnySim::Znp(s) => s.wait_until(|st| st.data_log.iter().any(&pred)).await,
-            AnySim::Ezsp(s) => s.wait_until(|st| st.data_log.iter().any(&pred)).await,
-        }
+        on_each!(self, s => s.wait_until(|st| st.data_log.iter().any(&pred)).await)
     }
 
     /// A virtual device's attribute.
@@ -102,26 +199,17 @@ impl AnySim {
         cluster: u16,
         attr: u16,
     ) -> Option<TypedValue> {
-        match self {
-            AnySim::Znp(s) => s.attribute(ieee, ep, cluster, attr),
-            AnySim::Ezsp(s) => s.attribute(ieee, ep, cluster, attr),
-        }
+        on_each!(self, s => s.attribute(ieee, ep, cluster, attr))
     }
 
     /// A virtual device reports an attribute now.
     pub(super) fn report(&self, ieee: u64, ep: u8, cluster: u16, attr: u16, v: ZclValue) -> bool {
-        match self {
-            AnySim::Znp(s) => s.report(ieee, ep, cluster, attr, v),
-            AnySim::Ezsp(s) => s.report(ieee, ep, cluster, attr, v),
-        }
+        on_each!(self, s => s.report(ieee, ep, cluster, attr, v))
     }
 
     /// A virtual device sends a cluster command (a button press).
     pub(super) fn press(&self, ieee: u64, ep: u8, cluster: u16, cmd: u8, payload: Vec<u8>) -> bool {
-        match self {
-            AnySim::Znp(s) => s.press(ieee, ep, cluster, cmd, payload),
-            AnySim::Ezsp(s) => s.press(ieee, ep, cluster, cmd, payload),
-        }
+        on_each!(self, s => s.press(ieee, ep, cluster, cmd, payload))
     }
 
     /// Resolves once a virtual device's attribute has the value `want`.
@@ -138,16 +226,7 @@ impl AnySim {
                 && d.attribute(ep, cluster, attr)
                     .is_some_and(|v| v.value == want)
         };
-        match self {
-            AnySim::Znp(s) => {
-                s.wait_until(|st| st.devices.iter().any(|d| has(&d.device)))
-                    .await
-            }
-            AnySim::Ezsp(s) => {
-                s.wait_until(|st| st.devices.iter().any(|d| has(&d.device)))
-                    .await
-            }
-        }
+        on_each!(self, s => s.wait_until(|st| st.devices.iter().any(|d| has(&d.device))).await)
     }
 }
 
