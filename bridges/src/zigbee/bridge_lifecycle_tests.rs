@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use super::bridge_tests::{BULB, COORDINATOR, SENSOR, cap, expect, id_of, pair_all, rig, rig_on};
+use super::bridge_tests::{
+    BULB, COORDINATOR, SENSOR, cap, expect, id_of, interviewed, pair_all, rig, rig_on,
+};
 use super::test_radio::{AnySim, Radio, both_radios};
 use crate::api::{BridgeError, BridgeEvent, CapabilityId, Decimal, InterviewState, Value};
 use crate::zigbee::bridge::ZigbeeBridgeConfig;
@@ -186,11 +188,7 @@ async fn silent_device_goes_offline_and_comes_back_when_heard(radio: Radio) {
         .await;
     let mut events = handle.subscribe();
     handle.permit_join(Duration::from_secs(60)).await.unwrap();
-    expect(&mut events, |e| {
-        matches!(e, BridgeEvent::DeviceUpdated(d) if d.interview == InterviewState::Complete)
-            .then_some(())
-    })
-    .await;
+    interviewed(&mut events).await;
     let offline = expect(&mut events, |e| match e {
         BridgeEvent::Online { id, online } => Some((*id, *online)),
         _ => None,
@@ -375,11 +373,7 @@ async fn silent_mains_device_is_pinged_and_stays_online(radio: Radio) {
         .await;
     let mut events = handle.subscribe();
     handle.permit_join(Duration::from_secs(30)).await.unwrap();
-    expect(&mut events, |e| {
-        matches!(e, BridgeEvent::DeviceUpdated(d) if d.interview == InterviewState::Complete)
-            .then_some(())
-    })
-    .await;
+    interviewed(&mut events).await;
     // The ping: Read Attributes of Basic ZCLVersion (0x0000), which the interview never reads.
     let pinged = sim.host_sent(|f| {
         f.cluster == id::BASIC
@@ -419,9 +413,5 @@ async fn bridge_starts_without_its_radio_and_comes_up_when_it_appears(radio: Rad
     })
     .await;
     handle.permit_join(Duration::from_secs(30)).await.unwrap();
-    expect(&mut events, |e| {
-        matches!(e, BridgeEvent::DeviceUpdated(d) if d.interview == InterviewState::Complete)
-            .then_some(())
-    })
-    .await;
+    interviewed(&mut events).await;
 }

@@ -148,16 +148,34 @@ pub(super) async fn pair_all<S>(r: &mut Rig<S>) -> Vec<DeviceDescriptor> {
     r.handle.permit_join(Duration::from_secs(60)).await.unwrap();
     let mut done = Vec::new();
     while done.len() < 3 {
-        let d = expect(&mut r.events, |e| match e {
-            BridgeEvent::DeviceUpdated(d) if d.interview == InterviewState::Complete => {
-                Some(d.clone())
-            }
-            _ => None,
-        })
-        .await;
-        done.push(d);
+        done.push(interviewed(&mut r.events).await);
     }
     done
+}
+
+/// Waits for the next device whose interview has completed.
+pub(super) async fn interviewed(rx: &mut broadcast::Receiver<BridgeEvent>) -> DeviceDescriptor {
+    expect(rx, |e| match e {
+        BridgeEvent::DeviceUpdated(d) if d.interview == InterviewState::Complete => Some(d.clone()),
+        _ => None,
+    })
+    .await
+}
+
+/// Switches the plug through the bridge; the simulated plug is switched once that returns.
+pub(super) async fn switch_plug(sim: &AnySim, handle: &BridgeHandle, on: bool) {
+    handle
+        .write(
+            id_of(PLUG),
+            CapabilityId::new("ep1.switch"),
+            Value::Bool(on),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        sim.attribute(PLUG, 1, id::ON_OFF, 0).map(|v| v.value),
+        Some(ZclValue::Bool(on))
+    );
 }
 
 pub(super) fn cap<'a>(d: &'a DeviceDescriptor, id: &str) -> &'a crate::api::Capability {
@@ -247,18 +265,7 @@ both_radios!(write_switches_the_simulated_plug_only_after_its_confirmation);
 async fn write_switches_the_simulated_plug_only_after_its_confirmation(radio: Radio) {
     let mut r = rig_on(radio).await;
     pair_all(&mut r).await;
-    r.handle
-        .write(
-            id_of(PLUG),
-            CapabilityId::new("ep1.switch"),
-            Value::Bool(true),
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        r.sim.attribute(PLUG, 1, id::ON_OFF, 0).map(|v| v.value),
-        Some(ZclValue::Bool(true))
-    );
+    switch_plug(&r.sim, &r.handle, true).await;
     let v = expect(&mut r.events, |e| match e {
         BridgeEvent::Value { id, value, .. } if *id == id_of(PLUG) => Some(value.clone()),
         _ => None,
@@ -389,18 +396,7 @@ async fn port_loss_marks_devices_offline_and_recovery_brings_them_back(radio: Ra
         matches!(e, BridgeEvent::Online { online: true, .. }).then_some(())
     })
     .await;
-    r.handle
-        .write(
-            id_of(PLUG),
-            CapabilityId::new("ep1.switch"),
-            Value::Bool(true),
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        r.sim.attribute(PLUG, 1, id::ON_OFF, 0).map(|v| v.value),
-        Some(ZclValue::Bool(true))
-    );
+    switch_plug(&r.sim, &r.handle, true).await;
 }
 
 both_radios!(restart_resumes_network_and_devices_without_pairing_again);
@@ -441,16 +437,5 @@ async fn restart_resumes_network_and_devices_without_pairing_again(radio: Radio)
     })
     .await;
     assert_eq!(value, Value::Decimal(Decimal::from_int(50)));
-    handle
-        .write(
-            id_of(PLUG),
-            CapabilityId::new("ep1.switch"),
-            Value::Bool(true),
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        r.sim.attribute(PLUG, 1, id::ON_OFF, 0).map(|v| v.value),
-        Some(ZclValue::Bool(true))
-    );
+    switch_plug(&r.sim, &handle, true).await;
 }

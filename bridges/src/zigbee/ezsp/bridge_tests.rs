@@ -5,11 +5,9 @@
 use std::time::Duration;
 
 use super::ash::reset_code;
-use crate::api::{BridgeEvent, CapabilityId, InterviewState, Value};
-use crate::zigbee::bridge_tests::{COORDINATOR, PLUG, expect, id_of};
+use crate::api::BridgeEvent;
+use crate::zigbee::bridge_tests::{COORDINATOR, expect, interviewed, switch_plug};
 use crate::zigbee::test_radio::{AnySim, Radio};
-use crate::zigbee::zcl::ZclValue;
-use crate::zigbee::zcl::clusters::id;
 
 // EZSP only: an NCP that reboots by itself announces it with an ASH RSTACK; the ZNP backend
 // has no handling of an unsolicited SYS_RESET_IND to test against.
@@ -24,11 +22,7 @@ async fn ncp_reboot_marks_the_radio_offline_until_it_is_up_again() {
     let (handle, _task) = sim.bridge(dir.path()).await;
     let mut events = handle.subscribe();
     handle.permit_join(Duration::from_secs(60)).await.unwrap();
-    expect(&mut events, |e| {
-        matches!(e, BridgeEvent::DeviceUpdated(d) if d.interview == InterviewState::Complete)
-            .then_some(())
-    })
-    .await;
+    interviewed(&mut events).await;
 
     assert!(ncp.reboot(reset_code::POWER_ON));
     expect(&mut events, |e| {
@@ -39,18 +33,6 @@ async fn ncp_reboot_marks_the_radio_offline_until_it_is_up_again() {
         matches!(e, BridgeEvent::RadioState { online: true, .. }).then_some(())
     })
     .await;
-    for on in [true, false] {
-        handle
-            .write(
-                id_of(PLUG),
-                CapabilityId::new("ep1.switch"),
-                Value::Bool(on),
-            )
-            .await
-            .unwrap();
-        assert_eq!(
-            sim.attribute(PLUG, 1, id::ON_OFF, 0).map(|v| v.value),
-            Some(ZclValue::Bool(on))
-        );
-    }
+    switch_plug(&sim, &handle, true).await;
+    switch_plug(&sim, &handle, false).await;
 }
