@@ -12,8 +12,8 @@ use super::link::LinkConfig;
 use super::protocol::ProtocolConfig;
 use super::sim::{EzspSim, EzspSimConfig};
 use crate::zigbee::backend::{
-    ApsFrame, BackendError, BackendEvent, HOST_ENDPOINT, NetworkSettings, PROFILE_HA, PROFILE_ZDP,
-    ZigbeeBackend,
+    ApsFrame, BackendError, BackendEvent, HOST_ENDPOINT, NetworkInfo, NetworkSettings, PROFILE_HA,
+    PROFILE_ZDP, ZigbeeBackend,
 };
 use crate::zigbee::sim::Scenario;
 use crate::zigbee::zcl::clusters::id;
@@ -99,6 +99,14 @@ async fn next_event(
     })
     .await
     .expect("event in time")
+}
+
+/// Waits for the radio to come back and returns the network it came back with.
+async fn radio_up(rx: &mut mpsc::Receiver<BackendEvent>) -> NetworkInfo {
+    match next_event(rx, |e| matches!(e, BackendEvent::RadioUp(_))).await {
+        BackendEvent::RadioUp(info) => info,
+        _ => unreachable!("next_event picked a RadioUp"),
+    }
 }
 
 fn on_command(tsn: u8) -> ApsFrame {
@@ -300,10 +308,7 @@ async fn port_loss_reports_radio_down_then_resumes_network_on_reconnect() {
     next_event(&mut rx, |e| matches!(e, BackendEvent::RadioDown(_))).await;
     assert_eq!(be.permit_join(10).await, Err(BackendError::Offline));
     sim.replug();
-    let up = next_event(&mut rx, |e| matches!(e, BackendEvent::RadioUp(_))).await;
-    let BackendEvent::RadioUp(info) = up else {
-        unreachable!()
-    };
+    let info = radio_up(&mut rx).await;
     assert!(!info.formed);
     assert_eq!(info.pan_id, 0x1A62);
     be.permit_join(10).await.unwrap();
@@ -319,10 +324,7 @@ async fn ncp_reboot_mid_session_is_recovered_with_the_same_network() {
     next_event(&mut rx, |e| matches!(e, BackendEvent::DeviceJoined { .. })).await;
     assert!(sim.reboot(0x02));
     next_event(&mut rx, |e| matches!(e, BackendEvent::RadioDown(_))).await;
-    let up = next_event(&mut rx, |e| matches!(e, BackendEvent::RadioUp(_))).await;
-    let BackendEvent::RadioUp(info) = up else {
-        unreachable!()
-    };
+    let info = radio_up(&mut rx).await;
     assert!(!info.formed);
     assert!(sim.with_state(|s| s.network_up));
     // The device stayed in the network: no pairing again.
@@ -398,8 +400,8 @@ async fn hung_ncp_is_reset_and_the_network_resumed_when_it_answers_again() {
     }
     next_event(&mut rx, |e| matches!(e, BackendEvent::RadioDown(_))).await;
     sim.set_hung(false);
-    let up = next_event(&mut rx, |e| matches!(e, BackendEvent::RadioUp(_))).await;
-    assert!(matches!(up, BackendEvent::RadioUp(info) if !info.formed));
+    let info = radio_up(&mut rx).await;
+    assert!(!info.formed);
     be.permit_join(10).await.unwrap();
 }
 
@@ -412,8 +414,8 @@ async fn ash_error_frame_from_the_ncp_is_recovered_with_the_same_network() {
     // ERROR with EXCEEDED_MAXIMUM_ACK_TIMEOUT_COUNT (0x51): the NCP is FAILED until reset.
     assert!(sim.fault(super::ash::NcpFault::SendError(0x51)));
     next_event(&mut rx, |e| matches!(e, BackendEvent::RadioDown(_))).await;
-    let up = next_event(&mut rx, |e| matches!(e, BackendEvent::RadioUp(_))).await;
-    assert!(matches!(up, BackendEvent::RadioUp(info) if !info.formed && info.pan_id == 0x1A62));
+    let info = radio_up(&mut rx).await;
+    assert!(!info.formed && info.pan_id == 0x1A62);
     be.permit_join(10).await.unwrap();
 }
 
@@ -428,10 +430,7 @@ async fn swapped_factory_new_stick_gets_the_same_network_back() {
     // A new stick: no network in its tokens.
     sim.with_state(|s| s.network = None);
     sim.replug();
-    let up = next_event(&mut rx, |e| matches!(e, BackendEvent::RadioUp(_))).await;
-    let BackendEvent::RadioUp(info) = up else {
-        unreachable!()
-    };
+    let info = radio_up(&mut rx).await;
     assert!(info.formed);
     assert_eq!(
         (info.pan_id, info.extended_pan_id, info.channel),
@@ -499,7 +498,7 @@ async fn pty_unplug_and_replug_resumes_the_network() {
     assert!(be.permit_join(10).await.is_err());
     next_event(&mut rx, |e| matches!(e, BackendEvent::RadioDown(_))).await;
     sim.replug();
-    let up = next_event(&mut rx, |e| matches!(e, BackendEvent::RadioUp(_))).await;
-    assert!(matches!(up, BackendEvent::RadioUp(info) if !info.formed));
+    let info = radio_up(&mut rx).await;
+    assert!(!info.formed);
     be.permit_join(10).await.unwrap();
 }

@@ -9,7 +9,8 @@ use super::backend::{HOST_ENDPOINT, ZnpBackend, ZnpBackendConfig};
 use super::link::{LinkConfig, port_connector};
 use super::sim::{ZnpSim, ZnpSimConfig};
 use crate::zigbee::backend::{
-    ApsFrame, BackendError, BackendEvent, NetworkSettings, PROFILE_HA, PROFILE_ZDP, ZigbeeBackend,
+    ApsFrame, BackendError, BackendEvent, NetworkInfo, NetworkSettings, PROFILE_HA, PROFILE_ZDP,
+    ZigbeeBackend,
 };
 use crate::zigbee::sim::Scenario;
 use crate::zigbee::zcl::clusters::id;
@@ -78,6 +79,14 @@ async fn next_event(
     })
     .await
     .expect("event in time")
+}
+
+/// Waits for the radio to come back and returns the network it came back with.
+async fn radio_up(rx: &mut mpsc::Receiver<BackendEvent>) -> NetworkInfo {
+    match next_event(rx, |e| matches!(e, BackendEvent::RadioUp(_))).await {
+        BackendEvent::RadioUp(info) => info,
+        _ => unreachable!("next_event picked a RadioUp"),
+    }
 }
 
 #[tokio::test]
@@ -248,10 +257,7 @@ async fn port_loss_reports_radio_down_then_resumes_network_on_reconnect() {
     next_event(&mut rx, |e| matches!(e, BackendEvent::RadioDown(_))).await;
     assert_eq!(be.permit_join(10).await, Err(BackendError::Offline));
     sim.replug();
-    let up = next_event(&mut rx, |e| matches!(e, BackendEvent::RadioUp(_))).await;
-    let BackendEvent::RadioUp(info) = up else {
-        unreachable!()
-    };
+    let info = radio_up(&mut rx).await;
     assert!(!info.formed);
     assert_eq!(info.pan_id, 0x1A62);
     be.permit_join(10).await.unwrap();
@@ -337,8 +343,8 @@ async fn hung_firmware_is_detected_and_network_resumed_when_it_answers_again() {
         "{down:?}"
     );
     sim.set_hung(false);
-    let up = next_event(&mut rx, |e| matches!(e, BackendEvent::RadioUp(_))).await;
-    assert!(matches!(up, BackendEvent::RadioUp(info) if !info.formed));
+    let info = radio_up(&mut rx).await;
+    assert!(!info.formed);
     be.permit_join(10).await.unwrap();
 }
 
@@ -353,10 +359,7 @@ async fn swapped_factory_new_stick_gets_the_same_network_back() {
     // A new stick: factory NV, no network.
     sim.with_state(|s| s.nv = super::sim::nv::NvStore::factory(0x00124B00_AABBCCDD));
     sim.replug();
-    let up = next_event(&mut rx, |e| matches!(e, BackendEvent::RadioUp(_))).await;
-    let BackendEvent::RadioUp(info) = up else {
-        unreachable!()
-    };
+    let info = radio_up(&mut rx).await;
     assert!(info.formed);
     assert_eq!(
         (info.pan_id, info.extended_pan_id, info.channel),
