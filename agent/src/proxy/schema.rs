@@ -107,3 +107,41 @@ pub fn declare(b: &mut SchemaBuilder) {
             .input(ArgDef::new("Duration", T::UnsignedInt).range(0, 254)),
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_vendor_command_the_provider_runs_is_declared_on_the_device_row_and_no_other() {
+        let dm = usp_datamodel::DataModel::new(crate::agent::build_schema().unwrap());
+        let row = format!("{TABLE}{{i}}.");
+        let opts = usp_datamodel::ops::SupportedDmOptions {
+            first_level_only: true,
+            return_commands: true,
+            return_events: false,
+            return_params: false,
+            return_unique_key_sets: false,
+        };
+        let objs = dm
+            .get_supported_dm(&[row.as_str()], opts)
+            .remove(0)
+            .unwrap();
+        let device = objs.iter().find(|o| o.path == row).expect("the row");
+        // Remove and Refresh are the proxy's own; the others go to the bridge by name.
+        let mut to_bridge: Vec<String> = device
+            .commands
+            .iter()
+            .map(|c| c.name.clone())
+            .filter(|n| n.starts_with(VENDOR))
+            .filter(|n| n != "X_USPHUB_Remove()" && n != "X_USPHUB_Refresh()")
+            .collect();
+        to_bridge.sort();
+        let mut runs: Vec<String> = super::super::provider::VENDOR_COMMANDS
+            .iter()
+            .map(|n| format!("{VENDOR}{n}()"))
+            .collect();
+        runs.sort();
+        assert_eq!(to_bridge, runs);
+    }
+}
