@@ -1,10 +1,11 @@
 //! Lifecycle and robustness end to end: bad input on the wire, interviews cut short,
-//! availability, refresh, explicit reset, leave/rejoin and Default Responses.
+//! availability, refresh, a coordinator resetting by itself, explicit reset, leave/rejoin and
+//! Default Responses.
 
 use std::time::Duration;
 
 use super::bridge_tests::{
-    BULB, COORDINATOR, SENSOR, cap, expect, id_of, interviewed, pair_all, rig, rig_on,
+    BULB, COORDINATOR, SENSOR, cap, expect, id_of, interviewed, pair_all, rig, rig_on, switch_plug,
 };
 use super::test_radio::{AnySim, Radio, both_radios};
 use crate::api::{BridgeError, BridgeEvent, CapabilityId, Decimal, InterviewState, Value};
@@ -202,6 +203,32 @@ async fn silent_device_goes_offline_and_comes_back_when_heard(radio: Radio) {
     })
     .await;
     assert_eq!(online, (id_of(SENSOR), true));
+}
+
+both_radios!(coordinator_that_resets_by_itself_is_started_again_and_keeps_its_devices);
+async fn coordinator_that_resets_by_itself_is_started_again_and_keeps_its_devices(radio: Radio) {
+    let scenario = "[[device]]\npreset = \"plug\"\nieee = \"00124b0000000102\"\n";
+    let sim = AnySim::start(radio, COORDINATOR, scenario).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (handle, _task) = sim.bridge(dir.path()).await;
+    let mut events = handle.subscribe();
+    handle.permit_join(Duration::from_secs(60)).await.unwrap();
+    interviewed(&mut events).await;
+
+    // A watchdog or brown-out reset under the bridge, the port staying open: the radio is
+    // offline, then its network is started again (endpoints registered anew) and the paired
+    // plug obeys without pairing again.
+    assert!(sim.reboot());
+    expect(&mut events, |e| {
+        matches!(e, BridgeEvent::RadioState { online: false, .. }).then_some(())
+    })
+    .await;
+    expect(&mut events, |e| {
+        matches!(e, BridgeEvent::RadioState { online: true, .. }).then_some(())
+    })
+    .await;
+    switch_plug(&sim, &handle, true).await;
+    switch_plug(&sim, &handle, false).await;
 }
 
 both_radios!(explicit_reset_lets_a_new_network_form_and_devices_pair_again);

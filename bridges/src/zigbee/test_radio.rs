@@ -156,6 +156,15 @@ impl AnySim {
         on_each!(self, s => s.unplug())
     }
 
+    /// The coordinator resets by itself under the connected bridge (a ZNP SYS_RESET_IND, an
+    /// EZSP RSTACK after power-on); false without a host.
+    pub(super) fn reboot(&self) -> bool {
+        match self {
+            AnySim::Znp(s) => s.reboot(0),
+            AnySim::Ezsp(s) => s.reboot(super::ezsp::ash::reset_code::POWER_ON),
+        }
+    }
+
     /// Plugs the radio back in.
     pub(super) fn replug(&self) {
         on_each!(self, s => s.replug())

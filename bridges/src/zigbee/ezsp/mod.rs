@@ -45,5 +45,3 @@ pub mod wire;
 
 #[cfg(test)]
 pub(super) mod backend_tests;
-#[cfg(test)]
-mod bridge_tests;

@@ -5,7 +5,7 @@
 //! network is resumed (never formed) before `RadioUp` is reported again.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -57,6 +57,9 @@ impl Default for ZnpBackendConfig {
 
 struct Inner {
     config: ZnpBackendConfig,
+    /// SYS_RESET_INDs the backend asked for and has not seen yet; any other is the
+    /// coordinator resetting by itself (watchdog, brown-out) with its network stopped.
+    expected_resets: AtomicU32,
     af_tsn: AtomicU8,
     /// The core's ZDP TSN per (device, response cluster): Z-Stack numbers ZDP frames itself.
     zdp_tsns: Mutex<HashMap<(u16, u16), u8>>,
@@ -109,6 +112,7 @@ impl ZnpBackend {
         let znp = spawn_link(connector, config.link.clone());
         let inner = Arc::new(Inner {
             config,
+            expected_resets: AtomicU32::new(0),
             af_tsn: AtomicU8::new(0),
             zdp_tsns: Mutex::new(HashMap::new()),
         });
@@ -507,6 +511,25 @@ impl ZnpBackend {
     }
 
     /// Forwards callbacks as events and resumes the network after every reconnect.
+    /// Whether a SYS_RESET_IND was not asked for (one that was is counted off).
+    fn spontaneous_reset(&self, f: &MtFrame) -> bool {
+        let asked = self
+            .inner
+            .expected_resets
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if !asked {
+            let reason = sys::ResetInd::from_frame(f)
+                .map(|r| r.reason)
+                .unwrap_or(0xFF);
+            tracing::warn!(
+                reason,
+                "the coordinator reset itself; starting its network again"
+            );
+        }
+        !asked
+    }
+
     async fn pump(
         self,
         settings: NetworkSettings,
@@ -523,6 +546,21 @@ impl ZnpBackend {
                 // The bridge is gone: stop, releasing the link so its task ends too.
                 () = events.closed() => return,
                 cb = cbs.recv() => match cb {
+                    Ok(f) if sys::ResetInd::from_frame(&f).is_ok() => {
+                        if !self.spontaneous_reset(&f) {
+                            continue;
+                        }
+                        // Its network and endpoints are gone until started again: the same
+                        // resume as after a reconnect.
+                        let down = BackendEvent::RadioDown("the coordinator reset itself".into());
+                        let up = match self.bring_up(&settings).await {
+                            Ok(info) => BackendEvent::RadioUp(info),
+                            Err(e) => BackendEvent::RadioDown(format!("resume failed: {e}")),
+                        };
+                        if events.send(down).await.is_err() || events.send(up).await.is_err() {
+                            return;
+                        }
+                    }
                     Ok(f) => if let Some(ev) = self.convert(&f) && events.send(ev).await.is_err() { return },
                     Err(broadcast::error::RecvError::Lagged(n)) => tracing::warn!(n, "ZNP callbacks lost: subscriber lagged"),
                     Err(broadcast::error::RecvError::Closed) => return,
@@ -593,10 +631,11 @@ impl ZigbeeBackend for ZnpBackend {
         // ZCD_STARTOPT_CLEAR_STATE | ZCD_STARTOPT_CLEAR_CONFIG, applied by the soft reset.
         self.nv_write(sys::nv::STARTUP_OPTION, &[0x03]).await?;
         let mut cbs = self.znp.callbacks();
-        self.znp
-            .send(&sys::ResetReq { kind: 1 })
-            .await
-            .map_err(err)?;
+        self.inner.expected_resets.fetch_add(1, Ordering::SeqCst);
+        if let Err(e) = self.znp.send(&sys::ResetReq { kind: 1 }).await {
+            self.inner.expected_resets.fetch_sub(1, Ordering::SeqCst);
+            return Err(err(e));
+        }
         wait_for(
             &mut cbs,
             self.inner.config.network_timeout,

@@ -117,6 +117,24 @@ impl Radio for ZnpRadio {
 }
 
 impl ZnpSim {
+    /// The coordinator resets under a connected host (watchdog, brown-out): its network
+    /// stops and its endpoints are gone, as after a SYS_RESET_REQ, and it sends an unsolicited
+    /// SYS_RESET_IND with `reason`. False without a host.
+    pub fn reboot(&self, reason: u8) -> bool {
+        self.with_state(|s| {
+            s.reset();
+        });
+        let ind = super::commands::sys::ResetInd {
+            reason,
+            transport_rev: 2,
+            product: 1,
+            major_rel: 2,
+            minor_rel: 7,
+            hw_rev: 0,
+        };
+        self.inject_frame(super::commands::MtMessage::to_frame(&ind))
+    }
+
     /// Writes raw bytes to the connected host (garbage, frames with a bad FCS); false when
     /// no host is connected.
     pub fn inject_raw(&self, bytes: &[u8]) -> bool {

@@ -54,7 +54,7 @@ impl SimState {
     }
 
     /// SYS_RESET_REQ: applies the start-up options as Z-Stack does and adopts EXTADDR.
-    pub(super) fn reset(&mut self) -> Vec<Out> {
+    pub(crate) fn reset(&mut self) -> Vec<Out> {
         self.dev_state = mtzdo::state::HOLD;
         self.endpoints.clear();
         self.zdo_callbacks.clear();
