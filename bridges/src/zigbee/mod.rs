@@ -50,6 +50,8 @@ pub mod zdo;
 pub mod znp;
 
 #[cfg(test)]
+mod backend_tests;
+#[cfg(test)]
 mod bridge_cluster_tests;
 #[cfg(test)]
 mod bridge_lifecycle_tests;

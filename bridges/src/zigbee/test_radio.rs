@@ -5,9 +5,12 @@
 
 use std::time::Duration;
 
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::backend::ZigbeeBackend;
+use super::backend::{
+    ApsFrame, BackendError, BackendEvent, NetworkInfo, NetworkSettings, ZigbeeBackend,
+};
 use super::bridge::{ZigbeeBridgeConfig, reset_network, start};
 use super::bridge_tests::znp_test_config;
 use super::ezsp::backend::EzspBackend;
@@ -17,6 +20,7 @@ use super::sim::{CoordinatorState, Scenario};
 use super::zcl::{TypedValue, ZclValue};
 use super::znp::backend::ZnpBackend;
 use super::znp::link::port_connector;
+use super::znp::sim::nv::NvStore;
 use super::znp::sim::{ZnpSim, ZnpSimConfig};
 use crate::api::BridgeHandle;
 
@@ -88,6 +92,52 @@ impl AnySim {
                 .await
                 .expect("EZSP simulator starts"),
             ),
+        }
+    }
+
+    /// Starts the simulator on a pseudo-terminal, opened by the host like a USB stick. The
+    /// ZNP one also waits for the boot-loader skip bytes, as a CC2652 stick fresh from
+    /// power-on does.
+    pub(super) async fn start_pty(radio: Radio, ieee: u64, scenario: &str) -> AnySim {
+        let scenario = Scenario::parse(scenario).expect("test scenario parses");
+        match radio {
+            Radio::Znp => AnySim::Znp(
+                ZnpSim::start_pty(ZnpSimConfig {
+                    ieee,
+                    scenario,
+                    require_bootloader_skip: true,
+                })
+                .await
+                .expect("ZNP simulator starts"),
+            ),
+            Radio::Ezsp => AnySim::Ezsp(
+                EzspSim::start_pty(EzspSimConfig {
+                    ieee,
+                    scenario,
+                    ..EzspSimConfig::default()
+                })
+                .await
+                .expect("EZSP simulator starts"),
+            ),
+        }
+    }
+
+    /// Where the host opens the simulator (a `/dev/pts/N` path for a PTY).
+    pub(super) fn url(&self) -> String {
+        on_each!(self, s => s.url())
+    }
+
+    /// A backend on this simulator with the tests' short timeouts.
+    pub(super) fn backend(&self) -> AnyBackend {
+        match self {
+            AnySim::Znp(s) => AnyBackend::Znp(ZnpBackend::new(
+                port_connector(s.port_spec()),
+                znp_test_config(),
+            )),
+            AnySim::Ezsp(s) => AnyBackend::Ezsp(EzspBackend::new(
+                port_connector(s.port_spec()),
+                test_config(),
+            )),
         }
     }
 
@@ -195,6 +245,35 @@ impl AnySim {
         }
     }
 
+    /// The network key the radio holds (for ZNP, the one the next formation would use when
+    /// it is on no network).
+    pub(super) fn network_key(&self) -> Option<[u8; 16]> {
+        match self {
+            AnySim::Znp(s) => Some(s.with_state(|st| st.network().3)),
+            AnySim::Ezsp(s) => s.with_state(|st| st.network.map(|n| n.network_key)),
+        }
+    }
+
+    /// The radio already holds this network, as if formed in an earlier session.
+    pub(super) fn form_network(
+        &self,
+        pan_id: u16,
+        extended_pan_id: u64,
+        channel: u8,
+        key: [u8; 16],
+    ) {
+        on_each!(self, s => s.with_state(|st| st.form_network(pan_id, extended_pan_id, channel, key)))
+    }
+
+    /// The radio forgets its network as a factory-new stick would (ZNP: factory NV; EZSP:
+    /// no network in the tokens).
+    pub(super) fn forget_network(&self) {
+        match self {
+            AnySim::Znp(s) => s.with_state(|st| st.nv = NvStore::factory(st.ieee)),
+            AnySim::Ezsp(s) => s.with_state(|st| st.network = None),
+        }
+    }
+
     /// Resolves once the host has sent an APS frame matching `pred` (of the last few kept).
     pub(super) async fn host_sent(&self, pred: impl Fn(&super::backend::ApsFrame) -> bool) {
         on_each!(self, s => s.wait_until(|st| st.data_log.iter().any(&pred)).await)
@@ -236,6 +315,48 @@ impl AnySim {
                     .is_some_and(|v| v.value == want)
         };
         on_each!(self, s => s.wait_until(|st| st.devices.iter().any(|d| has(&d.device))).await)
+    }
+}
+
+/// A backend of either kind, forwarding to the real one, so that a backend-level test body
+/// runs against both radios.
+#[derive(Clone)]
+pub(super) enum AnyBackend {
+    Znp(ZnpBackend),
+    Ezsp(EzspBackend),
+}
+
+impl ZigbeeBackend for AnyBackend {
+    async fn start(
+        &self,
+        settings: NetworkSettings,
+        events: mpsc::Sender<BackendEvent>,
+    ) -> Result<NetworkInfo, BackendError> {
+        match self {
+            AnyBackend::Znp(b) => b.start(settings, events).await,
+            AnyBackend::Ezsp(b) => b.start(settings, events).await,
+        }
+    }
+
+    async fn send(&self, frame: ApsFrame) -> Result<(), BackendError> {
+        match self {
+            AnyBackend::Znp(b) => b.send(frame).await,
+            AnyBackend::Ezsp(b) => b.send(frame).await,
+        }
+    }
+
+    async fn permit_join(&self, seconds: u8) -> Result<(), BackendError> {
+        match self {
+            AnyBackend::Znp(b) => b.permit_join(seconds).await,
+            AnyBackend::Ezsp(b) => b.permit_join(seconds).await,
+        }
+    }
+
+    async fn reset_network(&self) -> Result<(), BackendError> {
+        match self {
+            AnyBackend::Znp(b) => b.reset_network().await,
+            AnyBackend::Ezsp(b) => b.reset_network().await,
+        }
     }
 }
 
