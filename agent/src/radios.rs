@@ -47,7 +47,7 @@ pub fn zwave_config(
 }
 
 /// A Z-Wave bridge that could not start (its registry file).
-pub fn zwave_error(e: impl std::fmt::Display) -> RadioError {
+fn zwave_error(e: impl std::fmt::Display) -> RadioError {
     RadioError {
         radio: "Z-Wave",
         reason: e.to_string(),
