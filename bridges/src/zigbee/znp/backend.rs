@@ -530,6 +530,14 @@ impl ZnpBackend {
         !asked
     }
 
+    /// Brings the network up again after a reconnect or a reset: the radio's next state.
+    async fn resume(&self, settings: &NetworkSettings) -> BackendEvent {
+        match self.bring_up(settings).await {
+            Ok(info) => BackendEvent::RadioUp(info),
+            Err(e) => BackendEvent::RadioDown(format!("resume failed: {e}")),
+        }
+    }
+
     async fn pump(
         self,
         settings: NetworkSettings,
@@ -553,11 +561,10 @@ impl ZnpBackend {
                         // Its network and endpoints are gone until started again: the same
                         // resume as after a reconnect.
                         let down = BackendEvent::RadioDown("the coordinator reset itself".into());
-                        let up = match self.bring_up(&settings).await {
-                            Ok(info) => BackendEvent::RadioUp(info),
-                            Err(e) => BackendEvent::RadioDown(format!("resume failed: {e}")),
-                        };
-                        if events.send(down).await.is_err() || events.send(up).await.is_err() {
+                        if events.send(down).await.is_err() {
+                            return;
+                        }
+                        if events.send(self.resume(&settings).await).await.is_err() {
                             return;
                         }
                     }
@@ -572,10 +579,7 @@ impl ZnpBackend {
                         LinkState::Down { reason } => Some(BackendEvent::RadioDown(reason)),
                         LinkState::Up { generation: g } if g > generation => {
                             generation = g;
-                            Some(match self.bring_up(&settings).await {
-                                Ok(info) => BackendEvent::RadioUp(info),
-                                Err(e) => BackendEvent::RadioDown(format!("resume failed: {e}")),
-                            })
+                            Some(self.resume(&settings).await)
                         }
                         _ => None,
                     };
