@@ -26,7 +26,7 @@ ieee = "00124b0000000001"
 nwk = 0x1001
 "#;
 
-fn settings() -> NetworkSettings {
+pub(super) fn settings() -> NetworkSettings {
     NetworkSettings {
         pan_id: 0x1A62,
         extended_pan_id: 0xDDDD_0000_1111_2222,
@@ -35,7 +35,7 @@ fn settings() -> NetworkSettings {
     }
 }
 
-async fn next_event(
+pub(super) async fn next_event(
     rx: &mut mpsc::Receiver<BackendEvent>,
     pred: impl Fn(&BackendEvent) -> bool,
 ) -> BackendEvent {
@@ -52,7 +52,7 @@ async fn next_event(
 }
 
 /// Waits for the radio to come back and returns the network it came back with.
-async fn radio_up(rx: &mut mpsc::Receiver<BackendEvent>) -> NetworkInfo {
+pub(super) async fn radio_up(rx: &mut mpsc::Receiver<BackendEvent>) -> NetworkInfo {
     match next_event(rx, |e| matches!(e, BackendEvent::RadioUp(_))).await {
         BackendEvent::RadioUp(info) => info,
         _ => unreachable!("next_event picked a RadioUp"),

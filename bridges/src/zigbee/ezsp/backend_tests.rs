@@ -13,9 +13,9 @@ use super::link::LinkConfig;
 use super::protocol::ProtocolConfig;
 use super::sim::{EzspSim, EzspSimConfig};
 use crate::zigbee::backend::{
-    ApsFrame, BackendError, BackendEvent, HOST_ENDPOINT, NetworkInfo, NetworkSettings, PROFILE_HA,
-    ZigbeeBackend,
+    ApsFrame, BackendError, BackendEvent, HOST_ENDPOINT, NetworkSettings, PROFILE_HA, ZigbeeBackend,
 };
+use crate::zigbee::backend_tests::{next_event, radio_up, settings};
 use crate::zigbee::sim::Scenario;
 use crate::zigbee::zcl::clusters::id;
 use crate::zigbee::zcl::{ZclFrame, ZclHeader};
@@ -28,15 +28,6 @@ preset = "plug"
 ieee = "00124b0000000001"
 nwk = 0x1001
 "#;
-
-fn settings() -> NetworkSettings {
-    NetworkSettings {
-        pan_id: 0x1A62,
-        extended_pan_id: 0xDDDD_0000_1111_2222,
-        channel: 15,
-        network_key: [7; 16],
-    }
-}
 
 /// Timing for loopback tests.
 pub(crate) fn test_config() -> EzspBackendConfig {
@@ -83,30 +74,6 @@ async fn sim(scenario: &str) -> EzspSim {
 
 fn backend(sim: &EzspSim) -> EzspBackend {
     EzspBackend::new(port_connector(sim.port_spec()), test_config())
-}
-
-async fn next_event(
-    rx: &mut mpsc::Receiver<BackendEvent>,
-    pred: impl Fn(&BackendEvent) -> bool,
-) -> BackendEvent {
-    tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            let ev = rx.recv().await.expect("backend events closed");
-            if pred(&ev) {
-                return ev;
-            }
-        }
-    })
-    .await
-    .expect("event in time")
-}
-
-/// Waits for the radio to come back and returns the network it came back with.
-async fn radio_up(rx: &mut mpsc::Receiver<BackendEvent>) -> NetworkInfo {
-    match next_event(rx, |e| matches!(e, BackendEvent::RadioUp(_))).await {
-        BackendEvent::RadioUp(info) => info,
-        _ => unreachable!("next_event picked a RadioUp"),
-    }
 }
 
 fn on_command(tsn: u8) -> ApsFrame {

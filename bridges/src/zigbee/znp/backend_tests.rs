@@ -9,9 +9,8 @@ use tokio::sync::mpsc;
 use super::backend::{ZnpBackend, ZnpBackendConfig};
 use super::link::{LinkConfig, port_connector};
 use super::sim::{ZnpSim, ZnpSimConfig};
-use crate::zigbee::backend::{
-    ApsFrame, BackendError, BackendEvent, NetworkInfo, NetworkSettings, PROFILE_HA, ZigbeeBackend,
-};
+use crate::zigbee::backend::{ApsFrame, BackendError, BackendEvent, PROFILE_HA, ZigbeeBackend};
+use crate::zigbee::backend_tests::{next_event, radio_up, settings};
 use crate::zigbee::sim::Scenario;
 use crate::zigbee::zcl::{ZclFrame, ZclHeader};
 
@@ -21,15 +20,6 @@ preset = "plug"
 ieee = "00124b0000000001"
 nwk = 0x1001
 "#;
-
-fn settings() -> NetworkSettings {
-    NetworkSettings {
-        pan_id: 0x1A62,
-        extended_pan_id: 0xDDDD_0000_1111_2222,
-        channel: 15,
-        network_key: [7; 16],
-    }
-}
 
 fn config() -> ZnpBackendConfig {
     ZnpBackendConfig {
@@ -60,30 +50,6 @@ async fn sim(scenario: &str, skip: bool) -> ZnpSim {
 
 fn backend(sim: &ZnpSim) -> ZnpBackend {
     ZnpBackend::new(port_connector(sim.port_spec()), config())
-}
-
-async fn next_event(
-    rx: &mut mpsc::Receiver<BackendEvent>,
-    pred: impl Fn(&BackendEvent) -> bool,
-) -> BackendEvent {
-    tokio::time::timeout(Duration::from_secs(5), async {
-        loop {
-            let ev = rx.recv().await.expect("backend events closed");
-            if pred(&ev) {
-                return ev;
-            }
-        }
-    })
-    .await
-    .expect("event in time")
-}
-
-/// Waits for the radio to come back and returns the network it came back with.
-async fn radio_up(rx: &mut mpsc::Receiver<BackendEvent>) -> NetworkInfo {
-    match next_event(rx, |e| matches!(e, BackendEvent::RadioUp(_))).await {
-        BackendEvent::RadioUp(info) => info,
-        _ => unreachable!("next_event picked a RadioUp"),
-    }
 }
 
 #[tokio::test]
