@@ -7,9 +7,7 @@
 //!
 //! Run: `cargo run --release -p usphub-bridges --example znp_bench`
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
@@ -24,41 +22,8 @@ use usphub_bridges::zigbee::znp::frame::MtCodec;
 use usphub_bridges::zigbee::znp::link::port_connector;
 use usphub_bridges::zigbee::znp::sim::{ZnpSim, ZnpSimConfig};
 
-/// Heap bytes currently allocated by the whole process.
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-
-/// The system allocator, counting live bytes so the bench can tell heap growth per device.
-struct Counting;
-
-// SAFETY: every call is forwarded unchanged to the system allocator; only a counter is
-// updated besides.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded with the caller's layout.
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            LIVE.fetch_add(layout.size(), Ordering::Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `alloc` with this layout.
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: forwarded with the caller's pointer, layout and size.
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-            LIVE.fetch_add(new_size, Ordering::Relaxed);
-        }
-        p
-    }
-}
-
-#[global_allocator]
-static ALLOC: Counting = Counting;
+#[path = "common/alloc.rs"]
+mod alloc;
 
 #[path = "common/zigbee.rs"]
 mod zigbee;
@@ -183,9 +148,9 @@ async fn main() {
     let mut events = handle.subscribe();
     // Settle, then measure around pairing only (simulator devices already exist).
     tokio::task::yield_now().await;
-    let (heap0, rss0) = (LIVE.load(Ordering::Relaxed), rss_bytes().unwrap_or(0));
+    let (heap0, rss0) = (alloc::live_bytes(), rss_bytes().unwrap_or(0));
     let took = zigbee::pair_all(&handle, &mut events, DEVICES).await;
-    let (heap1, rss1) = (LIVE.load(Ordering::Relaxed), rss_bytes().unwrap_or(0));
+    let (heap1, rss1) = (alloc::live_bytes(), rss_bytes().unwrap_or(0));
     let paired = handle.devices().await.map(|d| d.len()).unwrap_or(0);
     // The simulator lets one device join every 30 ms, which bounds the pairing time.
     println!("pairing + interview of {DEVICES} simulated devices: {took:.2?} ({paired} known)");
@@ -207,7 +172,7 @@ async fn main() {
     // The bridge's event channel keeps its last 1024 events; after pairing those are device
     // descriptors, after the reports small Value events, so this reading is closer to the
     // per-device state alone.
-    let heap2 = LIVE.load(Ordering::Relaxed);
+    let heap2 = alloc::live_bytes();
     println!(
         "  live heap growth after {REPORTS} reports have cycled the event buffer: {:>6} bytes per device",
         heap2.saturating_sub(heap0) / DEVICES

@@ -11,9 +11,7 @@
 //!
 //! Run: `cargo run --release -p usphub-bridges --example zwave_bench`
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use usphub_bridges::api::{BridgeEvent, BridgeHandle, InterviewState, Value};
@@ -22,41 +20,8 @@ use usphub_bridges::zwave::bridge::{ZWaveConfig, spawn};
 use usphub_bridges::zwave::cc::binary_switch;
 use usphub_bridges::zwave::sim::{SimHandle, spawn_tcp};
 
-/// Heap bytes currently allocated by the whole process.
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-
-/// The system allocator, counting live bytes.
-struct Counting;
-
-// SAFETY: every call is forwarded unchanged to the system allocator; only a counter is
-// updated besides.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded with the caller's layout.
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            LIVE.fetch_add(layout.size(), Ordering::Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `alloc` with this layout.
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: forwarded with the caller's pointer, layout and size.
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-            LIVE.fetch_add(new_size, Ordering::Relaxed);
-        }
-        p
-    }
-}
-
-#[global_allocator]
-static ALLOC: Counting = Counting;
+#[path = "common/alloc.rs"]
+mod alloc;
 
 #[path = "common/relay.rs"]
 mod relay;
@@ -121,14 +86,14 @@ async fn main() {
         codec_frames_per_sec(2_000_000) / 1e6
     );
 
-    let heap_start = LIVE.load(Ordering::Relaxed);
+    let heap_start = alloc::live_bytes();
     let sim = match spawn_tcp(&full_network(), "127.0.0.1:0").await {
         Ok(s) => s,
         Err(e) => return eprintln!("simulator: {e}"),
     };
     // The simulator builds its nodes when it starts; let it settle before counting.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let heap_sim = LIVE.load(Ordering::Relaxed);
+    let heap_sim = alloc::live_bytes();
     let (port, last) = match relay(sim.addr()) {
         Ok(r) => r,
         Err(e) => return eprintln!("relay: {e}"),
@@ -145,7 +110,7 @@ async fn main() {
     all_complete(&h, NODES).await;
     let startup = t0.elapsed();
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let heap_bridge = LIVE.load(Ordering::Relaxed);
+    let heap_bridge = alloc::live_bytes();
     println!("start-up and interview of {NODES} nodes: {startup:.0?}");
     println!(
         "heap: simulator {} KiB ({} B/node); bridge {} KiB ({} B/node)",
