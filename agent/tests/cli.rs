@@ -243,7 +243,7 @@ async fn run_identifies_an_ezsp_coordinator_on_a_pty_by_probing() {
 }
 
 #[tokio::test]
-async fn ctl_prints_a_full_tree_answer_of_several_hundred_kilobytes() {
+async fn ctl_prints_a_full_tree_answer_of_several_hundred_kilobytes_and_fails_with_the_usp_error() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("state/usphub.redb");
     let mut agent = Proc::spawn(
@@ -285,6 +285,17 @@ async fn ctl_prints_a_full_tree_answer_of_several_hundred_kilobytes() {
     );
     assert!(stdout.len() > 256 * 1024, "only {} bytes", stdout.len());
     assert!(stdout.contains("Device.ProxiedDevice.300."));
+
+    // A refused request exits non-zero with the USP error code and message.
+    let out = Command::new(env!("CARGO_BIN_EXE_usphub"))
+        .args(["ctl", "--url", &url, "--agent", "self::cli-agent"])
+        .args(["set", "Device.LocalAgent.EndpointID=other"])
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(stdout.starts_with("error 7"), "{stdout}");
     assert!(agent.terminate().await.success());
 }
 

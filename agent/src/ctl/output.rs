@@ -105,6 +105,19 @@ fn failure(lines: &mut Vec<String>, path: &str, code: u32, msg: &str) {
     lines.push(format!("{path}: error {code}: {msg}"));
 }
 
+/// A Set/Add/Delete object that failed as a whole: its line, and its JSON item with the
+/// requested path under `key`.
+fn object_failure(
+    lines: &mut Vec<String>,
+    key: &str,
+    path: &str,
+    code: u32,
+    msg: &str,
+) -> serde_json::Value {
+    failure(lines, path, code, msg);
+    serde_json::json!({key: path, "err_code": code, "err_msg": msg})
+}
+
 fn render(t: &RespType) -> Rendered {
     use serde_json::{Value as J, json};
     let mut lines = Vec::new();
@@ -151,8 +164,13 @@ fn render(t: &RespType) -> Rendered {
                     }
                     Some(OperStatus::OperFailure(f)) => {
                         failed = true;
-                        failure(&mut lines, &r.requested_path, f.err_code, &f.err_msg);
-                        items.push(json!({"path": r.requested_path, "err_code": f.err_code, "err_msg": f.err_msg}));
+                        items.push(object_failure(
+                            &mut lines,
+                            "path",
+                            &r.requested_path,
+                            f.err_code,
+                            &f.err_msg,
+                        ));
                     }
                     None => {}
                 }
@@ -172,8 +190,13 @@ fn render(t: &RespType) -> Rendered {
                     }
                     Some(OperStatus::OperFailure(f)) => {
                         failed = true;
-                        failure(&mut lines, &r.requested_path, f.err_code, &f.err_msg);
-                        items.push(json!({"path": r.requested_path, "err_code": f.err_code, "err_msg": f.err_msg}));
+                        items.push(object_failure(
+                            &mut lines,
+                            "path",
+                            &r.requested_path,
+                            f.err_code,
+                            &f.err_msg,
+                        ));
                     }
                     None => {}
                 }
@@ -193,8 +216,13 @@ fn render(t: &RespType) -> Rendered {
                     }
                     Some(OperStatus::OperFailure(f)) => {
                         failed = true;
-                        failure(&mut lines, &r.requested_path, f.err_code, &f.err_msg);
-                        items.push(json!({"requested": r.requested_path, "err_code": f.err_code, "err_msg": f.err_msg}));
+                        items.push(object_failure(
+                            &mut lines,
+                            "requested",
+                            &r.requested_path,
+                            f.err_code,
+                            &f.err_msg,
+                        ));
                     }
                     None => {}
                 }
@@ -296,5 +324,51 @@ fn render(t: &RespType) -> Rendered {
         lines,
         json,
         failed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use usp_proto::usp::{delete_resp, set_resp};
+
+    use super::*;
+
+    #[test]
+    fn a_failed_object_fails_the_command_and_names_its_path_and_code() {
+        use set_resp::updated_object_result::{OperationStatus, operation_status as st};
+        let set = usp::SetResp {
+            updated_obj_results: vec![set_resp::UpdatedObjectResult {
+                requested_path: "Device.LocalAgent.".into(),
+                oper_status: Some(OperationStatus {
+                    oper_status: Some(st::OperStatus::OperFailure(st::OperationFailure {
+                        err_code: 7200,
+                        err_msg: "not writable".into(),
+                        updated_inst_failures: Vec::new(),
+                    })),
+                }),
+            }],
+        };
+        let r = render(&RespType::SetResp(set));
+        assert!(r.failed);
+        assert_eq!(r.lines, ["Device.LocalAgent.: error 7200: not writable"]);
+        assert_eq!(r.json[0]["path"], "Device.LocalAgent.");
+        assert_eq!(r.json[0]["err_code"], 7200);
+
+        use delete_resp::deleted_object_result::{OperationStatus as D, operation_status as dt};
+        let delete = usp::DeleteResp {
+            deleted_obj_results: vec![delete_resp::DeletedObjectResult {
+                requested_path: "Device.LocalAgent.Subscription.9.".into(),
+                oper_status: Some(D {
+                    oper_status: Some(dt::OperStatus::OperFailure(dt::OperationFailure {
+                        err_code: 7004,
+                        err_msg: "no".into(),
+                    })),
+                }),
+            }],
+        };
+        let r = render(&RespType::DeleteResp(delete));
+        assert!(r.failed);
+        assert_eq!(r.json[0]["requested"], "Device.LocalAgent.Subscription.9.");
+        assert_eq!(r.json[0]["err_msg"], "no");
     }
 }
